@@ -1,0 +1,26 @@
+-- cc_hourly_parts: the additive parts of the contact-centre metrics per
+-- tenant, local wall-clock hour of created_at and channel, incoming contacts
+-- only. On a daylight-saving fall-back day the repeated hour is one bucket;
+-- hours without contacts have no row. See cc_report.sql for the metrics.
+CREATE VIEW cc_hourly_parts AS
+SELECT f.tenant,
+       date_trunc('hour', f.created_local) AS period_start,
+       f.channel,
+       count(*) AS offered,
+       sum(CASE WHEN f.answered_at IS NOT NULL THEN 1 ELSE 0 END) AS answered,
+       sum(CASE WHEN f.answered_at IS NULL THEN 1 ELSE 0 END) AS missed,
+       sum(CASE WHEN f.answered_at IS NULL
+                 AND (CAST(f.ended_at AS BIGINT) - CAST(f.created_at AS BIGINT)) / 1e6
+                     < {{short_abandon_s}}
+                THEN 1 ELSE 0 END) AS short_abandons,
+       sum(CASE WHEN f.answered_at IS NOT NULL
+                 AND f.reaction_s <= coalesce(t.service_level_seconds, 20)
+                THEN 1 ELSE 0 END) AS answered_in_sl,
+       coalesce(sum(f.reaction_s), 0.0) AS reaction_sum_s,
+       coalesce(sum(CASE WHEN f.answered_at IS NOT NULL THEN f.dialog_s END), 0.0) AS dialog_sum_s,
+       sum(CASE WHEN f.answered_at IS NOT NULL AND f.ended_at IS NOT NULL THEN 1 ELSE 0 END)
+           AS dialogs
+FROM lead_facts f
+LEFT JOIN tenants t ON t.tenant = f.tenant
+WHERE f.direction = 'in'
+GROUP BY f.tenant, date_trunc('hour', f.created_local), f.channel

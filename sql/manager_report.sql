@@ -1,0 +1,77 @@
+-- TEMPLATE manager_report: the manager table (SPEC.md §2) with outlier flags
+-- and achievements, one row per (tenant, period, scope, manager).
+-- Rendered into the views manager_report_{day,week,month,quarter,year}
+-- (period = the tenant-local calendar bucket, default class exclusions) and
+-- into the table function manager_report(from, to, scope, exclude_classes,
+-- managers) (period = [from, to) on each tenant's wall clock), so a view and
+-- a call with the same filter give the same rows.
+--
+-- Placeholders: {{period_start}} the period of a lead; {{filter}} which
+-- counted leads take part; {{ratio}} the outlier ratio; {{prior}} the prior
+-- weight of fair_score; {{service_score}} the column that ranks "best
+-- service" (avg_score by default, fair_score as a setting); {{min_ratings}}
+-- ratings a manager needs to contest best service.
+--
+-- The "Нет менеджера" row (manager_id NULL) is counted and shown, but takes
+-- no part in medians, outliers (is_outlier NULL) or achievements.
+WITH facts AS (
+    SELECT f.*, s.scope_name, {{period_start}} AS period_start
+    FROM lead_facts f
+    CROSS JOIN (VALUES ('calls'), ('chats'), ('all')) AS s(scope_name)
+    WHERE f.counted
+      AND (s.scope_name = 'all' OR f.scope = s.scope_name)
+      AND ({{filter}})
+),
+per_manager AS (
+    SELECT tenant,
+           period_start,
+           scope_name AS scope,
+           manager_id,
+           count(*) AS leads,
+           avg(reaction_s) AS mean_reaction_s,
+           avg(dialog_s) AS mean_dialog_s,
+           sum(CASE WHEN rated THEN 1 ELSE 0 END) AS ratings,
+           avg(CAST(score AS DOUBLE)) AS avg_score,
+           avg(CASE WHEN score >= 4 THEN 1.0 WHEN score IS NOT NULL THEN 0.0 END) AS csat,
+           sum(CASE WHEN requested THEN 1 ELSE 0 END) AS requested,
+           sum(CASE WHEN requested AND rated THEN 1 ELSE 0 END) AS rated_requested
+    FROM facts
+    GROUP BY tenant, period_start, scope_name, manager_id
+),
+ranked AS (
+    SELECT p.*,
+           CAST(ratings AS DOUBLE) / leads AS response_rate,
+           CASE WHEN requested > 0 THEN CAST(rated_requested AS DOUBLE) / requested END
+               AS response_rate_requested,
+           fair_score(CASE WHEN manager_id IS NOT NULL THEN avg_score END,
+                      CASE WHEN manager_id IS NOT NULL THEN ratings END,
+                      {{prior}})
+               OVER (PARTITION BY tenant, period_start, scope) AS fair_score,
+           outlier_flag(CASE WHEN manager_id IS NOT NULL THEN avg_score END,
+                        CASE WHEN manager_id IS NOT NULL THEN leads END,
+                        {{ratio}})
+               OVER (PARTITION BY tenant, period_start, scope) AS outlier
+    FROM per_manager p
+)
+SELECT tenant,
+       period_start,
+       scope,
+       coalesce(manager_id, 'Нет менеджера') AS manager,
+       manager_id,
+       leads,
+       mean_reaction_s,
+       mean_dialog_s,
+       ratings,
+       avg_score,
+       csat,
+       response_rate,
+       requested,
+       response_rate_requested,
+       fair_score,
+       CASE WHEN manager_id IS NOT NULL THEN outlier END AS is_outlier,
+       achievements(leads, response_rate, mean_reaction_s, mean_dialog_s,
+                    CASE WHEN ratings >= {{min_ratings}} THEN {{service_score}} END,
+                    ratings,
+                    outlier OR manager_id IS NULL)
+           OVER (PARTITION BY tenant, period_start, scope) AS achievements
+FROM ranked

@@ -1,0 +1,470 @@
+//! The `oko` command line: `generate`, `load`, `query`.
+//!
+//! Every command takes `--store URL` (or `OKO_STORE`) and `--config FILE`
+//! (or `OKO_CONFIG`); flags override the file and the environment.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::config::Config;
+use crate::generate::{GenerateOptions, generate};
+use crate::ingest::mapping::Mapping;
+use crate::ingest::rows::Encoding;
+use crate::ingest::source::Format;
+use crate::ingest::{LoadOptions, RejectedLoad, load};
+use crate::model::Table;
+use crate::store::Store;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "oko",
+    version,
+    about = "OKO: customer-service quality analytics over Delta Lake, queried with SQL",
+    long_about = None
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// Where the tables live: a local folder or s3://bucket/prefix [default: ./oko-data]
+    #[arg(long, global = true, env = "OKO_STORE")]
+    store: Option<String>,
+    /// A TOML configuration file
+    #[arg(long, global = true, env = "OKO_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a deterministic, realistic export set: one <table>.csv per table
+    Generate(GenerateArgs),
+    /// Load exports (CSV, JSON lines, Parquet) into the store
+    Load(LoadArgs),
+    /// Run SQL over the store and print the result
+    Query(QueryArgs),
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Folder to write the CSV files to
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of leads
+    #[arg(long, default_value_t = 100_000)]
+    leads: u64,
+    /// Number of tenants (client companies)
+    #[arg(long, default_value_t = 3)]
+    tenants: usize,
+    /// Random seed: the same seed gives byte-identical files
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// First day of the period (UTC)
+    #[arg(long, default_value = "2025-01-01")]
+    start: chrono::NaiveDate,
+    /// Length of the period in days
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Load the generated files into the store right away
+    #[arg(long)]
+    load: bool,
+}
+
+#[derive(Args, Debug)]
+struct LoadArgs {
+    /// Files to load. Without --table, each file's name says its table
+    /// (leads.csv, ratings.jsonl, …) and the tables load in dependency order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The table to load into
+    #[arg(long)]
+    table: Option<Table>,
+    /// A mapping file (TOML) from the export's columns and values to the model
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// File format [default: from the extension]
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// CSV delimiter [default: detected from the header]
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// Text encoding [default: UTF-8, or Windows-1251 when the header is not UTF-8]
+    #[arg(long, value_enum)]
+    encoding: Option<EncodingArg>,
+    /// Tenant of rows that have none (and the only tenant allowed in the file)
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Time zone of dates written without an offset [default: the mapping's, else UTC]
+    #[arg(long)]
+    timezone: Option<chrono_tz::Tz>,
+    /// Validate and count, write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Load the good rows even when up to N rows are bad (they go to a rejects file)
+    #[arg(long, default_value_t = 0)]
+    max_bad_rows: u64,
+    /// Where to write bad rows [default: <file>.rejects.csv]
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum EncodingArg {
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    #[value(name = "windows-1251", alias = "cp1251")]
+    Windows1251,
+}
+
+#[derive(Args, Debug)]
+struct QueryArgs {
+    /// The SQL to run (several statements separated by `;` run in order)
+    sql: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Query the embedded demo dataset instead of the store
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Runs the command line and turns errors into a message and an exit code.
+pub fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(rejected) = e.downcast_ref::<RejectedLoad>() {
+                eprintln!("error: {rejected}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OKO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,buoyant_kernel=off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.global.config.as_deref())?;
+    if let Some(s) = &cli.global.store {
+        config.store.url = s.clone();
+    }
+    match cli.command {
+        Command::Generate(args) => {
+            let opts = GenerateOptions {
+                leads: args.leads,
+                tenants: args.tenants,
+                seed: args.seed,
+                start: args.start,
+                days: args.days,
+            };
+            let started = std::time::Instant::now();
+            let report = generate(&args.out, &opts)?;
+            for (table, n) in &report.counts {
+                println!(
+                    "{table}: {n} rows → {}",
+                    args.out.join(format!("{table}.csv")).display()
+                );
+            }
+            eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+            if args.load {
+                let store = Store::open(&config.store)?;
+                let files: Vec<PathBuf> = Table::ALL
+                    .iter()
+                    .map(|t| args.out.join(format!("{}.csv", t.name())))
+                    .collect();
+                load_files(&store, files, &LoadArgs::for_files()).await?;
+            }
+            Ok(())
+        }
+        Command::Load(args) => {
+            let store = Store::open(&config.store)?;
+            let files = args.files.clone();
+            load_files(&store, files, &args).await
+        }
+        Command::Query(args) => {
+            let (store, _demo_dir) = if args.demo {
+                let (store, dir) = crate::cli::demo_store().await?;
+                (store, Some(dir))
+            } else {
+                (Store::open(&config.store)?, None)
+            };
+            crate::engine::reports::check_settings(&config.reports)?;
+            let ctx = crate::engine::session(&store, &config.reports).await?;
+            let mut last = Vec::new();
+            for statement in split_statements(&args.sql) {
+                let df = ctx
+                    .sql(&statement)
+                    .await
+                    .with_context(|| format!("query failed: {statement}"))?;
+                last = df.collect().await.context("query failed")?;
+            }
+            print_batches(&last, args.format)
+        }
+    }
+}
+
+impl LoadArgs {
+    fn for_files() -> LoadArgs {
+        LoadArgs {
+            files: vec![],
+            table: None,
+            mapping: None,
+            format: None,
+            delimiter: None,
+            encoding: None,
+            tenant: None,
+            timezone: None,
+            dry_run: false,
+            max_bad_rows: 0,
+            rejects: None,
+        }
+    }
+}
+
+/// Loads files: into `--table`, or each into the table its name says.
+async fn load_files(store: &Store, files: Vec<PathBuf>, args: &LoadArgs) -> Result<()> {
+    let (mapping, mapping_text) = match &args.mapping {
+        Some(p) => {
+            let m = Mapping::load(p)?;
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            (m, text)
+        }
+        None => (Mapping::default(), String::new()),
+    };
+    let mut groups: Vec<(Table, Vec<PathBuf>)> = Vec::new();
+    let explicit = args
+        .table
+        .or_else(|| mapping.table.as_deref().and_then(Table::from_name));
+    match explicit {
+        Some(t) => groups.push((t, files)),
+        None => {
+            for f in files {
+                let t = table_of_file(&f)?;
+                match groups.iter_mut().find(|(g, _)| *g == t) {
+                    Some((_, list)) => list.push(f),
+                    None => groups.push((t, vec![f])),
+                }
+            }
+            groups.sort_by_key(|(t, _)| *t as usize);
+        }
+    }
+    for f in groups.iter().flat_map(|(_, fs)| fs) {
+        if !f.is_file() {
+            bail!("{} does not exist or is not a file", f.display());
+        }
+    }
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    for (table, files) in groups {
+        let opts = LoadOptions {
+            table,
+            files,
+            mapping: mapping.clone(),
+            mapping_text: mapping_text.clone(),
+            format: args.format,
+            delimiter: args.delimiter.map(|c| c as u8),
+            encoding: args.encoding.map(|e| match e {
+                EncodingArg::Utf8 => Encoding::Utf8,
+                EncodingArg::Windows1251 => Encoding::Windows1251,
+            }),
+            tenant: args.tenant.clone(),
+            timezone: args.timezone,
+            dry_run: args.dry_run,
+            max_bad_rows: args.max_bad_rows,
+            rejects: args.rejects.clone(),
+            progress: interactive,
+        };
+        let report = load(store, opts).await?;
+        for b in report.bad_rows.iter().take(20) {
+            eprintln!("bad row: {b}");
+        }
+        println!("{}", report.summary());
+    }
+    Ok(())
+}
+
+/// `exports/leads.csv` → `leads`.
+fn table_of_file(path: &Path) -> Result<Table> {
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .unwrap_or_default();
+    stem.parse::<Table>().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot tell which table {} is for ({e}); pass --table",
+            path.display()
+        )
+    })
+}
+
+/// Splits SQL text on `;` outside quotes and comments.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, '-') if chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                cur.push('\n');
+            }
+            (None, ';') => {
+                if !cur.trim().is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                cur.clear();
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn print_batches(batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        OutputFormat::Table => {
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(batches)?;
+            writeln!(out, "{text}")?;
+        }
+        OutputFormat::Csv => {
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut out);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        OutputFormat::Json => {
+            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+    }
+    Ok(())
+}
+
+/// The embedded demo export set, loaded into a fresh temporary store.
+pub async fn demo_store() -> Result<(Store, tempfile::TempDir)> {
+    let dir = tempfile::Builder::new()
+        .prefix("oko-demo-")
+        .tempdir()
+        .context("cannot create a temporary folder for the demo store")?;
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(&exports)?;
+    let mut files = Vec::new();
+    for (name, bytes) in crate::demo::FILES {
+        let path = exports.join(name);
+        std::fs::write(&path, bytes)?;
+        files.push(path);
+    }
+    let config = crate::config::StoreConfig {
+        url: dir.path().join("store").display().to_string(),
+        ..Default::default()
+    };
+    let store = Store::open(&config)?;
+    for table in Table::ALL {
+        let path = exports.join(format!("{}.csv", table.name()));
+        let opts = LoadOptions {
+            table,
+            files: vec![path],
+            mapping: Mapping::default(),
+            mapping_text: String::new(),
+            format: None,
+            delimiter: None,
+            encoding: None,
+            tenant: None,
+            timezone: None,
+            dry_run: false,
+            max_bad_rows: 0,
+            rejects: None,
+            progress: false,
+        };
+        load(&store, opts)
+            .await
+            .with_context(|| format!("cannot load the demo table {table}"))?;
+    }
+    Ok((store, dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_outside_quotes() {
+        let s = split_statements("select ';' as a; -- c;\nselect 2;");
+        assert_eq!(s.len(), 2);
+        assert!(s[0].contains("';'"));
+    }
+
+    #[test]
+    fn file_names_name_tables() {
+        assert_eq!(
+            table_of_file(Path::new("x/leads.csv")).unwrap(),
+            Table::Leads
+        );
+        assert_eq!(
+            table_of_file(Path::new("ratings.2024.jsonl")).unwrap(),
+            Table::Ratings
+        );
+        assert!(table_of_file(Path::new("calls.csv")).is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! Configuration: one TOML file with defaults for everything, overridden by
+//! `OKO_*` environment variables and then by command-line flags.
+//!
+//! ```toml
+//! [store]
+//! url = "s3://oko/prod"          # or a local path; default ./oko-data
+//! s3_endpoint = "http://127.0.0.1:9000"
+//! s3_region = "us-east-1"
+//! s3_access_key_id = "..."
+//! s3_secret_access_key = "..."
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub reports: ReportSettings,
+}
+
+/// Settings of the reports (SPEC.md §2–3): the seed's rules by default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportSettings {
+    /// A manager is an outlier below this share of the medians.
+    pub outlier_ratio: f64,
+    /// Classes left out of every period report (exact match).
+    pub exclude_classes: Vec<String>,
+    /// What ranks "best service": the raw mean (the seed's rule) or the
+    /// Bayesian `fair_score`.
+    pub best_service_by: BestServiceBy,
+    /// Prior weight (in ratings) of `fair_score`.
+    pub fair_prior_weight: f64,
+    /// Ratings a manager needs to contest "best service".
+    pub min_ratings: i64,
+    /// A missed contact shorter than this is a short abandon.
+    pub short_abandon_seconds: f64,
+    /// How far back a lead's end may be to be due a rating request.
+    pub survey_lookback_hours: i64,
+    /// A folder of extra `*.sql` view files (each tenant's custom reports).
+    pub views_dir: Option<std::path::PathBuf>,
+}
+
+/// How "best service" is ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BestServiceBy {
+    Mean,
+    Fair,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            outlier_ratio: 0.6,
+            exclude_classes: vec!["Спам".into()],
+            best_service_by: BestServiceBy::Mean,
+            fair_prior_weight: 5.0,
+            min_ratings: 1,
+            short_abandon_seconds: 5.0,
+            survey_lookback_hours: 24,
+            views_dir: None,
+        }
+    }
+}
+
+/// Where the tables live and how to reach the object store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A local path or `s3://bucket/prefix`.
+    pub url: String,
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000` (empty: AWS).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow `http://` endpoints (on by default when the endpoint is http).
+    pub s3_allow_http: Option<bool>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: "./oko-data".into(),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file if given, then applies `OKO_*` environment variables.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| {
+                    format!(
+                        "the config file {} is not valid; see the README's configuration section",
+                        path.display()
+                    )
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let s = &mut self.store;
+        if let Some(v) = var("OKO_STORE") {
+            s.url = v;
+        }
+        for (key, slot) in [
+            ("OKO_S3_ENDPOINT", &mut s.s3_endpoint),
+            ("OKO_S3_REGION", &mut s.s3_region),
+            ("OKO_S3_ACCESS_KEY_ID", &mut s.s3_access_key_id),
+            ("OKO_S3_SECRET_ACCESS_KEY", &mut s.s3_secret_access_key),
+        ] {
+            if let Some(v) = var(key) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = var("OKO_S3_ALLOW_HTTP") {
+            s.s3_allow_http = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The options handed to the object store (deltalake's `AWS_*` keys).
+    pub fn storage_options(&self) -> HashMap<String, String> {
+        let mut o = HashMap::new();
+        if let Some(e) = &self.s3_endpoint {
+            o.insert("AWS_ENDPOINT_URL".into(), e.clone());
+            let http = self.s3_allow_http.unwrap_or(e.starts_with("http://"));
+            if http {
+                o.insert("AWS_ALLOW_HTTP".into(), "true".into());
+            }
+            // S3-compatible servers on a single host are addressed by path.
+            o.insert("AWS_VIRTUAL_HOSTED_STYLE_REQUEST".into(), "false".into());
+        }
+        if let Some(r) = &self.s3_region {
+            o.insert("AWS_REGION".into(), r.clone());
+        }
+        if let Some(k) = &self.s3_access_key_id {
+            o.insert("AWS_ACCESS_KEY_ID".into(), k.clone());
+        }
+        if let Some(k) = &self.s3_secret_access_key {
+            o.insert("AWS_SECRET_ACCESS_KEY".into(), k.clone());
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_defaults() {
+        let mut c: Config = toml::from_str("[store]\nurl = \"/data\"\n").unwrap();
+        c.apply_env(|k| match k {
+            "OKO_STORE" => Some("s3://b/p".into()),
+            "OKO_S3_ENDPOINT" => Some("http://127.0.0.1:5000".into()),
+            _ => None,
+        });
+        assert_eq!(c.store.url, "s3://b/p");
+        let o = c.store.storage_options();
+        assert_eq!(o["AWS_ALLOW_HTTP"], "true");
+        assert_eq!(o["AWS_ENDPOINT_URL"], "http://127.0.0.1:5000");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("[store]\nurll = \"x\"\n").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! OKO: an embedded analytical engine for customer-service quality.
+//!
+//! Customer contacts ("leads") and ratings live as Delta Lake tables in
+//! object storage; DataFusion computes the KPI reports.
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`model`] | the tables: schemas, keys, partitioning — the one place column names live in Rust |
+//! | [`config`] | the TOML configuration, `OKO_*` variables |
+//! | [`store`] | Delta tables under one URL (local folder or S3), registered in a session |
+//! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
+//! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
+//! | [`engine`] | a DataFusion session with our functions and tables |
+//! | [`cli`] | the `oko` command line |
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod generate;
+pub mod ingest;
+pub mod model;
+pub mod store;

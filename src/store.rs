@@ -1,0 +1,196 @@
+//! The store: one Delta Lake table per model table under one storage URL
+//! (a local folder or `s3://bucket/prefix`).
+//!
+//! This module turns the URL into table locations, creates missing tables
+//! with the model's schema and partitioning, and registers every table in a
+//! DataFusion [`SessionContext`]. It does not parse input (see `ingest`) and
+//! does not compute reports (see `sql/` and `udfs/`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::StructType;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::protocol::SaveMode;
+use url::Url;
+
+use crate::config::StoreConfig;
+use crate::model::Table;
+
+/// A handle on the store: its root URL and the options to reach it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: Url,
+    options: HashMap<String, String>,
+}
+
+impl Store {
+    /// Opens the store described by the configuration. A local folder is
+    /// created if missing; nothing is written to S3 until a table is made.
+    pub fn open(config: &StoreConfig) -> Result<Store> {
+        let root = root_url(&config.url)?;
+        Ok(Store {
+            root,
+            options: config.storage_options(),
+        })
+    }
+
+    /// The root URL (always ending in `/`).
+    pub fn url(&self) -> &Url {
+        &self.root
+    }
+
+    /// The URL of one table's folder.
+    pub fn table_url(&self, table: Table) -> Result<Url> {
+        self.root
+            .join(&format!("{}/", table.name()))
+            .with_context(|| format!("cannot form the location of table {table}"))
+    }
+
+    /// Opens a table; `None` when it was never created.
+    pub async fn table(&self, table: Table) -> Result<Option<DeltaTable>> {
+        let url = self.table_url(table)?;
+        if let Ok(path) = url.to_file_path()
+            && !path.join("_delta_log").is_dir()
+        {
+            return Ok(None);
+        }
+        let t = DeltaTable::try_from_url_with_storage_options(url.clone(), self.options.clone())
+            .await
+            .with_context(|| format!("cannot open table {table} at {url}"))?;
+        Ok(t.version().is_some().then_some(t))
+    }
+
+    /// Opens a table, creating it (empty, with the model's schema and
+    /// partitioning) when it does not exist yet.
+    pub async fn table_or_create(&self, table: Table) -> Result<DeltaTable> {
+        if let Some(t) = self.table(table).await? {
+            check_schema(table, &t)?;
+            return Ok(t);
+        }
+        let url = self.table_url(table)?;
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create the folder {}", path.display()))?;
+        }
+        let t = DeltaTable::try_from_url_with_storage_options(url.clone(), self.options.clone())
+            .await
+            .with_context(|| format!("cannot open table {table} at {url}"))?;
+        let schema: StructType = table
+            .schema()
+            .as_ref()
+            .try_into_kernel()
+            .with_context(|| format!("the model schema of {table} is not a Delta schema"))?;
+        let created = t
+            .create()
+            .with_table_name(table.name())
+            .with_columns(schema.fields().cloned())
+            .with_partition_columns(table.partition_columns().iter().map(|c| c.to_string()))
+            .with_save_mode(SaveMode::Ignore)
+            .await;
+        match created {
+            Ok(t) => Ok(t),
+            // Another writer may have created it at the same moment.
+            Err(e) => match self.table(table).await? {
+                Some(t) => Ok(t),
+                None => Err(e).with_context(|| format!("cannot create table {table} at {url}")),
+            },
+        }
+    }
+
+    /// Registers every model table in `ctx`: the newest snapshot of each
+    /// stored table, or an empty table with the model's schema where none
+    /// was created yet (so queries over a fresh store work).
+    pub async fn register_all(&self, ctx: &SessionContext) -> Result<()> {
+        for table in Table::ALL {
+            self.register(ctx, table).await?;
+        }
+        Ok(())
+    }
+
+    /// Registers (or replaces) one table in `ctx`.
+    pub async fn register(&self, ctx: &SessionContext, table: Table) -> Result<()> {
+        let provider: Arc<dyn datafusion::catalog::TableProvider> = match self.table(table).await? {
+            Some(t) => {
+                t.update_datafusion_session(&ctx.state())
+                    .with_context(|| format!("cannot reach the storage of table {table}"))?;
+                t.table_provider()
+                    .await
+                    .with_context(|| format!("cannot read table {table}"))?
+            }
+            None => Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?),
+        };
+        ctx.deregister_table(table.name())?;
+        ctx.register_table(table.name(), provider)?;
+        Ok(())
+    }
+}
+
+/// Refuses a stored table whose columns differ from the model: writing into
+/// it would fail later with a less helpful message.
+fn check_schema(table: Table, t: &DeltaTable) -> Result<()> {
+    let snapshot = t.snapshot()?;
+    let stored: Vec<String> = snapshot
+        .schema()
+        .fields()
+        .map(|f| f.name().to_string())
+        .collect();
+    let expected: Vec<String> = table.columns().iter().map(|c| c.name.to_string()).collect();
+    if stored != expected {
+        bail!(
+            "table {table} in the store has columns ({}) but this version of oko expects ({}); \
+             use a new store or migrate the table",
+            stored.join(", "),
+            expected.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Turns `./oko-data`, `/abs/path`, `file:///x` or `s3://b/p` into a root URL
+/// ending in `/`. Local folders are created.
+fn root_url(location: &str) -> Result<Url> {
+    let mut url = if location.contains("://") {
+        Url::parse(location).with_context(|| format!("`{location}` is not a valid store URL"))?
+    } else {
+        std::fs::create_dir_all(location)
+            .with_context(|| format!("cannot create the store folder {location}"))?;
+        let abs = std::fs::canonicalize(location)
+            .with_context(|| format!("cannot resolve the store folder {location}"))?;
+        Url::from_directory_path(&abs)
+            .map_err(|_| anyhow::anyhow!("cannot turn {} into a URL", abs.display()))?
+    };
+    match url.scheme() {
+        "file" => {
+            let path = url
+                .to_file_path()
+                .map_err(|_| anyhow::anyhow!("`{location}` is not a local path"))?;
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create the store folder {}", path.display()))?;
+        }
+        "s3" | "s3a" | "memory" => {}
+        other => bail!(
+            "store scheme `{other}` is not supported: use a local path, file:// or s3://bucket/prefix"
+        ),
+    }
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_end_with_a_slash() {
+        assert_eq!(root_url("s3://b/p").unwrap().as_str(), "s3://b/p/");
+        assert!(root_url("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! Helpers shared by the integration tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The `oko` binary under test.
+pub fn oko() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_oko"));
+    c.env_remove("OKO_STORE")
+        .env_remove("OKO_CONFIG")
+        .env("OKO_LOG", "warn");
+    c
+}
+
+/// Runs `oko` with `args`, asserting success; returns stdout.
+pub fn ok(store: &str, args: &[&str]) -> String {
+    let out = run(store, args);
+    assert!(
+        out.status.success(),
+        "oko {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `oko` with `args` against `store`.
+pub fn run(store: &str, args: &[&str]) -> Output {
+    oko()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("oko runs")
+}
+
+/// Runs a query and returns its rows as CSV records (header dropped).
+pub fn query(store: &str, sql: &str) -> Vec<Vec<String>> {
+    let text = ok(store, &["query", "--format", "csv", sql]);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| rec.expect("csv").iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// A single number from a query.
+pub fn count(store: &str, sql: &str) -> u64 {
+    let rows = query(store, sql);
+    rows[0][0].parse().expect("a number")
+}
+
+/// Number of data records in a CSV file.
+pub fn csv_records(path: &Path) -> u64 {
+    let mut r = csv::Reader::from_path(path).expect("csv file");
+    r.byte_records().count() as u64
+}
+
+/// The tables, in load order.
+pub const TABLES: [&str; 8] = [
+    "tenants",
+    "managers",
+    "leads",
+    "rating_requests",
+    "ratings",
+    "rating_moderations",
+    "lead_notes",
+    "manual_stats",
+];

@@ -1,0 +1,11 @@
+//! OKO's integration tests: one binary, one module per capability.
+//! Each test drives the real `oko` binary against a real store in a
+//! temporary folder (or a real S3-compatible server on loopback).
+
+mod common;
+
+mod bad_input;
+mod callibri;
+mod crash;
+mod roundtrip;
+mod s3;
