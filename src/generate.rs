@@ -391,18 +391,32 @@ pub fn generate(out: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     let mut n = [0u64; 6]; // leads, requests, ratings, moderations, notes, stats
     // per tenant: client -> (last request at, ever messaged)
     let mut clients: Vec<HashMap<u64, i64>> = vec![HashMap::new(); n_tenants];
-    let mut carry = vec![0.0f64; n_tenants];
     let mut hour_leads: Vec<(i64, usize)> = Vec::new();
+    // Exactly `opts.leads` leads: each tenant gets its share (largest
+    // remainder), spread over the hours by the cumulative intensity.
     let share_total: f64 = share.iter().sum();
+    let exact: Vec<f64> = share.iter().map(|s| opts.leads as f64 * s / share_total).collect();
+    let mut per_tenant: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
+    let left = opts.leads - per_tenant.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..n_tenants).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
+    for &t in order.iter().cycle().take(left as usize) {
+        per_tenant[t] += 1;
+    }
+    let mut cumulative = vec![0.0f64; n_tenants];
+    let mut emitted = vec![0u64; n_tenants];
     for h in 0..hours {
         hour_leads.clear();
         for t in 0..n_tenants {
-            let expected = opts.leads as f64 * share[t] / share_total * weights[t][h as usize]
-                / weight_sums[t]
-                + carry[t];
-            let k = expected.floor();
-            carry[t] = expected - k;
-            for _ in 0..k as u64 {
+            cumulative[t] += weights[t][h as usize];
+            let target = if h == hours - 1 {
+                per_tenant[t]
+            } else {
+                (per_tenant[t] as f64 * cumulative[t] / weight_sums[t]).round() as u64
+            };
+            let k = target.saturating_sub(emitted[t]);
+            emitted[t] += k;
+            for _ in 0..k {
                 let at = (start + h * 3600) * 1_000_000 + rng.below(3_600_000_000) as i64;
                 hour_leads.push((at, t));
             }
@@ -601,13 +615,14 @@ pub fn generate(out: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
                             ])?;
                         }
                         let parsed = oko_udfs::parse_score(&raw);
+                        let parsed_text = parsed.map(|p| p.to_string()).unwrap_or_default();
                         let moderation = match parsed {
                             Some(7) | Some(10) if rng.chance(0.6) => {
                                 Some(("5", "", "ответ по 10-балльной шкале"))
                             }
                             Some(0) if rng.chance(0.6) => Some(("", "", "случайное сообщение")),
                             Some(s) if (1..=5).contains(&s) && rng.chance(0.003) => {
-                                Some(("", raw.as_str(), "оценка не относится к разговору"))
+                                Some(("", parsed_text.as_str(), "оценка не относится к разговору"))
                             }
                             _ => None,
                         };

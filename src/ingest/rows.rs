@@ -260,10 +260,12 @@ impl RowPlan {
                 Origin::Absent | Origin::Derived => (c.name, None),
             };
             let mut raw = raw.filter(|t| !t.trim().is_empty());
+            let mut forced_null = false;
             if let Some((idx, values)) = &self.null_when[i] {
                 let cell = self.text(record.get(*idx).unwrap_or_default(), c.name)?;
                 if values.contains(cell.trim()) {
                     raw = None;
+                    forced_null = true;
                 }
             }
             if let (Some(map), Some(t)) = (&self.value_maps[i], &raw)
@@ -277,7 +279,7 @@ impl RowPlan {
                     .map_err(|reason| RowError::new(column_label, reason))?,
             };
             let value = match (&value, &self.seconds_after[i]) {
-                (Value::Null, Some((base, secs_idx))) => {
+                (Value::Null, Some((base, secs_idx))) if !forced_null => {
                     let label = self.header_names[*secs_idx].as_str();
                     let secs_text = self.text(record.get(*secs_idx).unwrap_or_default(), label)?;
                     match (&out[*base], secs_text.trim()) {

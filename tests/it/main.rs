@@ -9,3 +9,4 @@ mod callibri;
 mod crash;
 mod roundtrip;
 mod s3;
+mod slt;

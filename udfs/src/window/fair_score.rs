@@ -118,14 +118,16 @@ mod tests {
 
     #[test]
     fn small_samples_are_pulled_to_the_mean() {
-        // Two 5s vs forty ratings averaging 4.8: mean C = (10 + 192) / 42.
-        let f = fair(&[Some(5.0), Some(4.8)], &[Some(2.0), Some(40.0)], 5.0);
-        let c = (10.0 + 192.0) / 42.0;
-        assert!((f[0].unwrap() - (10.0 + 5.0 * c) / 7.0).abs() < 1e-12);
-        assert!(
-            f[1].unwrap() > f[0].unwrap(),
-            "the larger sample ranks first"
+        // Two 5s, forty ratings averaging 4.8, sixty averaging 4.0:
+        // C = (10 + 192 + 240) / 102 ≈ 4.33.
+        let f = fair(
+            &[Some(5.0), Some(4.8), Some(4.0)],
+            &[Some(2.0), Some(40.0), Some(60.0)],
+            5.0,
         );
+        let c = (10.0 + 192.0 + 240.0) / 102.0;
+        assert!((f[0].unwrap() - (10.0 + 5.0 * c) / 7.0).abs() < 1e-12);
+        assert!(f[1].unwrap() > f[0].unwrap(), "the larger sample ranks first");
     }
 
     #[test]
