@@ -1,6 +1,7 @@
 -- cc_hourly_parts: the additive parts of the contact-centre metrics per
 -- tenant, local wall-clock hour of created_at and channel, incoming contacts
--- only. On a daylight-saving fall-back day the repeated hour is one bucket;
+-- only, with the default class exclusions (reports.exclude_classes). On a
+-- daylight-saving fall-back day the repeated hour is one bucket;
 -- hours without contacts have no row. See cc_report.sql for the metrics.
 CREATE VIEW cc_hourly_parts AS
 SELECT f.tenant,
@@ -22,5 +23,5 @@ SELECT f.tenant,
            AS dialogs
 FROM lead_facts f
 LEFT JOIN tenants t ON t.tenant = f.tenant
-WHERE f.direction = 'in'
+WHERE f.direction = 'in' AND {{class_filter}}
 GROUP BY f.tenant, date_trunc('hour', f.created_local), f.channel

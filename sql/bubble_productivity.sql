@@ -2,7 +2,7 @@
 -- from a manager report: x = leads handled, y = response rate, size =
 -- average score; highlight marks the best-service manager. x_min / y_min are
 -- the sample's minimum for the axes (axes start there, not at zero). The
--- "Нет менеджера" row is not a bubble. {{source}} is a manager report.
+-- "Нет менеджера" row is not a bubble. The placeholder source is a manager report.
 SELECT tenant,
        period_start,
        scope,

@@ -2,7 +2,7 @@
 -- report: x = mean dialog time, y = mean reaction time (seconds; on both
 -- axes less is better), size = average score; highlight marks the
 -- best-service manager; x_min / y_min start the axes at the sample's
--- minimum. {{source}} is a manager report.
+-- minimum. The placeholder source is a manager report.
 SELECT tenant,
        period_start,
        scope,

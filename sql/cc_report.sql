@@ -9,7 +9,7 @@
 -- Columns (durations in seconds, shares as fractions 0..1, NULL when the
 -- denominator is 0):
 --   offered, answered, missed, short_abandons (missed with ended_at −
---   created_at < {{short_abandon_s}} s; unknown end: never short),
+--   created_at < short_abandon_s s; unknown end: never short),
 --   answered_in_sl (reaction ≤ the tenant's service_level_seconds),
 --   reaction_sum_s, dialog_sum_s, dialogs (answered contacts with ended_at);
 --   abandon_rate = missed / offered; asa_s = reaction_sum_s / answered;
@@ -18,8 +18,8 @@
 --   service_level_over_answered = answered_in_sl / answered (abandons removed);
 --   service_level_excl_short = answered_in_sl / (offered − short_abandons).
 --
--- Placeholders: {{bucket}} the period of an hourly row (from period_start);
--- {{filter}} which hourly rows take part.
+-- Placeholders: bucket the period of an hourly row (from period_start);
+-- filter which hourly rows take part.
 SELECT tenant,
        {{bucket}} AS period_start,
        channel,

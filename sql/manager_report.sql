@@ -6,10 +6,10 @@
 -- managers) (period = [from, to) on each tenant's wall clock), so a view and
 -- a call with the same filter give the same rows.
 --
--- Placeholders: {{period_start}} the period of a lead; {{filter}} which
--- counted leads take part; {{ratio}} the outlier ratio; {{prior}} the prior
--- weight of fair_score; {{service_score}} the column that ranks "best
--- service" (avg_score by default, fair_score as a setting); {{min_ratings}}
+-- Placeholders: period_start the period of a lead; filter which
+-- counted leads take part; ratio the outlier ratio; prior the prior
+-- weight of fair_score; service_score the column that ranks "best
+-- service" (avg_score by default, fair_score as a setting); min_ratings
 -- ratings a manager needs to contest best service.
 --
 -- The "Нет менеджера" row (manager_id NULL) is counted and shown, but takes

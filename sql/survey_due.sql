@@ -1,7 +1,9 @@
--- TEMPLATE survey_due: which leads are due a rating request at {{now}}, and
+-- TEMPLATE survey_due: which leads are due a rating request at a moment now, and
 -- whether the client needs a welcome message first (SPEC.md §2, §6). The
 -- SMS/chat sender polls the view survey_due_now or survey_due('<utc time>').
--- A lead is due when it ended at most {{lookback_hours}} h before now, was
+-- Placeholders: now (a timestamp), now_us (the same in µs since the epoch),
+-- lookback_hours.
+-- A lead is due when it ended at most survey_lookback_hours (24) before now, was
 -- answered, has a manager and a client, is in a rated channel (calls or
 -- chats), has no request yet, and its client got no request in the tenant's
 -- last survey_interval_days (default 7) across all channels. One row per
@@ -32,7 +34,7 @@ candidates AS (
       AND f.manager_id IS NOT NULL
       AND f.client_id IS NOT NULL
       AND f.ended_at <= {{now}}
-      AND CAST(f.ended_at AS BIGINT) >= CAST({{now}} AS BIGINT) - {{lookback_hours}} * 3600000000
+      AND CAST(f.ended_at AS BIGINT) >= {{now_us}} - {{lookback_hours}} * 3600000000
       AND a.lead_id IS NULL
 )
 SELECT c.tenant,
@@ -50,4 +52,4 @@ LEFT JOIN tenants t ON t.tenant = c.tenant
 WHERE c.rn = 1
   AND (m.last_request_at IS NULL
        OR CAST(m.last_request_at AS BIGINT)
-          < CAST({{now}} AS BIGINT) - coalesce(t.survey_interval_days, 7) * 86400000000)
+          < {{now_us}} - coalesce(t.survey_interval_days, 7) * 86400000000)

@@ -395,7 +395,10 @@ pub fn generate(out: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     // Exactly `opts.leads` leads: each tenant gets its share (largest
     // remainder), spread over the hours by the cumulative intensity.
     let share_total: f64 = share.iter().sum();
-    let exact: Vec<f64> = share.iter().map(|s| opts.leads as f64 * s / share_total).collect();
+    let exact: Vec<f64> = share
+        .iter()
+        .map(|s| opts.leads as f64 * s / share_total)
+        .collect();
     let mut per_tenant: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
     let left = opts.leads - per_tenant.iter().sum::<u64>();
     let mut order: Vec<usize> = (0..n_tenants).collect();

@@ -189,7 +189,10 @@ async fn create_view(ctx: &SessionContext, name: &str, select: &str) -> Result<(
 
 /// Settings every SQL file may use.
 fn base_params(s: &ReportSettings) -> Vec<(&'static str, String)> {
-    vec![("short_abandon_s", format!("{:?}", s.short_abandon_seconds))]
+    vec![
+        ("short_abandon_s", format!("{:?}", s.short_abandon_seconds)),
+        ("class_filter", class_filter(&s.exclude_classes)),
+    ]
 }
 
 /// Replaces `{{key}}` with values.
@@ -239,6 +242,7 @@ fn survey_sql(s: &ReportSettings, now: &str) -> String {
         SURVEY_DUE,
         &[
             ("now", now.to_string()),
+            ("now_us", format!("(to_unixtime({now}) * 1000000)")),
             ("lookback_hours", s.survey_lookback_hours.to_string()),
         ],
     )

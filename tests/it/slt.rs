@@ -194,7 +194,10 @@ async fn run_file(path: &Path, store: &Store) -> Vec<String> {
                     }
                 }
             },
-            _ => failures.push(format!("{name}:{}: unknown record `{}`", rec.line, rec.kind)),
+            _ => failures.push(format!(
+                "{name}:{}: unknown record `{}`",
+                rec.line, rec.kind
+            )),
         }
     }
     if complete {

@@ -127,7 +127,10 @@ mod tests {
         );
         let c = (10.0 + 192.0 + 240.0) / 102.0;
         assert!((f[0].unwrap() - (10.0 + 5.0 * c) / 7.0).abs() < 1e-12);
-        assert!(f[1].unwrap() > f[0].unwrap(), "the larger sample ranks first");
+        assert!(
+            f[1].unwrap() > f[0].unwrap(),
+            "the larger sample ranks first"
+        );
     }
 
     #[test]
