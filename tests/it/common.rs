@@ -68,3 +68,34 @@ pub const TABLES: [&str; 8] = [
     "lead_notes",
     "manual_stats",
 ];
+
+/// Makes sure a Python module from `tests/requirements.txt` is importable,
+/// installing the requirements from PyPI if needed. Returns false (or, under
+/// CI, panics) when it cannot be had.
+pub fn python_module(module: &str) -> bool {
+    use std::process::{Command, Stdio};
+    let has = || {
+        Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !has() {
+        let req = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/requirements.txt");
+        let _ = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "-r", req])
+            .status();
+    }
+    if has() {
+        return true;
+    }
+    let msg = format!("python module {module} is missing: pip install -r tests/requirements.txt");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg} (CI must run this test)");
+    }
+    eprintln!("skipping: {msg}");
+    false
+}

@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod callibri;
 mod crash;
+mod crosscheck;
 mod roundtrip;
 mod s3;
 mod slt;
