@@ -12,8 +12,8 @@ sizes=("${@:-1000000 10000000}")
 read -r -a sizes <<< "${sizes[*]}"
 work=${OKO_BENCH_DIR:-bench-data}
 mkdir -p "$work"
-cargo build --release --quiet
-oko=target/release/oko
+[ -n "${OKO_BIN:-}" ] || cargo build --release --quiet
+oko=${OKO_BIN:-target/release/oko}
 
 measure() { # label rows command...
   local label=$1 rows=$2; shift 2

@@ -51,6 +51,18 @@ enum Command {
     Load(LoadArgs),
     /// Run SQL over the store and print the result
     Query(QueryArgs),
+    /// Serve the reports over the PostgreSQL wire protocol
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:5433]
+    #[arg(long, env = "OKO_LISTEN")]
+    listen: Option<String>,
+    /// Serve the embedded demo dataset (no store or config needed)
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +146,10 @@ struct QueryArgs {
     /// Query the embedded demo dataset instead of the store
     #[arg(long)]
     demo: bool,
+    /// Run the SQL N more times after a first warm-up run and print the
+    /// median time to stderr (for benchmarks)
+    #[arg(long, default_value_t = 0)]
+    repeat: usize,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
             let files = args.files.clone();
             load_files(&store, files, &args).await
         }
+        Command::Serve(args) => serve(config, args).await,
         Command::Query(args) => {
             let (store, _demo_dir) = if args.demo {
                 let (store, dir) = crate::cli::demo_store().await?;
@@ -227,12 +244,29 @@ async fn run(cli: Cli) -> Result<()> {
             crate::engine::reports::check_settings(&config.reports)?;
             let ctx = crate::engine::session(&store, &config.reports).await?;
             let mut last = Vec::new();
-            for statement in split_statements(&args.sql) {
-                let df = ctx
-                    .sql(&statement)
-                    .await
-                    .with_context(|| format!("query failed: {statement}"))?;
-                last = df.collect().await.context("query failed")?;
+            let mut times = Vec::new();
+            for run in 0..=args.repeat {
+                let started = std::time::Instant::now();
+                for statement in split_statements(&args.sql) {
+                    let df = ctx
+                        .sql(&statement)
+                        .await
+                        .with_context(|| format!("query failed: {statement}"))?;
+                    last = df.collect().await.context("query failed")?;
+                }
+                if run > 0 {
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            if !times.is_empty() {
+                times.sort_by(|a, b| a.total_cmp(b));
+                let rows: usize = last.iter().map(|b| b.num_rows()).sum();
+                eprintln!(
+                    "{} runs after a warm-up: median {:.1} ms, min {:.1} ms, {rows} rows",
+                    times.len(),
+                    times[times.len() / 2],
+                    times[0]
+                );
             }
             print_batches(&last, args.format)
         }
@@ -254,6 +288,70 @@ impl LoadArgs {
             max_bad_rows: 0,
             rejects: None,
         }
+    }
+}
+
+async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
+    if let Some(l) = args.listen {
+        config.server.listen = l;
+    }
+    crate::engine::reports::check_settings(&config.reports)?;
+    let (store, _demo_dir) = if args.demo {
+        let (store, dir) = demo_store().await?;
+        (store, Some(dir))
+    } else {
+        (Store::open(&config.store)?, None)
+    };
+    let memory = config.server.memory_limit_mb.map(|mb| mb * 1024 * 1024);
+    let shared =
+        std::sync::Arc::new(crate::server::Shared::open(&store, &config.reports, memory).await?);
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let what = if args.demo {
+        "the demo dataset"
+    } else {
+        store.url().as_str()
+    };
+    println!("OKO serves {what} on {addr}");
+    println!(
+        "connect: psql \"postgres://oko@{}:{}/oko\"",
+        addr.ip(),
+        addr.port()
+    );
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    crate::server::run(
+        listener,
+        shared,
+        std::time::Duration::from_millis(config.server.refresh_ms.max(50)),
+        shutdown_signal(),
+    )
+    .await?;
+    eprintln!("OKO stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
     }
 }
 

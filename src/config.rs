@@ -22,6 +22,30 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub store: StoreConfig,
     pub reports: ReportSettings,
+    pub server: ServerConfig,
+}
+
+/// `oko serve` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Memory all running queries may use together, in MiB; a query that
+    /// needs more fails with an error and the server stays up.
+    pub memory_limit_mb: Option<usize>,
+    /// How often the server looks for new commits, in milliseconds.
+    pub refresh_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:5433".into(),
+            memory_limit_mb: Some(4096),
+            refresh_ms: 500,
+        }
+    }
 }
 
 /// Settings of the reports (SPEC.md §2–3): the seed's rules by default.
@@ -119,6 +143,9 @@ impl Config {
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = var("OKO_LISTEN") {
+            self.server.listen = v;
+        }
         let s = &mut self.store;
         if let Some(v) = var("OKO_STORE") {
             s.url = v;

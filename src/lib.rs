@@ -11,6 +11,7 @@
 //! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
 //! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
 //! | [`engine`] | a DataFusion session with our functions and tables |
+//! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection, live tables |
 //! | [`cli`] | the `oko` command line |
 
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod engine;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod server;
 pub mod store;

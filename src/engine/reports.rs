@@ -137,6 +137,17 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
     .await?;
     create_view(ctx, "survey_due_now", &survey_sql(&s, "now()")).await?;
 
+    register_functions(ctx, settings);
+    if let Some(dir) = &settings.views_dir {
+        register_user_views(ctx, dir).await?;
+    }
+    Ok(())
+}
+
+/// Registers the parametrised reports (table functions) in `ctx`; they plan
+/// their SQL against whatever session calls them.
+pub fn register_functions(ctx: &SessionContext, settings: &ReportSettings) {
+    let s = Arc::new(settings.clone());
     for kind in [
         Report::Manager,
         Report::Summary,
@@ -153,10 +164,6 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
             }),
         );
     }
-    if let Some(dir) = &settings.views_dir {
-        register_user_views(ctx, dir).await?;
-    }
-    Ok(())
 }
 
 /// Runs every `*.sql` file of a user folder (in name order): each holds

@@ -39,8 +39,10 @@ use datafusion::arrow::compute::{
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
+use deltalake::kernel::Action;
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::StreamExt;
@@ -339,8 +341,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
             } else if let Some(mut w) = writer {
                 if report.loaded > 0 {
                     failpoint("before-commit").await;
-                    let w = &mut w;
-                    let version = commit_with(w, t, props)
+                    let version = commit_with(&mut w, t, props)
                         .await
                         .with_context(|| format!("cannot commit the load to table {table}"))?;
                     report.version = Some(version);
@@ -352,19 +353,26 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     Ok(report)
 }
 
+/// Finishes the files the writer streamed and commits them, with the
+/// load's application transaction, as one Delta version.
 async fn commit_with(
     writer: &mut RecordBatchWriter,
     table: &mut DeltaTable,
     props: CommitProperties,
 ) -> Result<i64> {
-    // `with_commit_properties` consumes the writer; swap it out and back.
-    let owned = std::mem::replace(
-        writer,
-        RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()),
-    );
-    let mut owned = owned.with_commit_properties(props);
-    let version = owned.flush_and_commit(table).await?;
-    Ok(version as i64)
+    let adds: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
+    let snapshot = table.snapshot()?;
+    let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: (!partition_by.is_empty()).then_some(partition_by),
+        predicate: None,
+    };
+    let finalized = CommitBuilder::from(props)
+        .with_actions(adds)
+        .build(Some(snapshot), table.log_store(), operation)
+        .await?;
+    Ok(finalized.version() as i64)
 }
 
 /// Test hook: `OKO_FAILPOINT=<name>` stops the load at that point for a

@@ -10,4 +10,5 @@ mod crash;
 mod crosscheck;
 mod roundtrip;
 mod s3;
+mod server;
 mod slt;

@@ -11,32 +11,63 @@
 //! | [`utc_from_local(local, zone)`](scalar::utc_from_local) | scalar | the instant of a wall-clock time in an IANA zone |
 //! | [`parse_score(text)`](scalar::parse_score) | scalar | the leading integer of a client's answer |
 //!
+//! NULLs in the data are never an error: a NULL argument gives NULL (the
+//! scalars and `fair_score`) or keeps the row out of a median or a contest
+//! (`outlier_flag` and `achievements`, which never return NULL). Errors are
+//! for the caller's mistakes: an unknown zone name, a `ratio` or
+//! `prior_weight` that is not a constant number in range, wrong types.
+//!
 //! ```
-//! # async fn example() -> datafusion::error::Result<()> {
+//! # #[tokio::main]
+//! # async fn main() -> datafusion::error::Result<()> {
+//! use datafusion::arrow::array::AsArray;
+//!
 //! let ctx = datafusion::prelude::SessionContext::new();
 //! oko_udfs::register_all(&ctx);
-//! let df = ctx
+//! // Scores 5, 2, 4.5 → median 4.5; 2 < 0.6 × 4.5 = 2.7, so b is an outlier.
+//! let batches = ctx
 //!     .sql("SELECT m, outlier_flag(s, l) OVER () AS outlier \
-//!           FROM (VALUES ('a', 5.0, 10), ('b', 2.0, 10), ('c', 4.5, 9)) AS t(m, s, l)")
+//!           FROM (VALUES ('a', 5.0, 10), ('b', 2.0, 10), ('c', 4.5, 9)) AS t(m, s, l) \
+//!           ORDER BY m")
+//!     .await?
+//!     .collect()
 //!     .await?;
-//! # Ok(()) }
+//! let outlier = batches[0].column(1).as_boolean();
+//! assert_eq!(outlier.iter().collect::<Vec<_>>(), [Some(false), Some(true), Some(false)]);
+//! assert_eq!(oko_udfs::parse_score("5 спасибо"), Some(5));
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod scalar;
 pub mod window;
 
+use std::sync::Arc;
+
+use datafusion::logical_expr::{ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
 
 pub use scalar::parse_score::parse_score;
 
-/// Registers every OKO function in a session.
+/// Registers every OKO function in a session (replacing any function of the
+/// same name).
 pub fn register_all(ctx: &SessionContext) {
-    for f in scalar::functions() {
+    for f in scalar_functions() {
         ctx.register_udf(f.as_ref().clone());
     }
-    for f in window::functions() {
+    for f in window_functions() {
         ctx.register_udwf(f.as_ref().clone());
     }
+}
+
+/// The scalar functions: `local_time`, `utc_from_local`, `parse_score`.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    scalar::functions()
+}
+
+/// The window functions: `outlier_flag`, `achievements`, `fair_score`.
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    window::functions()
 }
 
 /// The usual median: the middle value, or the mean of the two middle values
@@ -56,10 +87,27 @@ pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn median_odd_even_empty() {
-        assert_eq!(super::median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(super::median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(super::median(&mut []), None);
+    fn median_odd_even_single_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut [7.0]), Some(7.0));
+        assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn register_all_registers_every_function_by_name() {
+        let ctx = SessionContext::new();
+        register_all(&ctx);
+        let state = ctx.state();
+        for name in ["local_time", "utc_from_local", "parse_score"] {
+            assert!(state.scalar_functions().contains_key(name), "{name}");
+        }
+        for name in ["outlier_flag", "achievements", "fair_score"] {
+            assert!(state.window_functions().contains_key(name), "{name}");
+        }
+        assert_eq!(scalar_functions().len() + window_functions().len(), 6);
     }
 }
