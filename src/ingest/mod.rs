@@ -338,14 +338,14 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
                         .with_context(|| format!("cannot commit the load to table {table}"))?;
                     report.version = t2.version().map(|v| v as i64);
                 }
-            } else if let Some(mut w) = writer {
-                if report.loaded > 0 {
-                    failpoint("before-commit").await;
-                    let version = commit_with(&mut w, t, props)
-                        .await
-                        .with_context(|| format!("cannot commit the load to table {table}"))?;
-                    report.version = Some(version);
-                }
+            } else if let Some(mut w) = writer
+                && report.loaded > 0
+            {
+                failpoint("before-commit").await;
+                let version = commit_with(&mut w, t, props)
+                    .await
+                    .with_context(|| format!("cannot commit the load to table {table}"))?;
+                report.version = Some(version);
             }
         }
     }

@@ -92,8 +92,11 @@ pub struct Source {
     pub size: u64,
 }
 
+/// The sniffed head of a CSV file, then the rest of it.
+type CsvInput = HashingReader<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>;
+
 enum Reader {
-    Csv(Box<csv::Reader<HashingReader<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>>>),
+    Csv(Box<csv::Reader<CsvInput>>),
     Json {
         lines: BufReader<HashingReader<File>>,
         line: u64,

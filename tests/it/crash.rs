@@ -72,7 +72,7 @@ fn a_killed_load_leaves_the_previous_version_and_the_next_load_succeeds() {
         );
     }
     let out = ok(&store, &["load", "--table", "leads", &leads]);
-    assert!(out.contains(&format!("duplicate 1000")), "{out}");
+    assert!(out.contains("duplicate 1000"), "{out}");
     assert_eq!(count(&store, "SELECT count(*) FROM leads"), all);
     assert_eq!(
         count(
