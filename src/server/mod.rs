@@ -5,11 +5,27 @@
 //! connection gets its **own** `SessionContext` over that shared catalog, so
 //! `SET`, prepared statements and portals belong to one connection only.
 //! The protocol machinery (pgwire), the `pg_catalog` emulation and the
-//! Arrow→Postgres encoders come from datafusion-postgres; the session layer
-//! is ours.
+//! Arrow→Postgres value encoders come from datafusion-postgres' crates; the
+//! session layer is ours:
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
+//! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
+//! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
+//! | [`errors`] | SQLSTATE codes for every error, at the edge |
+//! | [`encode`] | record batches → Postgres rows |
+//! | [`live`] | tables that follow new Delta commits |
 
+pub mod encode;
+pub mod errors;
+pub mod interrupt;
 pub mod live;
+pub mod session;
+pub mod vars;
 
+use std::collections::HashMap;
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,19 +36,31 @@ use datafusion::catalog::CatalogProvider;
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
-use datafusion_postgres::DfSessionService;
 use datafusion_postgres::auth::AuthManager;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use pgwire::api::auth::noop::NoopStartupHandler;
-use pgwire::api::cancel::DefaultCancelHandler;
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::{
+    DefaultServerParameterProvider, ServerParameterProvider, StartupHandler, finish_authentication,
+    protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::{ConnectionManager, ErrorHandler, PgWireServerHandlers};
+use pgwire::api::{
+    ClientInfo, ErrorHandler, PgWireServerHandlers, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator,
+};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::TcpListener;
 
 use crate::config::ReportSettings;
 use crate::model::Table;
 use crate::store::Store;
+use interrupt::{Interrupt, Registry};
 use live::LiveTable;
+use session::Session;
+use vars::Vars;
 
 /// The catalog name clients see (`current_database()`).
 pub const CATALOG: &str = "oko";
@@ -44,8 +72,11 @@ pub struct Shared {
     /// Object stores and the memory pool of every query.
     runtime: Arc<RuntimeEnv>,
     settings: ReportSettings,
-    /// For cancel requests, which arrive on a new connection.
-    connections: Arc<ConnectionManager>,
+    /// Cancel switches by process id: cancel requests arrive on a new
+    /// connection.
+    registry: Arc<Registry>,
+    /// Process ids and secret keys for new connections.
+    keys: Arc<RandomPidSecretKeyGenerator>,
     tables: Vec<Arc<LiveTable>>,
 }
 
@@ -84,19 +115,25 @@ impl Shared {
             catalog,
             runtime,
             settings: settings.clone(),
-            connections: Arc::new(ConnectionManager::new()),
+            registry: Arc::default(),
+            keys: Arc::default(),
             tables,
         })
     }
 
-    /// A fresh session for one connection, over the shared catalog.
-    pub fn session(&self) -> Result<SessionContext> {
+    /// A fresh DataFusion session for one connection, over the shared
+    /// catalog, with the connection's own settings functions.
+    pub fn session(&self, vars: &Arc<Vars>) -> Result<SessionContext> {
         let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
         ctx.register_catalog(CATALOG, self.catalog.clone());
         oko_udfs::register_all(&ctx);
         crate::engine::reports::register_functions(&ctx, &self.settings);
         setup_pg_catalog(&ctx, CATALOG, Arc::new(AuthManager::default()))
             .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        ctx.register_udf(vars::CurrentSetting::udf(vars.clone()));
+        ctx.register_udf(vars::SetConfig::udf(vars.clone()));
+        ctx.register_udf(vars::version_udf());
+        ctx.register_udf(vars::advisory_unlock_all_udf());
         Ok(ctx)
     }
 
@@ -114,52 +151,155 @@ fn session_config() -> SessionConfig {
 
 /// The handlers of one connection.
 struct Handlers {
-    service: Arc<DfSessionService>,
+    session: Arc<Session>,
     startup: Arc<Startup>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancel: Arc<Cancel>,
 }
 
+/// Startup of one connection: protocol version, process id and secret key
+/// (registered for cancel requests), the client's startup settings, and the
+/// server parameters drivers read (`server_version` decides their dialect).
 struct Startup {
-    connections: Arc<ConnectionManager>,
+    registry: Arc<Registry>,
+    keys: Arc<RandomPidSecretKeyGenerator>,
+    interrupt: Arc<Interrupt>,
+    vars: Arc<Vars>,
 }
 
 #[async_trait]
-impl NoopStartupHandler for Startup {
-    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
-        Some(self.connections.clone())
+impl StartupHandler for Startup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = message else {
+            return Ok(());
+        };
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
+        let (pid, key) = self.keys.generate(&*client);
+        self.registry.register(pid, &key, &self.interrupt);
+        client.set_pid_and_secret_key(pid, key);
+        for (name, value) in &startup.parameters {
+            if !matches!(
+                name.as_str(),
+                "user" | "database" | "options" | "replication"
+            ) {
+                // A bad startup value (an unknown time zone) keeps the
+                // default rather than refusing the connection.
+                let _ = self.vars.set(name, value);
+            }
+        }
+        finish_authentication(client, &Parameters(self.vars.clone())).await?;
+        client.flush().await?;
+        Ok(())
     }
 }
 
-struct LogErrors;
+/// The `ParameterStatus` messages sent after authentication.
+struct Parameters(Arc<Vars>);
 
-impl ErrorHandler for LogErrors {
-    fn on_error<C>(&self, _client: &C, error: &mut pgwire::error::PgWireError)
+impl ServerParameterProvider for Parameters {
+    fn server_parameters<C>(&self, client: &C) -> Option<HashMap<String, String>>
     where
-        C: pgwire::api::ClientInfo,
+        C: ClientInfo,
     {
+        let mut defaults = DefaultServerParameterProvider::default();
+        defaults.server_version = vars::SERVER_VERSION.to_string();
+        let mut params = defaults.server_parameters(client).unwrap_or_default();
+        for (name, key) in [
+            ("application_name", "application_name"),
+            ("DateStyle", "datestyle"),
+            ("IntervalStyle", "intervalstyle"),
+            ("TimeZone", "timezone"),
+            ("client_encoding", "client_encoding"),
+            ("search_path", "search_path"),
+        ] {
+            if let Some(v) = self.0.get(key) {
+                params.insert(name.to_string(), v);
+            }
+        }
+        Some(params)
+    }
+}
+
+/// Cancel requests: a new connection names a process id and its key.
+struct Cancel(Arc<Registry>);
+
+#[async_trait]
+impl CancelHandler for Cancel {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        if self.0.cancel(request.pid, &request.secret_key) {
+            tracing::info!(pid = request.pid, "statement cancelled on request");
+        }
+    }
+}
+
+/// Gives every error its SQLSTATE before it is sent.
+struct Errors;
+
+impl ErrorHandler for Errors {
+    fn on_error<C>(&self, _client: &C, error: &mut PgWireError)
+    where
+        C: ClientInfo,
+    {
+        errors::classify(error);
         tracing::debug!("sending error: {error}");
     }
 }
 
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.service.clone()
+        self.session.clone()
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.service.clone()
+        self.session.clone()
     }
 
-    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.startup.clone()
     }
 
     fn error_handler(&self) -> Arc<impl ErrorHandler> {
-        Arc::new(LogErrors)
+        Arc::new(Errors)
     }
 
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         self.cancel.clone()
+    }
+}
+
+/// Serves one connection until it ends.
+async fn serve_connection(shared: Arc<Shared>, socket: tokio::net::TcpStream) {
+    let addr = socket.peer_addr().ok();
+    let vars = Arc::new(Vars::default());
+    let interrupt = Arc::new(Interrupt::default());
+    let ctx = match shared.session(&vars) {
+        Ok(ctx) => Arc::new(ctx),
+        Err(e) => {
+            tracing::error!("cannot open a session for {addr:?}: {e:#}");
+            return;
+        }
+    };
+    let handlers = Arc::new(Handlers {
+        session: Arc::new(Session::new(ctx, vars.clone(), interrupt.clone())),
+        startup: Arc::new(Startup {
+            registry: shared.registry.clone(),
+            keys: shared.keys.clone(),
+            interrupt,
+            vars,
+        }),
+        cancel: Arc::new(Cancel(shared.registry.clone())),
+    });
+    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+        tracing::debug!("connection from {addr:?} ended: {e}");
     }
 }
 
@@ -177,31 +317,13 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let (socket, addr) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("cannot accept a connection: {e}");
-                        continue;
+                match accepted {
+                    Ok((socket, _)) => {
+                        let _ = socket.set_nodelay(true);
+                        tokio::spawn(serve_connection(shared.clone(), socket));
                     }
-                };
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let ctx = match shared.session() {
-                        Ok(ctx) => ctx,
-                        Err(e) => {
-                            tracing::error!("cannot open a session for {addr}: {e:#}");
-                            return;
-                        }
-                    };
-                    let handlers = Arc::new(Handlers {
-                        service: Arc::new(DfSessionService::new(Arc::new(ctx))),
-                        startup: Arc::new(Startup { connections: shared.connections.clone() }),
-                        cancel: Arc::new(DefaultCancelHandler::new(shared.connections.clone())),
-                    });
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
-                        tracing::debug!("connection from {addr} ended: {e}");
-                    }
-                });
+                    Err(e) => tracing::warn!("cannot accept a connection: {e}"),
+                }
             }
         }
     }

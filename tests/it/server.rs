@@ -201,6 +201,219 @@ fn psql_lists_tables_and_views_and_runs_queries() {
     let (ok_, out, err) = psql("\\dv");
     assert!(ok_, "{err}");
     assert!(out.contains("manager_report_month"), "{out}");
+    let (ok_, out, err) = psql("\\d manager_report_month");
+    assert!(ok_, "{err}");
+    assert!(
+        out.contains("avg_score") && out.contains("double precision"),
+        "{out}"
+    );
+    let (ok_, out, err) = psql("\\d leads");
+    assert!(ok_, "{err}");
+    assert!(
+        out.contains("created_at") && out.contains("timestamp"),
+        "{out}"
+    );
+    // \df must not take the server down, whatever it lists.
+    let _ = psql("\\df");
     let (ok_, _, err) = psql("SELECT * FROM nope");
     assert!(!ok_ && err.contains("nope"), "{err}");
+    let (ok_, out, err) = psql("SELECT 1 + 1");
+    assert!(ok_, "{err}");
+    assert_eq!(out.trim(), "2");
+}
+
+/// The first column of the first row of a simple query.
+async fn first_value(c: &tokio_postgres::Client, sql: &str) -> String {
+    let msgs = c.simple_query(sql).await.unwrap();
+    msgs.iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no value"))
+}
+
+/// The SQLSTATE of a failed statement.
+async fn sqlstate(c: &tokio_postgres::Client, sql: &str) -> String {
+    let err = c.simple_query(sql).await.expect_err(sql);
+    err.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| panic!("{sql}: no SQLSTATE in {err:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_carry_postgres_sqlstates_and_keep_the_connection() {
+    let server = start(&["--demo"]);
+    let c = connect(server.port).await;
+    for (sql, code) in [
+        ("SELECT * FROM no_such_table", "42P01"),
+        ("SELECT no_such_column FROM leads", "42703"),
+        ("SELEC 1", "42601"),
+        ("SELECT 1 / 0", "22012"),
+        ("SELECT CAST('abc' AS INT)", "22P02"),
+        ("SELECT no_such_function(1)", "42883"),
+        ("SHOW no_such_setting", "42704"),
+        ("CREATE VIEW mine AS SELECT 1", "42501"),
+        ("COPY (SELECT 1) TO '/tmp/oko-copy.csv'", "42501"),
+        ("SET datafusion.runtime.memory_limit = '1G'", "42501"),
+    ] {
+        assert_eq!(sqlstate(&c, sql).await, code, "{sql}");
+        // The connection is still good.
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM tenants", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 3);
+    }
+    // The extended protocol too.
+    let err = c
+        .query("SELECT * FROM nope WHERE a = $1", &[&1i64])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "42P01");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_statement_query_stops_at_the_first_error_like_postgres() {
+    let server = start(&["--demo"]);
+    let c = connect(server.port).await;
+    let err = c
+        .simple_query("SET application_name = 'before'; SELECT 1/0; SET application_name = 'after'")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "22012");
+    let row = c
+        .query_one("SELECT current_setting('application_name')", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "before");
+    // Every statement of a good batch answers.
+    let msgs = c.simple_query("SELECT 1; SELECT 2, 3").await.unwrap();
+    let rows = msgs
+        .iter()
+        .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+        .count();
+    assert_eq!(rows, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_functions_and_types_behave_like_postgres() {
+    let server = start(&["--demo"]);
+    let c = connect(server.port).await;
+    let row = c
+        .query_one(
+            "SELECT current_setting('server_version_num'), current_setting('search_path'), \
+             current_setting('no_such', true), version()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "150008");
+    assert!(row.get::<_, String>(1).contains("public"));
+    assert_eq!(row.get::<_, Option<String>>(2), None);
+    assert!(row.get::<_, String>(3).starts_with("PostgreSQL 15"));
+    c.simple_query("SELECT set_config('jit', 'off', false)")
+        .await
+        .unwrap();
+    c.simple_query("SET TIME ZONE 'Europe/Moscow'")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&c, "SHOW TimeZone").await, "Europe/Moscow");
+    c.simple_query("RESET ALL").await.unwrap();
+    assert_eq!(
+        first_value(&c, "SHOW TRANSACTION ISOLATION LEVEL").await,
+        "read committed"
+    );
+
+    // NULL and non-NULL values in text (simple) and binary (extended).
+    let msgs = c
+        .simple_query("SELECT CAST(NULL AS INTERVAL) AS a, INTERVAL '90 seconds' AS b, CAST(NULL AS TEXT) AS c")
+        .await
+        .unwrap();
+    let Some(r) = msgs.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    }) else {
+        panic!("no row: {msgs:?}");
+    };
+    assert_eq!(r.get(0), None);
+    assert_eq!(r.get(1), Some("00:01:30"));
+    assert_eq!(r.get(2), None);
+    let row = c
+        .query_one(
+            "SELECT tags, created_at, answered_at IS NULL, CAST(1.5 AS DOUBLE) \
+             FROM leads WHERE cardinality(tags) > 0 LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let tags: Vec<String> = row.get(0);
+    assert!(!tags.is_empty());
+    let _created: std::time::SystemTime = row.get(1);
+    let _: bool = row.get(2);
+    assert_eq!(row.get::<_, f64>(3), 1.5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_request_stops_a_query_while_it_streams() {
+    use futures::StreamExt;
+    let server = start(&["--demo"]);
+    let c = connect(server.port).await;
+    // 144 million rows: it would stream for minutes.
+    let rows = c
+        .query_raw(
+            "SELECT a.lead_id, b.lead_id FROM leads a CROSS JOIN leads b",
+            std::iter::empty::<i32>(),
+        )
+        .await
+        .unwrap();
+    futures::pin_mut!(rows);
+    for _ in 0..1000 {
+        rows.next().await.unwrap().unwrap();
+    }
+    let started = Instant::now();
+    c.cancel_token()
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let err = loop {
+        match rows.next().await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the query finished instead of being cancelled"),
+        }
+    };
+    assert_eq!(err.code().unwrap().code(), "57014", "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout_stops_a_long_query() {
+    let server = start(&["--demo"]);
+    let c = connect(server.port).await;
+    c.simple_query("SET statement_timeout = '300ms'")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let code = sqlstate(
+        &c,
+        "SELECT count(*) FROM leads a CROSS JOIN leads b WHERE a.lead_id <> b.lead_id",
+    )
+    .await;
+    assert_eq!(code, "57014");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    c.simple_query("SET statement_timeout = 0").await.unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
 }

@@ -1,0 +1,215 @@
+//! Errors become PostgreSQL errors here, once, at the edge: every
+//! `DataFusionError` (and every parser or protocol error) gets the SQLSTATE a
+//! Postgres client expects, so drivers raise the right exception class
+//! (`UndefinedTable`, `DivisionByZero`, …) and tools show a useful message.
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::{DataFusionError, SchemaError};
+use datafusion::sql::sqlparser::parser::ParserError;
+use pgwire::error::{ErrorInfo, PgWireError};
+
+/// SQLSTATE codes we send (see the PostgreSQL errcodes appendix).
+pub mod code {
+    pub const SYNTAX_ERROR: &str = "42601";
+    pub const UNDEFINED_TABLE: &str = "42P01";
+    pub const UNDEFINED_COLUMN: &str = "42703";
+    pub const UNDEFINED_FUNCTION: &str = "42883";
+    pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const AMBIGUOUS_COLUMN: &str = "42702";
+    pub const DUPLICATE_OBJECT: &str = "42710";
+    pub const DATATYPE_MISMATCH: &str = "42804";
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const DIVISION_BY_ZERO: &str = "22012";
+    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const INVALID_DATETIME_FORMAT: &str = "22007";
+    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
+    pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    pub const OUT_OF_MEMORY: &str = "53200";
+    pub const IO_ERROR: &str = "58030";
+    pub const INTERNAL_ERROR: &str = "XX000";
+    pub const PROTOCOL_VIOLATION: &str = "08P01";
+}
+
+/// An `ERROR` with a code and a message.
+pub fn error(code: &str, message: impl Into<String>) -> ErrorInfo {
+    ErrorInfo::new("ERROR".into(), code.into(), message.into())
+}
+
+/// The same as a `PgWireError`.
+pub fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(error(code, message)))
+}
+
+/// A DataFusion error as a `PgWireError` with its SQLSTATE.
+pub fn from_datafusion(e: DataFusionError) -> PgWireError {
+    PgWireError::UserError(Box::new(datafusion_info(&e)))
+}
+
+/// Gives an error that still carries a generic code its proper SQLSTATE.
+/// Errors that already have one (user errors, protocol errors) are left as
+/// they are.
+pub fn classify(e: &mut PgWireError) {
+    let info = match e {
+        PgWireError::ApiError(inner) => {
+            if let Some(df) = inner.downcast_ref::<DataFusionError>() {
+                datafusion_info(df)
+            } else if let Some(p) = inner.downcast_ref::<ParserError>() {
+                error(code::SYNTAX_ERROR, parser_message(p))
+            } else if let Some(a) = inner.downcast_ref::<ArrowError>() {
+                arrow_info(a)
+            } else {
+                return;
+            }
+        }
+        _ => return,
+    };
+    *e = PgWireError::UserError(Box::new(info));
+}
+
+/// The Postgres error for a DataFusion error.
+pub fn datafusion_info(e: &DataFusionError) -> ErrorInfo {
+    let root = e.find_root();
+    match root {
+        DataFusionError::SQL(p, _) => error(code::SYNTAX_ERROR, parser_message(p)),
+        DataFusionError::ArrowError(a, _) => arrow_info(a),
+        DataFusionError::SchemaError(s, _) => schema_info(s),
+        DataFusionError::NotImplemented(m) => error(code::FEATURE_NOT_SUPPORTED, m.clone()),
+        DataFusionError::ResourcesExhausted(m) => {
+            let mut info = error(code::OUT_OF_MEMORY, format!("out of memory: {m}"));
+            info.hint = Some(
+                "the query needs more memory than [server] memory_limit_mb allows; \
+                 narrow the period or the columns"
+                    .into(),
+            );
+            info
+        }
+        DataFusionError::IoError(io) => error(code::IO_ERROR, format!("storage error: {io}")),
+        DataFusionError::ObjectStore(os) => error(code::IO_ERROR, format!("storage error: {os}")),
+        DataFusionError::Configuration(m) => error(code::UNDEFINED_OBJECT, m.clone()),
+        DataFusionError::Plan(m) => plan_info(m),
+        DataFusionError::Execution(m) => execution_info(m),
+        DataFusionError::External(inner) => {
+            if let Some(a) = inner.downcast_ref::<ArrowError>() {
+                arrow_info(a)
+            } else {
+                error(code::INTERNAL_ERROR, root.to_string())
+            }
+        }
+        other => error(code::INTERNAL_ERROR, other.to_string()),
+    }
+}
+
+fn parser_message(p: &ParserError) -> String {
+    let text = match p {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
+        ParserError::RecursionLimitExceeded => {
+            "the statement is nested too deeply (recursion limit exceeded)".into()
+        }
+    };
+    format!("syntax error: {text}")
+}
+
+fn schema_info(s: &SchemaError) -> ErrorInfo {
+    let message = s.to_string();
+    match s {
+        SchemaError::FieldNotFound { .. } => error(code::UNDEFINED_COLUMN, message),
+        SchemaError::AmbiguousReference { .. } => error(code::AMBIGUOUS_COLUMN, message),
+        SchemaError::DuplicateQualifiedField { .. }
+        | SchemaError::DuplicateUnqualifiedField { .. } => error(code::DUPLICATE_OBJECT, message),
+    }
+}
+
+fn arrow_info(a: &ArrowError) -> ErrorInfo {
+    match a {
+        ArrowError::DivideByZero => error(code::DIVISION_BY_ZERO, "division by zero"),
+        ArrowError::CastError(m) | ArrowError::ParseError(m) => {
+            error(code::INVALID_TEXT_REPRESENTATION, m.clone())
+        }
+        ArrowError::ArithmeticOverflow(m) => error(code::NUMERIC_VALUE_OUT_OF_RANGE, m.clone()),
+        ArrowError::ComputeError(m) if m.contains("Overflow") || m.contains("overflow") => {
+            error(code::NUMERIC_VALUE_OUT_OF_RANGE, m.clone())
+        }
+        ArrowError::MemoryError(m) => error(code::OUT_OF_MEMORY, m.clone()),
+        ArrowError::IoError(m, _) => error(code::IO_ERROR, m.clone()),
+        other => error(code::INTERNAL_ERROR, other.to_string()),
+    }
+}
+
+/// Planning errors carry their kind in the message only.
+fn plan_info(m: &str) -> ErrorInfo {
+    let lower = m.to_ascii_lowercase();
+    let code = if lower.contains("table '") && lower.contains("not found")
+        || lower.contains("no table named")
+    {
+        code::UNDEFINED_TABLE
+    } else if lower.contains("invalid function")
+        || lower.contains("function") && lower.contains("not found")
+        || lower.contains("no function matches")
+    {
+        code::UNDEFINED_FUNCTION
+    } else if lower.contains("no field named") {
+        code::UNDEFINED_COLUMN
+    } else if lower.contains("cannot infer common")
+        || lower.contains("coerce")
+        || lower.contains("does not support")
+        || lower.contains("mismatch")
+    {
+        code::DATATYPE_MISMATCH
+    } else if lower.contains("unsupported") || lower.contains("not supported") {
+        code::FEATURE_NOT_SUPPORTED
+    } else {
+        code::SYNTAX_ERROR
+    };
+    error(code, m)
+}
+
+fn execution_info(m: &str) -> ErrorInfo {
+    let lower = m.to_ascii_lowercase();
+    let code = if lower.contains("divide by zero") || lower.contains("division by zero") {
+        code::DIVISION_BY_ZERO
+    } else if lower.contains("cannot cast") || lower.contains("invalid input syntax") {
+        code::INVALID_TEXT_REPRESENTATION
+    } else if lower.contains("overflow") {
+        code::NUMERIC_VALUE_OUT_OF_RANGE
+    } else if lower.contains("not a date")
+        || lower.contains("error parsing timestamp")
+        || lower.contains("invalid timezone")
+    {
+        code::INVALID_DATETIME_FORMAT
+    } else {
+        code::INTERNAL_ERROR
+    };
+    error(code, m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    async fn code_of(sql: &str) -> String {
+        let ctx = SessionContext::new();
+        let e = match ctx.sql(sql).await {
+            Err(e) => e,
+            Ok(df) => df.collect().await.expect_err("the query fails"),
+        };
+        datafusion_info(&e).code
+    }
+
+    #[tokio::test]
+    async fn common_mistakes_get_their_postgres_codes() {
+        assert_eq!(code_of("SELECT * FROM nope").await, code::UNDEFINED_TABLE);
+        assert_eq!(code_of("SELEC 1").await, code::SYNTAX_ERROR);
+        assert_eq!(
+            code_of("SELECT nope FROM (SELECT 1 AS a)").await,
+            code::UNDEFINED_COLUMN
+        );
+        assert_eq!(code_of("SELECT nope(1)").await, code::UNDEFINED_FUNCTION);
+        assert_eq!(code_of("SELECT 1 / 0").await, code::DIVISION_BY_ZERO);
+        assert_eq!(
+            code_of("SELECT CAST('abc' AS INT)").await,
+            code::INVALID_TEXT_REPRESENTATION
+        );
+    }
+}

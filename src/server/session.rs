@@ -1,0 +1,1041 @@
+//! One connection's SQL session: the simple and extended query protocols
+//! over a DataFusion context of its own.
+//!
+//! What happens to a statement, in order:
+//! 1. it is parsed with the Postgres-compatible parser of
+//!    `datafusion-pg-catalog` (which rewrites `::regclass`, `pg_catalog`
+//!    idioms and the like);
+//! 2. session statements are answered here: `SET`/`SHOW`/`RESET`
+//!    ([`super::vars`]), `BEGIN`/`COMMIT`/`ROLLBACK`, cursors
+//!    (`DECLARE`/`FETCH`/`CLOSE`), `LISTEN`/`UNLISTEN`/`DISCARD`;
+//! 3. anything else is planned by DataFusion, the plan is checked
+//!    ([`Session::check`]: DDL, writes, `COPY`, `PREPARE` are refused), and it
+//!    runs under a [`Guard`] that a cancel request or `statement_timeout`
+//!    fires while planning, executing or streaming rows;
+//! 4. rows are encoded by [`super::encode`]; errors get their SQLSTATE in
+//!    [`super::errors`].
+//!
+//! A simple query with several statements runs them in order and stops at
+//! the first error, whose results before it were already sent — as
+//! PostgreSQL does.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::common::ScalarValue;
+use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, lit};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{self, Expr as SqlExpr, FetchDirection};
+use datafusion_postgres::QueryHook;
+use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use futures::{Sink, SinkExt, StreamExt};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DataRowEncoder, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo,
+    QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::{Entry, MemPortalStore, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::response::EmptyQueryResponse;
+use pgwire::messages::startup::ParameterStatus;
+
+use super::encode;
+use super::errors::{self, code, user_error};
+use super::interrupt::{Guard, Interrupt};
+use super::vars::Vars;
+
+/// A statement as the extended protocol keeps it: its text and, unless it
+/// was empty, the parsed statement with its plan. (The same shape as
+/// datafusion-postgres' statements, so its transaction hook can share the
+/// portal store.)
+pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
+
+/// A row of text values (`SHOW`).
+type TextRow = Vec<Option<String>>;
+
+/// The SQL side of one connection.
+pub struct Session {
+    ctx: Arc<SessionContext>,
+    vars: Arc<Vars>,
+    interrupt: Arc<Interrupt>,
+    parser: Arc<Parser>,
+    transactions: TransactionStatementHook,
+}
+
+/// Parses and plans statements for the extended protocol.
+pub struct Parser {
+    ctx: Arc<SessionContext>,
+    sql: PostgresCompatibilityParser,
+}
+
+/// Statements answered by the session itself rather than planned.
+#[derive(Debug, Clone, PartialEq)]
+enum Utility {
+    Set,
+    /// `SHOW name` (lower case, words joined by a space) or `SHOW ALL`.
+    Show(String),
+    Reset,
+    Transaction,
+    Declare,
+    Fetch,
+    Close,
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`: accepted, nothing to do
+    /// (OKO sends no notifications), with this command tag.
+    Accepted(&'static str),
+}
+
+impl Session {
+    pub fn new(ctx: Arc<SessionContext>, vars: Arc<Vars>, interrupt: Arc<Interrupt>) -> Session {
+        Session {
+            parser: Arc::new(Parser {
+                ctx: ctx.clone(),
+                sql: PostgresCompatibilityParser::new(),
+            }),
+            ctx,
+            vars,
+            interrupt,
+            transactions: TransactionStatementHook,
+        }
+    }
+
+    /// Refuses plans that would change anything: OKO's SQL over the wire is
+    /// read-only (data arrives with `oko load`).
+    pub fn check(&self, plan: &LogicalPlan) -> PgWireResult<()> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        options.verify_plan(plan).map_err(|e| {
+            let mut info = errors::error(
+                code::INSUFFICIENT_PRIVILEGE,
+                format!("this statement is not allowed: {}", e.strip_backtrace()),
+            );
+            info.hint = Some(
+                "the server answers queries; load data with `oko load` \
+                 (prepared statements: use your driver's parameters)"
+                    .into(),
+            );
+            PgWireError::UserError(Box::new(info))
+        })
+    }
+
+    /// Plans, checks and starts a statement; the rows stream later.
+    async fn execute(
+        &self,
+        plan: LogicalPlan,
+        format: &Format,
+        guard: &Guard,
+    ) -> PgWireResult<Response> {
+        self.check(&plan)?;
+        let ctx = self.ctx.clone();
+        let df = guard
+            .run(async move {
+                ctx.execute_logical_plan(plan)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        let options = Arc::new(self.vars.format_options());
+        let fields = encode::fields(df.schema().as_arrow(), format, options)?;
+        let stream = guard
+            .run(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .await?;
+        let rows = guard.rows(encode::rows(stream, fields.clone()));
+        Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+
+    /// Runs one statement of a simple query.
+    async fn simple<C>(&self, client: &mut C, statement: ast::Statement) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(kind) = utility(&statement) {
+            return self.utility(client, kind, &statement).await;
+        }
+        refuse_copy(&statement)?;
+        let guard = self.interrupt.guard(self.vars.statement_timeout());
+        let state = self.ctx.state();
+        let plan = guard
+            .run(async {
+                state
+                    .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        self.execute(plan, &Format::UnifiedText, &guard).await
+    }
+
+    /// Answers a session statement.
+    async fn utility<C>(
+        &self,
+        client: &mut C,
+        kind: Utility,
+        statement: &ast::Statement,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match kind {
+            Utility::Set => self.set(client, statement).await,
+            Utility::Show(name) => self.show(&name).await,
+            Utility::Reset => {
+                let changes = match statement {
+                    ast::Statement::Reset(r) => match &r.reset {
+                        ast::Reset::ALL => self.vars.reset_all(),
+                        ast::Reset::ConfigurationParameter(name) => {
+                            self.vars.reset(&name.to_string()).into_iter().collect()
+                        }
+                    },
+                    _ => vec![],
+                };
+                report(client, changes).await?;
+                Ok(Response::Execution(Tag::new("RESET")))
+            }
+            Utility::Accepted(tag) => self.accepted(client, tag).await,
+            Utility::Transaction => {
+                match self
+                    .transactions
+                    .handle_simple_query(statement, &self.ctx, client)
+                    .await
+                {
+                    Some(r) => r,
+                    None => Ok(Response::Execution(Tag::new("SET"))),
+                }
+            }
+            Utility::Declare => self.declare(client, statement).await,
+            Utility::Fetch => fetch(client, statement).await,
+            Utility::Close => {
+                if let ast::Statement::Close { cursor } = statement {
+                    match cursor {
+                        ast::CloseCursor::All => portals(client)?.clear_portals(),
+                        ast::CloseCursor::Specific { name } => {
+                            portals(client)?.rm_portal(&name.value)
+                        }
+                    }
+                }
+                Ok(Response::Execution(Tag::new("CLOSE CURSOR")))
+            }
+        }
+    }
+
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`.
+    async fn accepted<C>(&self, client: &mut C, tag: &'static str) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if tag == "DISCARD ALL" {
+            let changes = self.vars.reset_all();
+            report(client, changes).await?;
+            portals(client)?.clear_portals();
+        }
+        Ok(Response::Execution(Tag::new(tag)))
+    }
+
+    async fn set<C>(&self, client: &mut C, statement: &ast::Statement) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ast::Statement::Set(set) = statement else {
+            return Ok(Response::Execution(Tag::new("SET")));
+        };
+        let assignment = match set {
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => Some((variable.to_string(), values_text(values))),
+            ast::Set::SetTimeZone { value, .. } => Some((
+                "timezone".to_string(),
+                values_text(std::slice::from_ref(value)),
+            )),
+            ast::Set::SetNames { charset_name, .. } => {
+                Some(("client_encoding".to_string(), charset_name.value.clone()))
+            }
+            ast::Set::SetTransaction {
+                modes,
+                session: true,
+                ..
+            } => {
+                if modes.iter().any(|m| {
+                    matches!(
+                        m,
+                        ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly)
+                    )
+                }) {
+                    Some(("default_transaction_read_only".into(), "on".into()))
+                } else {
+                    None
+                }
+            }
+            // SET TRANSACTION …, SET ROLE, SET SESSION AUTHORIZATION: every
+            // OKO session is read-only with one identity; nothing to change.
+            _ => None,
+        };
+        let Some((name, value)) = assignment else {
+            return Ok(Response::Execution(Tag::new("SET")));
+        };
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("datafusion.") {
+            if lower.starts_with("datafusion.runtime.") {
+                return Err(user_error(
+                    code::INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "{name} is shared by every connection and cannot be set from a session; \
+                         set it in the server's configuration"
+                    ),
+                ));
+            }
+            let df_set = format!("SET {name} = '{}'", value.replace('\'', "''"));
+            self.ctx
+                .sql(&df_set)
+                .await
+                .map_err(errors::from_datafusion)?;
+            return Ok(Response::Execution(Tag::new("SET")));
+        }
+        match self.vars.set(&name, &value) {
+            Ok(changed) => {
+                report(client, changed.into_iter().collect()).await?;
+                Ok(Response::Execution(Tag::new("SET")))
+            }
+            Err(e) => Err(user_error(code::INVALID_PARAMETER_VALUE, e)),
+        }
+    }
+
+    async fn show(&self, name: &str) -> PgWireResult<Response> {
+        if name.starts_with("datafusion.") {
+            let df = self
+                .ctx
+                .sql(&format!("SHOW {name}"))
+                .await
+                .map_err(errors::from_datafusion)?;
+            let guard = self.interrupt.guard(None);
+            let plan = df.logical_plan().clone();
+            return self.execute_unchecked(plan, &guard).await;
+        }
+        let (columns, rows) = self.show_rows(name)?;
+        Ok(Response::Query(text_response(&columns, rows)?))
+    }
+
+    /// Runs a plan the session made itself (`SHOW datafusion.*`).
+    async fn execute_unchecked(&self, plan: LogicalPlan, guard: &Guard) -> PgWireResult<Response> {
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(errors::from_datafusion)?;
+        let options = Arc::new(self.vars.format_options());
+        let fields = encode::fields(df.schema().as_arrow(), &Format::UnifiedText, options)?;
+        let stream = df.execute_stream().await.map_err(errors::from_datafusion)?;
+        let rows = guard.rows(encode::rows(stream, fields.clone()));
+        Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+
+    /// The columns and rows of `SHOW name`.
+    fn show_rows(&self, name: &str) -> PgWireResult<(Vec<String>, Vec<TextRow>)> {
+        if name == "all" {
+            let rows = self
+                .vars
+                .all()
+                .into_iter()
+                .map(|(k, v)| vec![Some(k), Some(v), None])
+                .collect();
+            return Ok((
+                vec!["name".into(), "setting".into(), "description".into()],
+                rows,
+            ));
+        }
+        let column = show_column(name);
+        match self.vars.get(name) {
+            Some(v) => Ok((vec![column], vec![vec![Some(v)]])),
+            None => Err(user_error(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )),
+        }
+    }
+
+    /// `DECLARE name CURSOR FOR query`: plans and starts the query; `FETCH`
+    /// reads it in slices.
+    async fn declare<C>(&self, client: &mut C, statement: &ast::Statement) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ast::Statement::Declare { stmts } = statement else {
+            return Err(user_error(code::SYNTAX_ERROR, "not a DECLARE statement"));
+        };
+        for declare in stmts {
+            if declare.declare_type != Some(ast::DeclareType::Cursor) {
+                return Err(user_error(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "only DECLARE … CURSOR FOR <query> is supported",
+                ));
+            }
+            let (Some(name), Some(query)) = (declare.names.first(), &declare.for_query) else {
+                return Err(user_error(
+                    code::SYNTAX_ERROR,
+                    "DECLARE needs a cursor name and a FOR query",
+                ));
+            };
+            let query_statement = ast::Statement::Query(query.clone());
+            let plan = self
+                .ctx
+                .state()
+                .statement_to_plan(DfStatement::Statement(Box::new(query_statement.clone())))
+                .await
+                .map_err(errors::from_datafusion)?;
+            // A cursor outlives its statement: no deadline, but a cancel
+            // request still stops a FETCH in progress.
+            let guard = self.interrupt.guard(None);
+            let Response::Query(rows) = self
+                .execute(plan.clone(), &Format::UnifiedText, &guard)
+                .await?
+            else {
+                return Err(user_error(code::SYNTAX_ERROR, "a cursor needs a query"));
+            };
+            let stored = Arc::new(StoredStatement::new(
+                name.value.clone(),
+                (query.to_string(), Some((query_statement, plan))),
+                vec![],
+            ));
+            let portal = Portal::new_cursor(name.value.clone(), stored);
+            portal.start(rows).await;
+            portals(client)?.put_portal(Arc::new(portal));
+        }
+        Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+    }
+}
+
+/// `FETCH [n] FROM cursor`.
+async fn fetch<C>(client: &mut C, statement: &ast::Statement) -> PgWireResult<Response>
+where
+    C: ClientInfo + ClientPortalStore + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+{
+    let ast::Statement::Fetch {
+        name, direction, ..
+    } = statement
+    else {
+        return Err(user_error(code::SYNTAX_ERROR, "not a FETCH statement"));
+    };
+    let count = |v: &ast::Value| match v {
+        ast::Value::Number(n, _) => n.parse::<usize>().ok(),
+        _ => None,
+    };
+    let max_rows = match direction {
+        FetchDirection::Next | FetchDirection::Forward { limit: None } => 1,
+        FetchDirection::Forward { limit: Some(v) } | FetchDirection::Count { limit: v } => {
+            count(v).ok_or_else(|| user_error(code::SYNTAX_ERROR, "FETCH needs a row count"))?
+        }
+        // 0 = every remaining row.
+        FetchDirection::ForwardAll | FetchDirection::All => 0,
+        _ => {
+            return Err(user_error(
+                code::FEATURE_NOT_SUPPORTED,
+                "cursor can only scan forward",
+            ));
+        }
+    };
+    let portal = match portals(client)?.get_portal(&name.value) {
+        Some(Entry::Value(p)) => p,
+        _ => {
+            return Err(user_error(
+                "34000",
+                format!("cursor \"{}\" does not exist", name.value),
+            ));
+        }
+    };
+    let mut fetched = portal.fetch(max_rows).await?;
+    // A finished cursor answers with no rows but keeps its columns.
+    if fetched.response.row_schema.is_empty()
+        && let Some((_, plan)) = &portal.statement.statement.1
+    {
+        fetched.response.row_schema = plan_fields(plan, &Format::UnifiedText)?;
+    }
+    Ok(Response::Query(fetched.response))
+}
+
+/// The connection's statements and portals, whichever protocol asks.
+fn portals<C>(client: &C) -> PgWireResult<&MemPortalStore<Statement>>
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore,
+{
+    client
+        .portal_store()
+        .as_any()
+        .downcast_ref::<MemPortalStore<Statement>>()
+        .ok_or_else(|| user_error(code::INTERNAL_ERROR, "the connection has no portal store"))
+}
+
+/// Tells the client about changed settings.
+async fn report<C>(client: &mut C, changes: Vec<(&'static str, String)>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for (name, value) in changes {
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                name.to_string(),
+                value,
+            )))
+            .await?;
+    }
+    Ok(())
+}
+
+/// `COPY` reads or writes files on the server: never over the wire.
+fn refuse_copy(statement: &ast::Statement) -> PgWireResult<()> {
+    if matches!(
+        statement,
+        ast::Statement::Copy { .. } | ast::Statement::CopyIntoSnowflake { .. }
+    ) {
+        let mut info = errors::error(
+            code::INSUFFICIENT_PRIVILEGE,
+            "COPY is not allowed: it would read or write files on the server",
+        );
+        info.hint = Some("run the query and save its rows in your client (psql: \\copy)".into());
+        return Err(PgWireError::UserError(Box::new(info)));
+    }
+    Ok(())
+}
+
+/// Which statements the session answers itself.
+fn utility(statement: &ast::Statement) -> Option<Utility> {
+    use ast::Statement as S;
+    Some(match statement {
+        S::Set(_) => Utility::Set,
+        S::ShowVariable { variable } => Utility::Show(
+            variable
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        S::Reset(_) => Utility::Reset,
+        S::StartTransaction { .. } | S::Commit { .. } | S::Rollback { .. } => Utility::Transaction,
+        S::Declare { .. } => Utility::Declare,
+        S::Fetch { .. } => Utility::Fetch,
+        S::Close { .. } => Utility::Close,
+        S::LISTEN { .. } => Utility::Accepted("LISTEN"),
+        S::UNLISTEN { .. } => Utility::Accepted("UNLISTEN"),
+        S::NOTIFY { .. } => Utility::Accepted("NOTIFY"),
+        S::Discard { object_type } => match object_type {
+            ast::DiscardObject::ALL => Utility::Accepted("DISCARD ALL"),
+            _ => Utility::Accepted("DISCARD"),
+        },
+        _ => return None,
+    })
+}
+
+/// Statements sqlparser cannot read that clients send as housekeeping
+/// (asyncpg's pool reset sends `UNLISTEN *`).
+fn housekeeping(text: &str) -> Option<&'static str> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("UNLISTEN") => Some("UNLISTEN"),
+        Some("LISTEN") => Some("LISTEN"),
+        Some("DISCARD") if words.get(1).map(String::as_str) == Some("ALL") => Some("DISCARD ALL"),
+        Some("DISCARD") => Some("DISCARD"),
+        _ => None,
+    }
+}
+
+/// The text of `SET name = a, b` values: quotes removed.
+fn values_text(values: &[SqlExpr]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            SqlExpr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            SqlExpr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// PostgreSQL's column name for `SHOW name`.
+fn show_column(name: &str) -> String {
+    match name {
+        "timezone" | "time zone" => "TimeZone".into(),
+        "datestyle" => "DateStyle".into(),
+        "intervalstyle" => "IntervalStyle".into(),
+        "transaction isolation level" => "transaction_isolation".into(),
+        other => other.into(),
+    }
+}
+
+/// A one-off result of text columns.
+fn text_response(
+    columns: &[String],
+    rows: Vec<Vec<Option<String>>>,
+) -> PgWireResult<QueryResponse> {
+    let fields: Arc<Vec<FieldInfo>> = Arc::new(
+        columns
+            .iter()
+            .map(|c| FieldInfo::new(c.clone(), None, None, Type::TEXT, FieldFormat::Text))
+            .collect(),
+    );
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        for value in row {
+            encoder.encode_field(&value)?;
+        }
+        out.push(Ok(encoder.take_row()));
+    }
+    Ok(QueryResponse::new(fields, futures::stream::iter(out)))
+}
+
+/// A plan whose only job is to describe text columns (a `SHOW` in the
+/// extended protocol).
+fn describe_plan(columns: &[String]) -> PgWireResult<LogicalPlan> {
+    let exprs: Vec<_> = columns
+        .iter()
+        .map(|c| lit(ScalarValue::Utf8(None)).alias(c))
+        .collect();
+    LogicalPlanBuilder::empty(false)
+        .project(exprs)
+        .and_then(|b| b.build())
+        .map_err(errors::from_datafusion)
+}
+
+/// The Postgres columns of a plan's output.
+fn plan_fields(plan: &LogicalPlan, format: &Format) -> PgWireResult<Arc<Vec<FieldInfo>>> {
+    if matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_)) {
+        return Ok(Arc::new(vec![]));
+    }
+    let schema: Schema = plan.schema().as_arrow().clone();
+    encode::fields(&schema, format, Default::default())
+}
+
+/// `$1`, `$2`, … with the types DataFusion inferred, in order.
+fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    let types = plan
+        .get_parameter_types()
+        .map_err(errors::from_datafusion)?;
+    let mut ordered: Vec<(usize, Option<DataType>)> = types
+        .into_iter()
+        .filter_map(|(id, t)| {
+            id.trim_start_matches('$')
+                .parse::<usize>()
+                .ok()
+                .map(|n| (n, t))
+        })
+        .collect();
+    ordered.sort_by_key(|(n, _)| *n);
+    let count = ordered.last().map(|(n, _)| *n).unwrap_or(0);
+    let mut out = vec![None; count];
+    for (n, t) in ordered {
+        if n >= 1 {
+            out[n - 1] = t;
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Session {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Parse the whole text at once; if that fails, statement by
+        // statement, so housekeeping the parser does not know still runs
+        // and the error points at the statement that is wrong.
+        let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
+            match self.parser.sql.parse(query) {
+                Ok(statements) => statements.into_iter().map(Ok).collect(),
+                Err(_) => crate::cli::split_statements(query)
+                    .into_iter()
+                    .flat_map(|text| match self.parser.sql.parse(&text) {
+                        Ok(s) => s.into_iter().map(Ok).collect::<Vec<_>>(),
+                        Err(e) => vec![Err((text, syntax_error(e)))],
+                    })
+                    .collect(),
+            };
+        if pieces.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(pieces.len());
+        let last = pieces.len() - 1;
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let result = match piece {
+                Ok(statement) => self.simple(client, statement).await,
+                Err((text, e)) => match housekeeping(&text) {
+                    Some(tag) => self.accepted(client, tag).await,
+                    None => Err(e),
+                },
+            };
+            // A statement's rows are computed before the next statement
+            // runs, so an error stops the batch where PostgreSQL would; the
+            // last statement streams.
+            let result = match result {
+                Ok(Response::Query(q)) if i < last => materialize(q).await.map(Response::Query),
+                other => other,
+            };
+            match result {
+                Ok(r) => responses.push(r),
+                Err(mut e) => {
+                    errors::classify(&mut e);
+                    tracing::debug!("statement failed: {e}");
+                    responses.push(Response::Error(Box::new(ErrorInfo::from(e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+/// Runs a query to its end, keeping its rows.
+async fn materialize(mut q: QueryResponse) -> PgWireResult<QueryResponse> {
+    let mut rows = Vec::new();
+    while let Some(row) = q.data_rows.next().await {
+        rows.push(Ok(row?));
+    }
+    q.data_rows = Box::pin(futures::stream::iter(rows));
+    Ok(q)
+}
+
+fn syntax_error(e: impl std::fmt::Display) -> PgWireError {
+    user_error(code::SYNTAX_ERROR, format!("syntax error: {e}"))
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Statement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut statements = match self.sql.parse(sql) {
+            Ok(s) => s,
+            Err(e) => match housekeeping(sql) {
+                // Planned as an empty statement; answered at execution.
+                Some(_) => return Ok(Some((sql.to_string(), None))),
+                None => return Err(syntax_error(e)),
+            },
+        };
+        if statements.is_empty() {
+            return Ok(None);
+        }
+        if statements.len() > 1 {
+            return Err(user_error(
+                code::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let statement = statements.remove(0);
+        let plan = match utility(&statement) {
+            Some(Utility::Show(name)) => {
+                let columns = if name == "all" {
+                    vec!["name".into(), "setting".into(), "description".into()]
+                } else if name.starts_with("datafusion.") {
+                    vec!["name".into(), "value".into()]
+                } else {
+                    vec![show_column(&name)]
+                };
+                describe_plan(&columns)?
+            }
+            Some(_) => describe_plan(&[])?,
+            None if refuse_copy(&statement).is_err() => describe_plan(&[])?,
+            None => self
+                .ctx
+                .state()
+                .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+                .await
+                .map_err(errors::from_datafusion)?,
+        };
+        Ok(Some((sql.to_string(), Some((statement, plan)))))
+    }
+
+    fn get_parameter_types(&self, statement: &Statement) -> PgWireResult<Vec<Type>> {
+        let Some((_, plan)) = &statement.1 else {
+            return Ok(vec![]);
+        };
+        parameter_types(plan)?
+            .into_iter()
+            .map(|t| match t {
+                Some(t) => datafusion_postgres::arrow_pg::datatypes::into_pg_type(&t),
+                None => Ok(Type::UNKNOWN),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        statement: &Statement,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match &statement.1 {
+            Some((_, plan)) => Ok(plan_fields(plan, format.unwrap_or(&Format::UnifiedText))?
+                .as_ref()
+                .clone()),
+            None => Ok(vec![]),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Session {
+    type Statement = Statement;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    /// Streams a portal's rows as they are computed when the client reads
+    /// it to the end (pgwire would collect every row first); row-limited
+    /// reads and session statements take pgwire's path.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(p)) => p,
+            _ => return self._on_execute(client, message).await,
+        };
+        let plain_query =
+            matches!(&portal.statement.statement.1, Some((s, _)) if utility(s).is_none());
+        let fresh = matches!(*portal.state().lock().await, PortalExecutionState::Initial);
+        if message.max_rows != 0
+            || !plain_query
+            || !fresh
+            || !matches!(client.state(), PgWireConnectionState::ReadyForQuery)
+        {
+            return self._on_execute(client, message).await;
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        match ExtendedQueryHandler::do_query(self, client, &portal, 0).await? {
+            Response::Query(mut results) => {
+                let mut count = 0;
+                while let Some(row) = results.data_rows.next().await {
+                    client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                    count += 1;
+                }
+                let tag = Tag::new(&results.command_tag).with_rows(count);
+                client
+                    .send(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+            }
+            Response::Execution(tag) => {
+                client
+                    .send(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+            }
+            Response::EmptyQuery => {
+                client
+                    .send(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+            }
+            other => {
+                return Err(user_error(
+                    code::INTERNAL_ERROR,
+                    format!("unexpected response to a query: {other:?}"),
+                ));
+            }
+        }
+        *portal.state().lock().await = PortalExecutionState::Finished;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        Ok(())
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        client: &mut C,
+        target: &StoredStatement<Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let parameters = self.parser.get_parameter_types(&target.statement)?;
+        let parameters = (0..parameters.len().max(target.parameter_types.len()))
+            .map(|i| {
+                target
+                    .parameter_types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| parameters.get(i).cloned())
+                    .unwrap_or(Type::UNKNOWN)
+            })
+            .collect();
+        let fields = self.describe_fields(client, &target.statement, &Format::UnifiedText)?;
+        Ok(DescribeStatementResponse::new(parameters, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let fields = self.describe_fields(
+            client,
+            &portal.statement.statement,
+            &portal.result_column_format,
+        )?;
+        Ok(DescribePortalResponse::new(fields))
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (text, parsed) = &portal.statement.statement;
+        let Some((statement, plan)) = parsed else {
+            return match housekeeping(text) {
+                Some(tag) => Ok(Response::Execution(Tag::new(tag))),
+                None => Ok(Response::EmptyQuery),
+            };
+        };
+        if let Some(kind) = utility(statement) {
+            return self.utility(client, kind, statement).await;
+        }
+        refuse_copy(statement)?;
+        let guard = self.interrupt.guard(self.vars.statement_timeout());
+        let inferred = parameter_types(plan)?;
+        let inferred_refs: Vec<Option<&DataType>> = inferred.iter().map(Option::as_ref).collect();
+        let values = datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters(
+            portal,
+            &inferred_refs,
+        )?;
+        let plan = plan
+            .clone()
+            .replace_params_with_values(&values)
+            .map_err(errors::from_datafusion)?;
+        self.execute(plan, &portal.result_column_format, &guard)
+            .await
+    }
+}
+
+impl Session {
+    /// The columns a statement will return; a `FETCH` returns its cursor's.
+    fn describe_fields<C>(
+        &self,
+        client: &C,
+        statement: &Statement,
+        format: &Format,
+    ) -> PgWireResult<Vec<FieldInfo>>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore<Statement = Statement>,
+    {
+        if let Some((ast::Statement::Fetch { name, .. }, _)) = &statement.1
+            && let Some(Entry::Value(cursor)) = client.portal_store().get_portal(&name.value)
+            && let Some((_, plan)) = &cursor.statement.statement.1
+        {
+            return Ok(plan_fields(plan, format)?.as_ref().clone());
+        }
+        self.parser.get_result_schema(statement, Some(format))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn housekeeping_the_parser_does_not_know_is_recognised() {
+        assert_eq!(housekeeping("UNLISTEN *"), Some("UNLISTEN"));
+        assert_eq!(housekeeping("discard all;"), Some("DISCARD ALL"));
+        assert_eq!(housekeeping("SELECT 1"), None);
+    }
+
+    #[test]
+    fn set_values_lose_their_quotes() {
+        let parser = PostgresCompatibilityParser::new();
+        let s = parser
+            .parse("SET search_path TO public, \"$user\"")
+            .unwrap()
+            .remove(0);
+        let ast::Statement::Set(ast::Set::SingleAssignment { values, .. }) = s else {
+            panic!("not a SET: {s:?}");
+        };
+        assert_eq!(values_text(&values), "public, $user");
+    }
+
+    #[tokio::test]
+    async fn writes_and_ddl_are_refused() {
+        let ctx = Arc::new(SessionContext::new());
+        let session = Session::new(ctx.clone(), Arc::default(), Arc::default());
+        for sql in [
+            "CREATE TABLE t AS SELECT 1",
+            "CREATE VIEW v AS SELECT 1",
+            "COPY (SELECT 1) TO '/tmp/x.csv'",
+            "PREPARE p AS SELECT 1",
+        ] {
+            let plan = ctx.state().create_logical_plan(sql).await.unwrap();
+            let e = session.check(&plan).unwrap_err();
+            let PgWireError::UserError(info) = e else {
+                panic!("{sql}: not a user error");
+            };
+            assert_eq!(info.code, code::INSUFFICIENT_PRIVILEGE, "{sql}");
+        }
+        let plan = ctx.state().create_logical_plan("SELECT 1").await.unwrap();
+        assert!(session.check(&plan).is_ok());
+    }
+}
