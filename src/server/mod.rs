@@ -15,10 +15,14 @@
 //! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
+//! | [`information_schema`] | `information_schema` with PostgreSQL type names |
+//! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
 //! | [`live`] | tables that follow new Delta commits |
 
+pub mod compat;
 pub mod encode;
 pub mod errors;
+pub mod information_schema;
 pub mod interrupt;
 pub mod live;
 pub mod session;
@@ -108,9 +112,20 @@ impl Shared {
             tables.push(live);
         }
         crate::engine::reports::register(&template, settings).await?;
+        // One pg_catalog for every connection, so object ids are the same
+        // whichever connection asks (DBeaver reads ids on one connection and
+        // uses them on another).
+        setup_pg_catalog(&template, CATALOG, Arc::new(AuthManager::default()))
+            .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         let catalog = template
             .catalog(CATALOG)
             .context("the session has no default catalog")?;
+        catalog.register_schema(
+            information_schema::NAME,
+            Arc::new(information_schema::InformationSchema::new(
+                CATALOG, &catalog,
+            )),
+        )?;
         Ok(Shared {
             catalog,
             runtime,
@@ -125,11 +140,15 @@ impl Shared {
     /// catalog, with the connection's own settings functions.
     pub fn session(&self, vars: &Arc<Vars>) -> Result<SessionContext> {
         let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
+        // The Postgres functions and type names of pg_catalog, into this
+        // session; its (throwaway) pg_catalog schema lands in the session's
+        // own default catalog, which the shared one then replaces.
+        setup_pg_catalog(&ctx, CATALOG, Arc::new(AuthManager::default()))
+            .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         ctx.register_catalog(CATALOG, self.catalog.clone());
         oko_udfs::register_all(&ctx);
         crate::engine::reports::register_functions(&ctx, &self.settings);
-        setup_pg_catalog(&ctx, CATALOG, Arc::new(AuthManager::default()))
-            .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        ctx.register_udf(vars::session_user_udf(vars.clone()));
         ctx.register_udf(vars::CurrentSetting::udf(vars.clone()));
         ctx.register_udf(vars::SetConfig::udf(vars.clone()));
         ctx.register_udf(vars::version_udf());
@@ -143,9 +162,11 @@ impl Shared {
     }
 }
 
+/// DataFusion's own information schema stays off: ours
+/// ([`information_schema`]) names types the PostgreSQL way.
 fn session_config() -> SessionConfig {
     SessionConfig::new()
-        .with_information_schema(true)
+        .with_information_schema(false)
         .with_default_catalog_and_schema(CATALOG, "public")
 }
 
@@ -186,6 +207,9 @@ impl StartupHandler for Startup {
         let (pid, key) = self.keys.generate(&*client);
         self.registry.register(pid, &key, &self.interrupt);
         client.set_pid_and_secret_key(pid, key);
+        if let Some(user) = startup.parameters.get("user") {
+            self.vars.set_session_user(user);
+        }
         for (name, value) in &startup.parameters {
             if !matches!(
                 name.as_str(),

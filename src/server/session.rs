@@ -46,7 +46,7 @@ use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionS
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::Execute;
-use pgwire::messages::response::EmptyQueryResponse;
+use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::startup::ParameterStatus;
 
 use super::encode;
@@ -76,6 +76,16 @@ pub struct Session {
 pub struct Parser {
     ctx: Arc<SessionContext>,
     sql: PostgresCompatibilityParser,
+    /// For the rewrites that depend on session settings.
+    vars: Arc<Vars>,
+}
+
+impl Parser {
+    /// The query as the parser should see it ([`super::compat`]).
+    fn rewrite<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        let path = self.vars.get("search_path").unwrap_or_default();
+        super::compat::rewrite(sql, &path, &self.vars.session_user())
+    }
 }
 
 /// Statements answered by the session itself rather than planned.
@@ -100,6 +110,7 @@ impl Session {
             parser: Arc::new(Parser {
                 ctx: ctx.clone(),
                 sql: PostgresCompatibilityParser::new(),
+                vars: vars.clone(),
             }),
             ctx,
             vars,
@@ -162,6 +173,7 @@ impl Session {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        check_not_aborted(client, &statement)?;
         if let Some(kind) = utility(&statement) {
             return self.utility(client, kind, &statement).await;
         }
@@ -210,6 +222,13 @@ impl Session {
             }
             Utility::Accepted(tag) => self.accepted(client, tag).await,
             Utility::Transaction => {
+                match statement {
+                    ast::Statement::StartTransaction { modes, .. } => {
+                        let (read_only, isolation) = transaction_modes(modes);
+                        self.vars.begin(read_only, isolation);
+                    }
+                    _ => self.vars.end(),
+                }
                 match self
                     .transactions
                     .handle_simple_query(statement, &self.ctx, client)
@@ -271,21 +290,14 @@ impl Session {
             ast::Set::SetNames { charset_name, .. } => {
                 Some(("client_encoding".to_string(), charset_name.value.clone()))
             }
-            ast::Set::SetTransaction {
-                modes,
-                session: true,
-                ..
-            } => {
-                if modes.iter().any(|m| {
-                    matches!(
-                        m,
-                        ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly)
-                    )
-                }) {
-                    Some(("default_transaction_read_only".into(), "on".into()))
+            ast::Set::SetTransaction { modes, session, .. } => {
+                let (read_only, isolation) = transaction_modes(modes);
+                if *session {
+                    self.vars.set_defaults(read_only, isolation);
                 } else {
-                    None
+                    self.vars.begin(read_only, isolation);
                 }
+                None
             }
             // SET TRANSACTION …, SET ROLE, SET SESSION AUTHORIZATION: every
             // OKO session is read-only with one identity; nothing to change.
@@ -322,32 +334,8 @@ impl Session {
     }
 
     async fn show(&self, name: &str) -> PgWireResult<Response> {
-        if name.starts_with("datafusion.") {
-            let df = self
-                .ctx
-                .sql(&format!("SHOW {name}"))
-                .await
-                .map_err(errors::from_datafusion)?;
-            let guard = self.interrupt.guard(None);
-            let plan = df.logical_plan().clone();
-            return self.execute_unchecked(plan, &guard).await;
-        }
         let (columns, rows) = self.show_rows(name)?;
         Ok(Response::Query(text_response(&columns, rows)?))
-    }
-
-    /// Runs a plan the session made itself (`SHOW datafusion.*`).
-    async fn execute_unchecked(&self, plan: LogicalPlan, guard: &Guard) -> PgWireResult<Response> {
-        let df = self
-            .ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(errors::from_datafusion)?;
-        let options = Arc::new(self.vars.format_options());
-        let fields = encode::fields(df.schema().as_arrow(), &Format::UnifiedText, options)?;
-        let stream = df.execute_stream().await.map_err(errors::from_datafusion)?;
-        let rows = guard.rows(encode::rows(stream, fields.clone()));
-        Ok(Response::Query(QueryResponse::new(fields, rows)))
     }
 
     /// The columns and rows of `SHOW name`.
@@ -363,6 +351,25 @@ impl Session {
                 vec!["name".into(), "setting".into(), "description".into()],
                 rows,
             ));
+        }
+        if name.starts_with("datafusion.") {
+            let entry = self
+                .ctx
+                .state()
+                .config_options()
+                .entries()
+                .into_iter()
+                .find(|e| e.key == name);
+            return match entry {
+                Some(e) => Ok((
+                    vec!["name".into(), "value".into()],
+                    vec![vec![Some(e.key), e.value]],
+                )),
+                None => Err(user_error(
+                    code::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                )),
+            };
         }
         let column = show_column(name);
         match self.vars.get(name) {
@@ -504,6 +511,41 @@ where
                 value,
             )))
             .await?;
+    }
+    Ok(())
+}
+
+/// `READ ONLY` / `READ WRITE` and the isolation level of a transaction.
+fn transaction_modes(modes: &[ast::TransactionMode]) -> (Option<bool>, Option<String>) {
+    let mut read_only = None;
+    let mut isolation = None;
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly) => {
+                read_only = Some(true)
+            }
+            ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadWrite) => {
+                read_only = Some(false)
+            }
+            ast::TransactionMode::IsolationLevel(level) => {
+                isolation = Some(level.to_string().to_ascii_lowercase())
+            }
+        }
+    }
+    (read_only, isolation)
+}
+
+/// In a failed transaction block only its end is accepted (25P02).
+fn check_not_aborted<C: ClientInfo>(client: &C, statement: &ast::Statement) -> PgWireResult<()> {
+    let ends = matches!(
+        statement,
+        ast::Statement::Rollback { .. } | ast::Statement::Commit { .. }
+    );
+    if client.transaction_status() == TransactionStatus::Error && !ends {
+        return Err(user_error(
+            "25P02",
+            "current transaction is aborted, commands ignored until end of transaction block",
+        ));
     }
     Ok(())
 }
@@ -676,6 +718,7 @@ impl SimpleQueryHandler for Session {
         // Parse the whole text at once; if that fails, statement by
         // statement, so housekeeping the parser does not know still runs
         // and the error points at the statement that is wrong.
+        let query = &*self.parser.rewrite(query);
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
             match self.parser.sql.parse(query) {
                 Ok(statements) => statements.into_iter().map(Ok).collect(),
@@ -748,6 +791,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        let sql = &*self.rewrite(sql);
         let mut statements = match self.sql.parse(sql) {
             Ok(s) => s,
             Err(e) => match housekeeping(sql) {
@@ -952,6 +996,7 @@ impl ExtendedQueryHandler for Session {
                 None => Ok(Response::EmptyQuery),
             };
         };
+        check_not_aborted(client, statement)?;
         if let Some(kind) = utility(statement) {
             return self.utility(client, kind, statement).await;
         }

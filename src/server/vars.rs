@@ -181,6 +181,56 @@ impl Vars {
         all.into_iter().collect()
     }
 
+    /// Records who logged in (`session_user`, `current_user`).
+    pub fn set_session_user(&self, user: &str) {
+        self.write()
+            .insert("session_authorization".into(), user.to_string());
+    }
+
+    /// Who logged in.
+    pub fn session_user(&self) -> String {
+        self.get("session_authorization").unwrap_or_default()
+    }
+
+    /// Starts a transaction block: `BEGIN READ ONLY` shows in
+    /// `transaction_read_only` until it ends.
+    pub fn begin(&self, read_only: Option<bool>, isolation: Option<String>) {
+        let mut set = self.write();
+        if let Some(ro) = read_only {
+            set.insert("transaction_read_only".into(), on_off(ro).into());
+        }
+        if let Some(level) = isolation {
+            set.insert("transaction_isolation".into(), level);
+        }
+    }
+
+    /// Ends a transaction block: its settings fall back to the session's
+    /// defaults.
+    pub fn end(&self) {
+        let read_only = self
+            .get("default_transaction_read_only")
+            .unwrap_or_default();
+        let isolation = self
+            .get("default_transaction_isolation")
+            .unwrap_or_default();
+        let mut set = self.write();
+        set.insert("transaction_read_only".into(), read_only);
+        set.insert("transaction_isolation".into(), isolation);
+    }
+
+    /// `SET SESSION CHARACTERISTICS AS TRANSACTION …`.
+    pub fn set_defaults(&self, read_only: Option<bool>, isolation: Option<String>) {
+        let mut set = self.write();
+        if let Some(ro) = read_only {
+            set.insert("default_transaction_read_only".into(), on_off(ro).into());
+            set.insert("transaction_read_only".into(), on_off(ro).into());
+        }
+        if let Some(level) = isolation {
+            set.insert("default_transaction_isolation".into(), level.clone());
+            set.insert("transaction_isolation".into(), level);
+        }
+    }
+
     /// `statement_timeout`, `None` when off.
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.get("statement_timeout")
@@ -216,6 +266,10 @@ impl Vars {
             Err(poisoned) => poisoned.into_inner(),
         }
     }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
 }
 
 /// Lower case, with PostgreSQL's aliases folded.
@@ -441,6 +495,22 @@ pub fn version_udf() -> ScalarUDF {
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))),
+    )
+}
+
+/// `session_user` (and `current_user`, which the Postgres parser maps to
+/// it): the user this connection logged in as.
+pub fn session_user_udf(vars: Arc<Vars>) -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "session_user",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+                vars.session_user(),
+            ))))
+        }),
     )
 }
 

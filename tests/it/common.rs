@@ -8,7 +8,7 @@ pub fn oko() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_oko"));
     c.env_remove("OKO_STORE")
         .env_remove("OKO_CONFIG")
-        .env("OKO_LOG", "warn");
+        .env("OKO_LOG", "warn,buoyant_kernel=off");
     c
 }
 

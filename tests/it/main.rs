@@ -6,8 +6,11 @@ mod common;
 
 mod bad_input;
 mod callibri;
+mod clients_java;
+mod clients_python;
 mod crash;
 mod crosscheck;
+mod dashboard;
 mod roundtrip;
 mod s3;
 mod server;

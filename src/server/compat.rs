@@ -1,0 +1,112 @@
+//! Client queries that need a hand before they can be planned.
+//!
+//! Grafana's query editor finds the schemas on the `search_path` with a
+//! set-returning subquery over `current_setting('search_path')` that
+//! DataFusion cannot plan (`generate_series(…) AS i, string_to_array(…) s`).
+//! The subquery's answer only depends on the session's settings, so it is
+//! replaced by that answer — the list of schemas named on this connection's
+//! `search_path`, `"$user"` read as the session user — before parsing.
+//! (datafusion-pg-catalog's parser would otherwise replace it with `''` and
+//! the table picker would list nothing.)
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+/// The subquery Grafana 10–12 sends, as the tokens to look for.
+const GRAFANA_SEARCH_PATH: &str = r#"SELECT
+    CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+FROM
+    generate_series(
+        array_lower(string_to_array(current_setting('search_path'),','),1),
+        array_upper(string_to_array(current_setting('search_path'),','),1)
+    ) as i,
+    string_to_array(current_setting('search_path'),',') s"#;
+
+static PATTERN: LazyLock<Vec<Token>> = LazyLock::new(|| {
+    tokens(GRAFANA_SEARCH_PATH)
+        .into_iter()
+        .filter(|t| !is_space(t))
+        .collect()
+});
+
+fn tokens(sql: &str) -> Vec<Token> {
+    Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .unwrap_or_default()
+}
+
+fn is_space(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+/// `sql` with Grafana's search-path subquery replaced by the schemas of
+/// `search_path` (with `"$user"` standing for `user`).
+pub fn rewrite<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
+    if !sql.contains("search_path") || !sql.contains("generate_series") {
+        return Cow::Borrowed(sql);
+    }
+    let all = tokens(sql);
+    let solid: Vec<usize> = (0..all.len()).filter(|&i| !is_space(&all[i])).collect();
+    let pattern = &*PATTERN;
+    let Some(start) = (0..solid.len().saturating_sub(pattern.len() - 1))
+        .find(|&k| (0..pattern.len()).all(|j| all[solid[k + j]] == pattern[j]))
+    else {
+        return Cow::Borrowed(sql);
+    };
+    let first = solid[start];
+    let last = solid[start + pattern.len() - 1];
+    let schemas: Vec<String> = search_path
+        .split(',')
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s == "\"$user\"" {
+                user
+            } else {
+                s.trim_matches('"')
+            }
+        })
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect();
+    // Grafana writes `IN (<subquery>)`: a list of literals in its place
+    // also plans where a subquery cannot (inside CASE, in Grafana 12).
+    let answer = if schemas.is_empty() {
+        "NULL".to_string()
+    } else {
+        schemas.join(", ")
+    };
+    let mut out = String::with_capacity(sql.len());
+    for t in &all[..first] {
+        out.push_str(&t.to_string());
+    }
+    out.push_str(&answer);
+    for t in &all[last + 1..] {
+        out.push_str(&t.to_string());
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grafanas_search_path_subquery_becomes_its_answer() {
+        let sql = r#"select quote_ident(table_name) as "table" from information_schema.tables
+  where quote_ident(table_schema) not in ('information_schema', 'pg_catalog')
+  and quote_ident(table_schema) IN (SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+      FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1),
+                           array_upper(string_to_array(current_setting('search_path'),','),1)) as i,
+           string_to_array(current_setting('search_path'),',') s)"#;
+        let out = rewrite(sql, "\"$user\", public", "oko");
+        assert!(
+            out.contains("IN (SELECT 'oko' UNION ALL SELECT 'public')"),
+            "{out}"
+        );
+        assert!(out.starts_with("select quote_ident(table_name)"));
+        assert_eq!(rewrite("SELECT 1", "public", "oko"), "SELECT 1");
+    }
+}
