@@ -1,5 +1,10 @@
 //! Client queries that need a hand before they can be planned.
 //!
+//! pgjdbc and DBeaver compare `pg_type.typinput` (text in the emulated
+//! catalog) with literals cast to `regproc` (`'pg_catalog.array_in'::regproc`),
+//! which the planner would turn into a number; such a literal is kept as the
+//! function's name, which is what the column holds.
+//!
 //! Grafana's query editor finds the schemas on the `search_path` with a
 //! set-returning subquery over `current_setting('search_path')` that
 //! DataFusion cannot plan (`generate_series(…) AS i, string_to_array(…) s`).
@@ -40,6 +45,57 @@ fn tokens(sql: &str) -> Vec<Token> {
 
 fn is_space(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
+}
+
+/// Every rewrite, in order.
+pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
+    match rewrite(sql, search_path, user) {
+        Cow::Borrowed(s) => regproc_literals(s),
+        Cow::Owned(s) => Cow::Owned(regproc_literals(&s).into_owned()),
+    }
+}
+
+/// `'pg_catalog.f'::regproc` (or `::pg_catalog.regproc`) → `'f'`.
+pub fn regproc_literals(sql: &str) -> Cow<'_, str> {
+    if !sql.to_ascii_lowercase().contains("regproc") {
+        return Cow::Borrowed(sql);
+    }
+    let all = tokens(sql);
+    let is_word =
+        |t: &Token, w: &str| matches!(t, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < all.len() {
+        if let Token::SingleQuotedString(name) = &all[i]
+            && matches!(all.get(i + 1), Some(Token::DoubleColon))
+        {
+            let end = if all.get(i + 2).is_some_and(|t| is_word(t, "regproc")) {
+                Some(i + 2)
+            } else if all.get(i + 2).is_some_and(|t| is_word(t, "pg_catalog"))
+                && matches!(all.get(i + 3), Some(Token::Period))
+                && all.get(i + 4).is_some_and(|t| is_word(t, "regproc"))
+            {
+                Some(i + 4)
+            } else {
+                None
+            };
+            if let Some(end) = end {
+                let bare = name.strip_prefix("pg_catalog.").unwrap_or(name);
+                out.push_str(&Token::SingleQuotedString(bare.to_string()).to_string());
+                i = end + 1;
+                changed = true;
+                continue;
+            }
+        }
+        out.push_str(&all[i].to_string());
+        i += 1;
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(sql)
+    }
 }
 
 /// `sql` with Grafana's search-path subquery replaced by the schemas of
@@ -108,5 +164,15 @@ mod tests {
         );
         assert!(out.starts_with("select quote_ident(table_name)"));
         assert_eq!(rewrite("SELECT 1", "public", "oko"), "SELECT 1");
+    }
+
+    #[test]
+    fn regproc_literals_become_function_names() {
+        let sql = "SELECT typinput='pg_catalog.array_in'::regproc AS is_array, \
+                   typoutput = 'record_out'::pg_catalog.regproc FROM pg_type";
+        let out = regproc_literals(sql);
+        assert!(out.contains("typinput='array_in' AS is_array"), "{out}");
+        assert!(out.contains("typoutput = 'record_out' FROM"), "{out}");
+        assert_eq!(regproc_literals("SELECT 'x'::text"), "SELECT 'x'::text");
     }
 }

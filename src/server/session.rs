@@ -24,9 +24,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::common::Column;
 use datafusion::common::ScalarValue;
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SQLOptions;
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self, Expr as SqlExpr, FetchDirection};
@@ -63,6 +65,30 @@ pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
 /// A row of text values (`SHOW`).
 type TextRow = Vec<Option<String>>;
 
+impl Parser {
+    /// The engine reads `TIMESTAMP WITH TIME ZONE` literals and shows
+    /// `timestamptz` values in the session's time zone, as PostgreSQL does
+    /// (a driver's startup `TimeZone`, `SET TIME ZONE`).
+    fn follow_time_zone(&self) {
+        let zone = match self.vars.get("timezone") {
+            Some(z) if !z.eq_ignore_ascii_case("local") && !z.eq_ignore_ascii_case("default") => z,
+            _ => "UTC".to_string(),
+        };
+        let zone = match zone.parse::<i32>() {
+            // A bare number is hours east of UTC here (PostgreSQL's POSIX
+            // sign rule applies only to zone strings like 'UTC+3').
+            Ok(h) => format!("{}{:02}:00", if h < 0 { '-' } else { '+' }, h.abs()),
+            Err(_) => zone,
+        };
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let current = &mut state.config_mut().options_mut().execution.time_zone;
+        if current.as_deref() != Some(zone.as_str()) {
+            *current = Some(zone);
+        }
+    }
+}
+
 /// The SQL side of one connection.
 pub struct Session {
     ctx: Arc<SessionContext>,
@@ -81,10 +107,12 @@ pub struct Parser {
 }
 
 impl Parser {
-    /// The query as the parser should see it ([`super::compat`]).
+    /// The query as the parser should see it ([`super::compat`]), with the
+    /// engine following the session's `TimeZone` first.
     fn rewrite<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        self.follow_time_zone();
         let path = self.vars.get("search_path").unwrap_or_default();
-        super::compat::rewrite(sql, &path, &self.vars.session_user())
+        super::compat::rewrite_all(sql, &path, &self.vars.session_user())
     }
 }
 
@@ -156,6 +184,7 @@ impl Session {
                     .map_err(errors::from_datafusion)
             })
             .await?;
+        let df = self.in_session_zone(df)?;
         let options = Arc::new(self.vars.format_options());
         let fields = encode::fields(df.schema().as_arrow(), format, options)?;
         let stream = guard
@@ -163,6 +192,48 @@ impl Session {
             .await?;
         let rows = guard.rows(encode::rows(stream, fields.clone()));
         Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+
+    /// `timestamptz` columns shown in the session's time zone (the same
+    /// instants; only the offset they are written with changes).
+    fn in_session_zone(&self, df: DataFrame) -> PgWireResult<DataFrame> {
+        let zone = self
+            .ctx
+            .state()
+            .config()
+            .options()
+            .execution
+            .time_zone
+            .clone();
+        let Some(zone) = zone else {
+            return Ok(df);
+        };
+        let other_zone =
+            |t: &DataType| matches!(t, DataType::Timestamp(_, Some(z)) if **z != *zone);
+        if !df
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| other_zone(f.data_type()))
+        {
+            return Ok(df);
+        }
+        let exprs: Vec<Expr> = df
+            .schema()
+            .iter()
+            .map(|(qualifier, field)| {
+                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+                match field.data_type() {
+                    DataType::Timestamp(unit, Some(_)) => cast(
+                        column,
+                        DataType::Timestamp(*unit, Some(zone.as_str().into())),
+                    )
+                    .alias_qualified(qualifier.cloned(), field.name()),
+                    _ => column,
+                }
+            })
+            .collect();
+        df.select(exprs).map_err(errors::from_datafusion)
     }
 
     /// Runs one statement of a simple query.
