@@ -417,3 +417,31 @@ async fn statement_timeout_stops_a_long_query() {
         .get(0);
     assert_eq!(n, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_the_memory_limit_fails_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("oko.toml");
+    std::fs::write(&config, "[server]\nmemory_limit_mb = 20\n").unwrap();
+    let server = start(&["--demo", "--config", &config.display().to_string()]);
+    let c = connect(server.port).await;
+    // A hash join over two 3.6-million-row products: its build side cannot
+    // spill to disk and does not fit in 20 MiB.
+    let code = sqlstate(
+        &c,
+        "SELECT count(*) FROM \
+         (SELECT b.lead_id || a.lead_id AS y FROM leads a \
+          CROSS JOIN (SELECT lead_id FROM leads LIMIT 300) b) l \
+         JOIN (SELECT b.lead_id AS y2 FROM leads a \
+          CROSS JOIN (SELECT lead_id FROM leads LIMIT 300) b) r ON l.y = r.y2",
+    )
+    .await;
+    assert_eq!(code, "53200");
+    let other = connect(server.port).await;
+    let n: i64 = other
+        .query_one("SELECT count(*) FROM leads", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 12000);
+}
