@@ -158,10 +158,7 @@ mod tests {
                            array_upper(string_to_array(current_setting('search_path'),','),1)) as i,
            string_to_array(current_setting('search_path'),',') s)"#;
         let out = rewrite(sql, "\"$user\", public", "oko");
-        assert!(
-            out.contains("IN (SELECT 'oko' UNION ALL SELECT 'public')"),
-            "{out}"
-        );
+        assert!(out.contains("IN ('oko', 'public')"), "{out}");
         assert!(out.starts_with("select quote_ident(table_name)"));
         assert_eq!(rewrite("SELECT 1", "public", "oko"), "SELECT 1");
     }
