@@ -1,5 +1,9 @@
 //! Client queries that need a hand before they can be planned.
 //!
+//! SQLAlchemy writes `LIKE 'pg/_%' ESCAPE '/'`; DataFusion only knows the
+//! backslash as escape character, so the pattern is rewritten to escape
+//! with a backslash (same matches).
+//!
 //! pgjdbc and DBeaver compare `pg_type.typinput` (text in the emulated
 //! catalog) with literals cast to `regproc` (`'pg_catalog.array_in'::regproc`),
 //! which the planner would turn into a number; such a literal is kept as the
@@ -49,10 +53,84 @@ fn is_space(t: &Token) -> bool {
 
 /// Every rewrite, in order.
 pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
-    match rewrite(sql, search_path, user) {
+    let sql = match rewrite(sql, search_path, user) {
         Cow::Borrowed(s) => regproc_literals(s),
         Cow::Owned(s) => Cow::Owned(regproc_literals(&s).into_owned()),
+    };
+    match sql {
+        Cow::Borrowed(s) => like_escapes(s),
+        Cow::Owned(s) => Cow::Owned(like_escapes(&s).into_owned()),
     }
+}
+
+/// `LIKE 'p' ESCAPE 'c'` with `c` not a backslash → the same pattern
+/// escaped with backslashes.
+pub fn like_escapes(sql: &str) -> Cow<'_, str> {
+    if !sql.to_ascii_uppercase().contains("ESCAPE") {
+        return Cow::Borrowed(sql);
+    }
+    let mut all = tokens(sql);
+    let solid: Vec<usize> = (0..all.len()).filter(|&i| !is_space(&all[i])).collect();
+    let mut changed = false;
+    for k in 2..solid.len() {
+        let (e, c) = (solid[k - 1], solid[k]);
+        let escape = matches!(&all[e], Token::Word(w) if w.value.eq_ignore_ascii_case("escape"));
+        let Token::SingleQuotedString(esc) = &all[c] else {
+            continue;
+        };
+        let mut chars = esc.chars();
+        let (Some(esc_char), None) = (chars.next(), chars.next()) else {
+            continue;
+        };
+        if !escape || esc_char == '\\' {
+            continue;
+        }
+        // The pattern: one literal, or literals joined by `||`
+        // (SQLAlchemy's `'pg/_' || '%'`).
+        let mut parts = Vec::new();
+        let mut j = k - 1;
+        while j >= 1 && matches!(&all[solid[j - 1]], Token::SingleQuotedString(_)) {
+            parts.push(solid[j - 1]);
+            if j >= 2 && matches!(&all[solid[j - 2]], Token::StringConcat) {
+                j -= 2;
+            } else {
+                break;
+            }
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        for p in parts {
+            if let Token::SingleQuotedString(pattern) = &all[p] {
+                all[p] = Token::SingleQuotedString(with_backslash(pattern, esc_char));
+            }
+        }
+        all[c] = Token::SingleQuotedString("\\".into());
+        changed = true;
+    }
+    if !changed {
+        return Cow::Borrowed(sql);
+    }
+    Cow::Owned(all.iter().map(|t| t.to_string()).collect())
+}
+
+/// A LIKE pattern escaped with `esc` rewritten to escape with a backslash.
+fn with_backslash(pattern: &str, esc: char) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut it = pattern.chars();
+    while let Some(ch) = it.next() {
+        if ch == esc {
+            if let Some(next) = it.next() {
+                out.push('\\');
+                out.push(next);
+            }
+        } else if ch == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// `'pg_catalog.f'::regproc` (or `::pg_catalog.regproc`) → `'f'`.
@@ -161,6 +239,15 @@ mod tests {
         assert!(out.contains("IN ('oko', 'public')"), "{out}");
         assert!(out.starts_with("select quote_ident(table_name)"));
         assert_eq!(rewrite("SELECT 1", "public", "oko"), "SELECT 1");
+    }
+
+    #[test]
+    fn like_escapes_become_backslashes() {
+        let out = like_escapes("SELECT 1 WHERE n NOT LIKE 'pg/_%' ESCAPE '/'");
+        assert_eq!(out, "SELECT 1 WHERE n NOT LIKE 'pg\\_%' ESCAPE '\\'");
+        assert_eq!(like_escapes("SELECT 'ESCAPE'"), "SELECT 'ESCAPE'");
+        let out = like_escapes("SELECT 1 WHERE n NOT LIKE 'pg/_' || '%' ESCAPE '/'");
+        assert_eq!(out, "SELECT 1 WHERE n NOT LIKE 'pg\\_' || '%' ESCAPE '\\'");
     }
 
     #[test]

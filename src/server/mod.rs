@@ -153,6 +153,8 @@ impl Shared {
         ctx.register_udf(vars::SetConfig::udf(vars.clone()));
         ctx.register_udf(vars::version_udf());
         ctx.register_udf(vars::advisory_unlock_all_udf());
+        ctx.register_udf(vars::serial_sequence_udf());
+        ctx.register_udf(vars::to_regtype_udf());
         Ok(ctx)
     }
 

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::Column;
 use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
@@ -48,7 +49,8 @@ use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionS
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::Execute;
-use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 
 use super::encode;
@@ -127,9 +129,12 @@ enum Utility {
     Declare,
     Fetch,
     Close,
-    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`: accepted, nothing to do
-    /// (OKO sends no notifications), with this command tag.
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`, `SAVEPOINT`, `RELEASE`:
+    /// accepted, nothing to do, with this command tag.
     Accepted(&'static str),
+    /// `ROLLBACK TO SAVEPOINT`: the transaction block goes on (and leaves
+    /// the failed state).
+    RollbackToSavepoint,
 }
 
 impl Session {
@@ -292,6 +297,7 @@ impl Session {
                 Ok(Response::Execution(Tag::new("RESET")))
             }
             Utility::Accepted(tag) => self.accepted(client, tag).await,
+            Utility::RollbackToSavepoint => Ok(Response::TransactionStart(Tag::new("ROLLBACK"))),
             Utility::Transaction => {
                 match statement {
                     ast::Statement::StartTransaction { modes, .. } => {
@@ -309,7 +315,7 @@ impl Session {
                     None => Ok(Response::Execution(Tag::new("SET"))),
                 }
             }
-            Utility::Declare => self.declare(client, statement).await,
+            Utility::Declare => self.declare(client, statement, None).await,
             Utility::Fetch => fetch(client, statement).await,
             Utility::Close => {
                 if let ast::Statement::Close { cursor } = statement {
@@ -454,7 +460,12 @@ impl Session {
 
     /// `DECLARE name CURSOR FOR query`: plans and starts the query; `FETCH`
     /// reads it in slices.
-    async fn declare<C>(&self, client: &mut C, statement: &ast::Statement) -> PgWireResult<Response>
+    async fn declare<C>(
+        &self,
+        client: &mut C,
+        statement: &ast::Statement,
+        portal: Option<&Portal<Statement>>,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -484,6 +495,11 @@ impl Session {
                 .statement_to_plan(DfStatement::Statement(Box::new(query_statement.clone())))
                 .await
                 .map_err(errors::from_datafusion)?;
+            // Parameters of `DECLARE … FOR <query with $1>` (extended protocol).
+            let plan = match portal {
+                Some(portal) if portal.parameter_len() > 0 => bind(&plan, portal)?,
+                _ => plan,
+            };
             // A cursor outlives its statement: no deadline, but a cancel
             // request still stops a FETCH in progress.
             let guard = self.interrupt.guard(None);
@@ -568,6 +584,55 @@ where
         .ok_or_else(|| user_error(code::INTERNAL_ERROR, "the connection has no portal store"))
 }
 
+/// `MOVE [FORWARD] [n | ALL] [FROM | IN] cursor`: skips rows of a cursor
+/// (sqlparser cannot read MOVE; asyncpg's `Cursor.forward` sends it).
+async fn move_cursor<C>(client: &mut C, text: &str) -> PgWireResult<Response>
+where
+    C: ClientInfo + ClientPortalStore + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+{
+    let words: Vec<&str> = text
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .collect();
+    let Some(name) = words.last().filter(|_| words.len() >= 2) else {
+        return Err(user_error(code::SYNTAX_ERROR, "MOVE needs a cursor name"));
+    };
+    let name = name.trim_matches('"');
+    let all = words.iter().any(|w| w.eq_ignore_ascii_case("all"));
+    let count = words[1..words.len() - 1]
+        .iter()
+        .find_map(|w| w.parse::<usize>().ok())
+        .unwrap_or(1);
+    let portal = match portals(client)?.get_portal(name) {
+        Some(Entry::Value(p)) => p,
+        _ => {
+            return Err(user_error(
+                "34000",
+                format!("cursor \"{name}\" does not exist"),
+            ));
+        }
+    };
+    let mut skipped = portal.fetch(if all { 0 } else { count }).await?;
+    let mut moved = 0;
+    while let Some(row) = skipped.response.data_rows.next().await {
+        row?;
+        moved += 1;
+    }
+    Ok(Response::Execution(Tag::new("MOVE").with_rows(moved)))
+}
+
+/// `ROLLBACK TO [SAVEPOINT] name`, which leaves a failed transaction block.
+fn is_rollback_to_savepoint(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    words.len() == 2 && words[0] == "ROLLBACK" && words[1] == "TO"
+}
+
 /// Tells the client about changed settings.
 async fn report<C>(client: &mut C, changes: Vec<(&'static str, String)>) -> PgWireResult<()>
 where
@@ -650,6 +715,13 @@ fn utility(statement: &ast::Statement) -> Option<Utility> {
                 .join(" "),
         ),
         S::Reset(_) => Utility::Reset,
+        // Every query reads one snapshot and nothing is written in a
+        // transaction: savepoints have nothing to keep.
+        S::Savepoint { .. } => Utility::Accepted("SAVEPOINT"),
+        S::ReleaseSavepoint { .. } => Utility::Accepted("RELEASE"),
+        S::Rollback {
+            savepoint: Some(_), ..
+        } => Utility::RollbackToSavepoint,
         S::StartTransaction { .. } | S::Commit { .. } | S::Rollback { .. } => Utility::Transaction,
         S::Declare { .. } => Utility::Declare,
         S::Fetch { .. } => Utility::Fetch,
@@ -677,6 +749,7 @@ fn housekeeping(text: &str) -> Option<&'static str> {
         Some("LISTEN") => Some("LISTEN"),
         Some("DISCARD") if words.get(1).map(String::as_str) == Some("ALL") => Some("DISCARD ALL"),
         Some("DISCARD") => Some("DISCARD"),
+        Some("MOVE") => Some("MOVE"),
         _ => None,
     }
 }
@@ -752,11 +825,48 @@ fn plan_fields(plan: &LogicalPlan, format: &Format) -> PgWireResult<Arc<Vec<Fiel
     encode::fields(&schema, format, Default::default())
 }
 
-/// `$1`, `$2`, … with the types DataFusion inferred, in order.
+/// The plan with the portal's parameter values in place of `$1`, `$2`, ….
+fn bind(plan: &LogicalPlan, portal: &Portal<Statement>) -> PgWireResult<LogicalPlan> {
+    let inferred = parameter_types(plan)?;
+    let inferred_refs: Vec<Option<&DataType>> = inferred.iter().map(Option::as_ref).collect();
+    let values = datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters(
+        portal,
+        &inferred_refs,
+    )?;
+    plan.clone()
+        .replace_params_with_values(&values)
+        .map_err(errors::from_datafusion)
+}
+
+/// `$1`, `$2`, … with the types DataFusion inferred, in order; a
+/// parameter it could not place takes the type it is cast to
+/// (`$1::timestamptz`), as PostgreSQL does.
 fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
-    let types = plan
+    let mut types = plan
         .get_parameter_types()
         .map_err(errors::from_datafusion)?;
+    if types.values().any(Option::is_none) {
+        let mut casts: std::collections::HashMap<String, DataType> = Default::default();
+        let _ = plan.apply_with_subqueries(|node| {
+            node.apply_expressions(|e| {
+                e.apply(|e| {
+                    if let Expr::Cast(c) = e
+                        && let Expr::Placeholder(p) = c.expr.as_ref()
+                    {
+                        casts
+                            .entry(p.id.clone())
+                            .or_insert(c.field.data_type().clone());
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+            })
+        });
+        for (id, t) in types.iter_mut() {
+            if t.is_none() {
+                *t = casts.get(id).cloned();
+            }
+        }
+    }
     let mut ordered: Vec<(usize, Option<DataType>)> = types
         .into_iter()
         .filter_map(|(id, t)| {
@@ -779,6 +889,36 @@ fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
 
 #[async_trait]
 impl SimpleQueryHandler for Session {
+    /// `ROLLBACK TO SAVEPOINT` in a failed block returns it to a working
+    /// one, which pgwire's status bookkeeping cannot express; the rest is
+    /// pgwire's.
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !is_rollback_to_savepoint(&query.query)
+            || client.transaction_status() == TransactionStatus::Idle
+            || !matches!(client.state(), PgWireConnectionState::ReadyForQuery)
+        {
+            return self._on_query(client, query).await;
+        }
+        client
+            .feed(PgWireBackendMessage::CommandComplete(
+                Tag::new("ROLLBACK").into(),
+            ))
+            .await?;
+        client.set_transaction_status(TransactionStatus::Transaction);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                TransactionStatus::Transaction,
+            )))
+            .await?;
+        Ok(())
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -810,6 +950,7 @@ impl SimpleQueryHandler for Session {
             let result = match piece {
                 Ok(statement) => self.simple(client, statement).await,
                 Err((text, e)) => match housekeeping(&text) {
+                    Some("MOVE") => move_cursor(client, &text).await,
                     Some(tag) => self.accepted(client, tag).await,
                     None => Err(e),
                 },
@@ -955,6 +1096,17 @@ impl ExtendedQueryHandler for Session {
             Some(Entry::Value(p)) => p,
             _ => return self._on_execute(client, message).await,
         };
+        if is_rollback_to_savepoint(&portal.statement.statement.0)
+            && client.transaction_status() != TransactionStatus::Idle
+        {
+            client
+                .send(PgWireBackendMessage::CommandComplete(
+                    Tag::new("ROLLBACK").into(),
+                ))
+                .await?;
+            client.set_transaction_status(TransactionStatus::Transaction);
+            return Ok(());
+        }
         let plain_query =
             matches!(&portal.statement.statement.1, Some((s, _)) if utility(s).is_none());
         let fresh = matches!(*portal.state().lock().await, PortalExecutionState::Initial);
@@ -1063,26 +1215,21 @@ impl ExtendedQueryHandler for Session {
         let (text, parsed) = &portal.statement.statement;
         let Some((statement, plan)) = parsed else {
             return match housekeeping(text) {
+                Some("MOVE") => move_cursor(client, text).await,
                 Some(tag) => Ok(Response::Execution(Tag::new(tag))),
                 None => Ok(Response::EmptyQuery),
             };
         };
         check_not_aborted(client, statement)?;
+        if let Some(Utility::Declare) = utility(statement) {
+            return self.declare(client, statement, Some(portal)).await;
+        }
         if let Some(kind) = utility(statement) {
             return self.utility(client, kind, statement).await;
         }
         refuse_copy(statement)?;
         let guard = self.interrupt.guard(self.vars.statement_timeout());
-        let inferred = parameter_types(plan)?;
-        let inferred_refs: Vec<Option<&DataType>> = inferred.iter().map(Option::as_ref).collect();
-        let values = datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters(
-            portal,
-            &inferred_refs,
-        )?;
-        let plan = plan
-            .clone()
-            .replace_params_with_values(&values)
-            .map_err(errors::from_datafusion)?;
+        let plan = bind(plan, portal)?;
         self.execute(plan, &portal.result_column_format, &guard)
             .await
     }
@@ -1104,7 +1251,9 @@ impl Session {
             && let Some(Entry::Value(cursor)) = client.portal_store().get_portal(&name.value)
             && let Some((_, plan)) = &cursor.statement.statement.1
         {
-            return Ok(plan_fields(plan, format)?.as_ref().clone());
+            // A cursor's rows were encoded as text when it was declared.
+            let _ = format;
+            return Ok(plan_fields(plan, &Format::UnifiedText)?.as_ref().clone());
         }
         self.parser.get_result_schema(statement, Some(format))
     }

@@ -514,6 +514,84 @@ pub fn session_user_udf(vars: Arc<Vars>) -> ScalarUDF {
     )
 }
 
+/// `pg_get_serial_sequence(table, column)`: OKO tables have no sequences
+/// (SQLAlchemy asks while reflecting columns).
+pub fn serial_sequence_udf() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "pg_get_serial_sequence",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))),
+    )
+}
+
+/// `to_regtype(name)`: the oid of a type by name, NULL when unknown
+/// (psycopg's `TypeInfo.fetch`).
+pub fn to_regtype_udf() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(|args| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let names = strings(&arrays[0])?;
+            let oids: datafusion::arrow::array::Int32Array = (0..names.len())
+                .map(|i| {
+                    (!names.is_null(i))
+                        .then(|| type_oid(names.value(i)))
+                        .flatten()
+                })
+                .collect();
+            let array: ArrayRef = Arc::new(oids);
+            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+                return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                    &array, 0,
+                )?));
+            }
+            Ok(ColumnarValue::Array(array))
+        }),
+    )
+}
+
+/// The oid of a built-in type by any of its names.
+fn type_oid(name: &str) -> Option<i32> {
+    let name = name
+        .trim()
+        .trim_start_matches("pg_catalog.")
+        .to_ascii_lowercase();
+    let (base, array) = match name.strip_suffix("[]") {
+        Some(b) => (b.to_string(), true),
+        None => (name.clone(), false),
+    };
+    let base = match base.as_str() {
+        "int" | "integer" => "int4",
+        "bigint" => "int8",
+        "smallint" => "int2",
+        "double precision" | "float" => "float8",
+        "real" => "float4",
+        "boolean" => "bool",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        "character varying" => "varchar",
+        "decimal" => "numeric",
+        other => other,
+    };
+    let ty = pgwire::api::Type::from_oid(
+        (1..=5000u32)
+            .find(|&oid| pgwire::api::Type::from_oid(oid).is_some_and(|t| t.name() == base))?,
+    )?;
+    if !array {
+        return i32::try_from(ty.oid()).ok();
+    }
+    let wanted = format!("_{}", ty.name());
+    (1..=5000u32)
+        .filter_map(pgwire::api::Type::from_oid)
+        .find(|t| t.name() == wanted)
+        .and_then(|t| i32::try_from(t.oid()).ok())
+}
+
 /// `pg_advisory_unlock_all()`: OKO takes no advisory locks, so there is
 /// nothing to release (asyncpg's pool calls it when a connection returns).
 pub fn advisory_unlock_all_udf() -> ScalarUDF {
@@ -554,6 +632,9 @@ mod tests {
         vars.set("myapp.tenant", "x").unwrap();
         assert_eq!(vars.get("myapp.tenant").unwrap(), "x");
 
+        assert_eq!(type_oid("timestamptz"), Some(1184));
+        assert_eq!(type_oid("pg_catalog.text[]"), Some(1009));
+        assert_eq!(type_oid("hstore"), None);
         vars.set("statement_timeout", "'2s'").unwrap();
         assert_eq!(vars.statement_timeout(), Some(Duration::from_secs(2)));
         assert!(vars.set("statement_timeout", "soon").is_err());
