@@ -4,9 +4,9 @@ Each suite is a script: ``python3 <suite>.py [--host H] [--port P] [CHECK...]``
 (defaults: ``OKO_HOST`` or 127.0.0.1, ``OKO_PORT``). It runs every check (or
 only the named ones), each on its own connection so one failure cannot hide
 the next, prints ``PASS``/``FAIL`` per check with the driver's exact error,
-and exits 1 when any check failed. A check that hangs longer than
-``OKO_CHECK_TIMEOUT`` seconds (default 60) ends the script with a traceback
-of where it hung.
+and exits 1 when any check failed. An async check that takes longer than
+``OKO_CHECK_TIMEOUT`` seconds (default 60) fails with a TimeoutError; any
+check hung 30 s beyond that ends the script with a traceback of where.
 """
 
 import argparse
@@ -72,7 +72,8 @@ class Suite:
         failed = []
         for fn in chosen:
             print(f"RUN  {fn.__name__}", flush=True)
-            faulthandler.dump_traceback_later(self.timeout, exit=True, file=sys.stdout)
+            # An async check times out cleanly first; this catches the rest.
+            faulthandler.dump_traceback_later(self.timeout + 30, exit=True, file=sys.stdout)
             started = time.monotonic()
             try:
                 if inspect.iscoroutinefunction(fn):
@@ -84,6 +85,8 @@ class Suite:
                     raise
                 failed.append(fn.__name__)
                 message = str(e).strip()
+                if isinstance(e, TimeoutError) and not message:
+                    message = f"no answer within {self.timeout:g} s (OKO_CHECK_TIMEOUT)"
                 if len(message) > MESSAGE_LIMIT:
                     message = message[:MESSAGE_LIMIT] + f" ... ({len(message)} chars)"
                 message = message.replace("\n", "\n     ")

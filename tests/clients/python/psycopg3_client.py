@@ -166,13 +166,24 @@ def server_side_cursor_with_parameter():
     with connect() as conn:
         want = tenant_counts(conn)[DEMO_TENANT]
         # DECLARE ... FOR ... WHERE tenant = $1, the parameter bound by Bind.
-        with conn.cursor(name="oko_leads", binary=True) as cur:
+        with conn.cursor(name="oko_leads") as cur:
             cur.execute("SELECT lead_id, created_at, tags FROM leads WHERE tenant = %s "
                         "ORDER BY lead_id", (DEMO_TENANT,))
             n = 0
             while batch := cur.fetchmany(500):
                 n += len(batch)
-            expect_eq(n, want, "binary server cursor with a parameter")
+            expect_eq(n, want, "rows through a server cursor with a parameter")
+
+
+@suite.check
+def server_side_cursor_binary():
+    with connect() as conn:
+        want = conn.execute(LEADS5).fetchall()
+        conn.rollback()
+        # FETCH FORWARD n FROM "oko_bin" sent with binary result format codes.
+        with conn.cursor(name="oko_bin", binary=True) as cur:
+            cur.execute(LEADS5)
+            expect_eq(cur.fetchall(), want, "binary rows through a server cursor")
 
 
 @suite.check
