@@ -3,6 +3,8 @@
 # leads by default): the manager report for one tenant and one month, and
 # the contact-centre hourly rollup for a year. Median of 5 runs after a
 # warm-up, in ms, both engines in-process over the same Parquet files.
+# benches/duckdb_reports.py says how its SQL matches OKO's; with --rows it
+# prints the result rows for a comparison.
 #
 #   bash benches/reports.sh [SIZES...]
 set -euo pipefail
@@ -12,7 +14,8 @@ work=${OKO_BENCH_DIR:-bench-data}
 mkdir -p "$work"
 oko=${OKO_BIN:-target/release/oko}
 [ -n "${OKO_BIN:-}" ] || cargo build --release --quiet
-median() { sed -n 's/.*median \([0-9.]*\) ms.*rows*/\1/p' | tail -1; }
+# `oko query --repeat` prints "N runs after a warm-up: median X ms, min Y ms, R rows".
+median() { sed -n 's/.*median \([0-9.]*\) ms, min [0-9.]* ms, \([0-9]*\) rows*/\1 \2/p' | tail -1; }
 for n in "${sizes[@]}"; do
   dir="$work/gen-$n"
   store="$work/store-all-$n"
@@ -23,15 +26,17 @@ for n in "${sizes[@]}"; do
     $oko --store "$store" load "$dir"/*.csv > /dev/null
   fi
   echo "## $n leads"
-  echo "| query | OKO median ms | DuckDB median ms |"
-  echo "|---|---|---|"
-  m=$($oko --store "$store" query --repeat 5 --format csv \
+  echo "| query | OKO median ms | DuckDB median ms | OKO / DuckDB | rows (OKO / DuckDB) |"
+  echo "|---|---|---|---|---|"
+  # JSON output: the manager report has a list column (achievements).
+  read -r m mrows < <($oko --store "$store" query --repeat 5 --format json \
       "SELECT * FROM manager_report('2025-06-01', '2025-07-01') WHERE tenant = 'okna'" 2>&1 >/dev/null | median)
-  c=$($oko --store "$store" query --repeat 5 --format csv \
+  read -r c crows < <($oko --store "$store" query --repeat 5 --format json \
       "SELECT * FROM cc_report('2025-01-01', '2026-01-01', 'hour') WHERE tenant = 'okna'" 2>&1 >/dev/null | median)
   duck=$(python3 benches/duckdb_reports.py "$PWD/$store" okna 2025-06-01 2025-07-01 2025-01-01 2026-01-01)
-  dm=$(echo "$duck" | awk -F'\t' 'NR==1{print $3}')
-  dc=$(echo "$duck" | awk -F'\t' 'NR==2{print $3}')
-  echo "| manager report, one tenant, one month | $m | $dm |"
-  echo "| contact-centre hourly rollup, one tenant, one year | $c | $dc |"
+  read -r dm dmrows < <(echo "$duck" | awk -F'\t' 'NR==1{print $3, $4}')
+  read -r dc dcrows < <(echo "$duck" | awk -F'\t' 'NR==2{print $3, $4}')
+  ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+  echo "| manager report, one tenant, one month | $m | $dm | $(ratio "$m" "$dm") | $mrows / $dmrows |"
+  echo "| contact-centre hourly rollup, one tenant, one year | $c | $dc | $(ratio "$c" "$dc") | $crows / $dcrows |"
 done

@@ -4,16 +4,19 @@
 -- parsed score in 1..5 is valid; anything else (7, 0, text) is kept as
 -- received, has no effective score and waits in ratings_to_moderate.
 -- status: valid | moderated | voided | to_moderate.
+-- (tenant, rating_id, moderated_at) is the table's key, so the latest
+-- moderation is one row; an aggregate finds it (a per-rating window is
+-- far slower in DataFusion).
 CREATE VIEW ratings_effective AS
 WITH last_moderation AS (
-    SELECT tenant, rating_id, new_score, moderator, moderated_at, reason
-    FROM (
-        SELECT m.*,
-               row_number() OVER (PARTITION BY tenant, rating_id
-                                  ORDER BY moderated_at DESC) AS rn
-        FROM rating_moderations m
-    ) ranked
-    WHERE rn = 1
+    SELECT tenant,
+           rating_id,
+           first_value(new_score ORDER BY moderated_at DESC) AS new_score,
+           first_value(moderator ORDER BY moderated_at DESC) AS moderator,
+           first_value(moderated_at ORDER BY moderated_at DESC) AS moderated_at,
+           first_value(reason ORDER BY moderated_at DESC) AS reason
+    FROM rating_moderations
+    GROUP BY tenant, rating_id
 )
 SELECT r.tenant,
        r.rating_id,

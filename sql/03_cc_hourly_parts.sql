@@ -3,6 +3,9 @@
 -- only, with the default class exclusions (reports.exclude_classes). On a
 -- daylight-saving fall-back day the repeated hour is one bucket;
 -- hours without contacts have no row. See cc_report.sql for the metrics.
+-- Reads lead_base, not lead_facts: the ratings play no part here.
+-- Placeholder: lead_base, the view lead_base here; cc_report(from, to, …)
+-- fills in lead_base restricted to its period.
 CREATE VIEW cc_hourly_parts AS
 SELECT f.tenant,
        date_trunc('hour', f.created_local) AS period_start,
@@ -21,7 +24,7 @@ SELECT f.tenant,
        coalesce(sum(CASE WHEN f.answered_at IS NOT NULL THEN f.dialog_s END), 0.0) AS dialog_sum_s,
        sum(CASE WHEN f.answered_at IS NOT NULL AND f.ended_at IS NOT NULL THEN 1 ELSE 0 END)
            AS dialogs
-FROM lead_facts f
+FROM {{lead_base}} f
 LEFT JOIN tenants t ON t.tenant = f.tenant
 WHERE f.direction = 'in' AND {{class_filter}}
 GROUP BY f.tenant, date_trunc('hour', f.created_local), f.channel

@@ -19,7 +19,9 @@
 --   service_level_excl_short = answered_in_sl / (offered − short_abandons).
 --
 -- Placeholders: bucket the period of an hourly row (from period_start);
--- filter which hourly rows take part.
+-- filter which hourly rows take part; parts the hourly parts (the view
+-- cc_hourly_parts, or for the table function the same SQL over the leads
+-- of the period only).
 SELECT tenant,
        {{bucket}} AS period_start,
        channel,
@@ -40,6 +42,6 @@ SELECT tenant,
            AS service_level_over_answered,
        CAST(sum(answered_in_sl) AS DOUBLE) / nullif(sum(offered) - sum(short_abandons), 0)
            AS service_level_excl_short
-FROM cc_hourly_parts
+FROM {{parts}}
 WHERE {{filter}}
 GROUP BY tenant, {{bucket}}, channel

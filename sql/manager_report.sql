@@ -10,16 +10,22 @@
 -- counted leads take part; ratio the outlier ratio; prior the prior
 -- weight of fair_score; service_score the column that ranks "best
 -- service" (avg_score by default, fair_score as a setting); min_ratings
--- ratings a manager needs to contest best service.
+-- ratings a manager needs to contest best service; facts the leads (the
+-- view lead_facts, or for the table function lead_facts over the leads of
+-- the period only).
 --
 -- The "Нет менеджера" row (manager_id NULL) is counted and shown, but takes
 -- no part in medians, outliers (is_outlier NULL) or achievements.
+-- Every lead counts in its own scope and in 'all' (a lead without a scope,
+-- never counted, in 'all' only): an equi-join on the lead's scope, which
+-- DataFusion hashes (an OR condition here was a nested-loop join).
 WITH facts AS (
     SELECT f.*, s.scope_name, {{period_start}} AS period_start
-    FROM lead_facts f
-    CROSS JOIN (VALUES ('calls'), ('chats'), ('all')) AS s(scope_name)
+    FROM {{facts}} f
+    JOIN (VALUES ('calls', 'calls'), ('chats', 'chats'),
+                 ('calls', 'all'), ('chats', 'all'), ('', 'all')) AS s(lead_scope, scope_name)
+      ON s.lead_scope = coalesce(f.scope, '')
     WHERE f.counted
-      AND (s.scope_name = 'all' OR f.scope = s.scope_name)
       AND ({{filter}})
 ),
 per_manager AS (

@@ -327,8 +327,24 @@ pub fn arrow_type(kind: Kind) -> DataType {
 
 /// The partition value of `created_month` for a UTC instant in microseconds.
 pub fn month_of_micros(micros: i64) -> Option<String> {
+    use chrono::Datelike;
+    // Called once per loaded lead: plain arithmetic, not a strftime format.
     let t = chrono::DateTime::from_timestamp_micros(micros)?;
-    Some(t.format("%Y-%m").to_string())
+    let (year, month) = (t.year(), t.month());
+    if !(0..=9999).contains(&year) {
+        return Some(t.format("%Y-%m").to_string());
+    }
+    let y = year as u32;
+    let digits = [
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+        b'0' + (month / 10) as u8,
+        b'0' + (month % 10) as u8,
+    ];
+    Some(digits.iter().map(|&b| b as char).collect())
 }
 
 #[cfg(test)]
@@ -359,5 +375,19 @@ mod tests {
     fn month_partition_is_utc() {
         // 2024-03-31T23:30:00Z is still March in UTC.
         assert_eq!(month_of_micros(1_711_927_800_000_000).unwrap(), "2024-03");
+    }
+
+    #[test]
+    fn month_partition_matches_strftime() {
+        // Every ~17 days from year -1000 to 12000, and the edges of a month.
+        let mut t = -93_000_000_000_000_000i64;
+        while t < 316_000_000_000_000_000 {
+            for micros in [t, t - 1, t + 1] {
+                let want = chrono::DateTime::from_timestamp_micros(micros)
+                    .map(|d| d.format("%Y-%m").to_string());
+                assert_eq!(month_of_micros(micros), want, "{micros}");
+            }
+            t += 1_500_000_000_000;
+        }
     }
 }

@@ -25,7 +25,7 @@ pub mod source;
 pub mod values;
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -190,7 +190,6 @@ impl std::error::Error for RejectedLoad {}
 /// What the parser thread found.
 struct Parsed {
     rows_read: u64,
-    duplicates: u64,
     bad_rows: Vec<BadRow>,
     bad_count: u64,
     hashes: Vec<[u8; 32]>,
@@ -222,18 +221,18 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         }
         _ => None,
     };
-    let stored_keys: HashSet<u128> = match &stored {
+    let stored_keys: KeySet = match &stored {
         Some(s) if !table.is_dimension() => hash_rows(&s.batches, &key_indices(table))?
             .into_iter()
             .collect(),
-        _ => HashSet::new(),
+        _ => KeySet::default(),
     };
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
     let progress = progress_bar(&opts);
     let parse_opts = opts.clone();
     let pb = progress.clone();
-    let parser = std::thread::spawn(move || parse_files(parse_opts, stored_keys, tx, pb));
+    let parser = std::thread::spawn(move || parse_files(parse_opts, tx, pb));
 
     // Write as the parser goes (facts), or gather (dimensions, rewritten whole).
     let mut writer = match (&delta, opts.dry_run || table.is_dimension()) {
@@ -246,9 +245,19 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     };
     let mut gathered = Vec::new();
     let mut loaded = 0u64;
+    let mut duplicates = 0u64;
     let mut write_error = None;
     let mut first_batch = true;
+    // Duplicates are dropped here rather than in the parser thread, which
+    // is the busier of the two.
+    let key_idx = key_indices(table);
+    let mut seen = KeySet::default();
+    seen.reserve(expected_rows(&opts.files));
     while let Some(batch) = rx.recv().await {
+        let batch = drop_duplicates(batch, &key_idx, &stored_keys, &mut seen, &mut duplicates)?;
+        if opts.dry_run || batch.num_rows() == 0 {
+            continue;
+        }
         loaded += batch.num_rows() as u64;
         if let Some(w) = writer.as_mut() {
             let batch = sort_batch(batch, table)?;
@@ -265,6 +274,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         }
     }
     drop(rx);
+    drop(seen);
     let parsed = parser
         .join()
         .map_err(|_| anyhow::anyhow!("the parser thread panicked"))??;
@@ -277,7 +287,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         table: table.name().to_string(),
         rows_read: parsed.rows_read,
         loaded,
-        duplicates: parsed.duplicates,
+        duplicates,
         rejected: parsed.bad_count,
         dry_run: opts.dry_run,
         bad_rows: parsed.bad_rows,
@@ -387,11 +397,20 @@ async fn failpoint(name: &str) {
 fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
     use deltalake::parquet::basic::Compression;
     use deltalake::parquet::file::properties::WriterProperties;
-    WriterProperties::builder()
+    use deltalake::parquet::schema::types::ColumnPath;
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(128 * 1024))
-        .build()
+        .set_max_row_group_row_count(Some(128 * 1024));
+    // Ids are (nearly) unique: a dictionary never pays for itself, the
+    // encoder only hashes every value before falling back to plain.
+    for id in UNIQUE_ID_COLUMNS {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*id), false);
+    }
+    props.build()
 }
+
+/// Columns written without a dictionary (see [`writer_properties`]).
+const UNIQUE_ID_COLUMNS: &[&str] = &["lead_id", "request_id", "rating_id", "client_id"];
 
 /// The name of a load in the Delta log.
 fn load_id(opts: &LoadOptions, hashes: &[[u8; 32]]) -> String {
@@ -430,7 +449,6 @@ fn progress_bar(opts: &LoadOptions) -> indicatif::ProgressBar {
 /// The parser thread: every file, every record → batches of new rows.
 fn parse_files(
     opts: LoadOptions,
-    stored_keys: HashSet<u128>,
     tx: tokio::sync::mpsc::Sender<RecordBatch>,
     pb: indicatif::ProgressBar,
 ) -> Result<Parsed> {
@@ -463,11 +481,8 @@ fn parse_files(
         list_separator: sep.clone(),
     };
     let tenant = opts.tenant.clone().or_else(|| mapping.tenant.clone());
-    let key_idx = key_indices(table);
-    let mut seen: HashSet<u128> = HashSet::new();
     let mut parsed = Parsed {
         rows_read: 0,
-        duplicates: 0,
         bad_rows: Vec::new(),
         bad_count: 0,
         hashes: Vec::new(),
@@ -475,7 +490,8 @@ fn parse_files(
     let mut builder = BatchBuilder::new(table);
     let mut record = csv::ByteRecord::new();
     let mut done_bytes = 0u64;
-    let mut sending = !opts.dry_run;
+    // A dry run sends its batches too: the loader counts their duplicates.
+    let mut sending = true;
 
     for path in &opts.files {
         let file_name = path.display().to_string();
@@ -556,7 +572,6 @@ fn parse_files(
                     sending = false;
                 }
                 let batch = builder.finish()?;
-                let batch = drop_duplicates(batch, &key_idx, &stored_keys, &mut seen, &mut parsed)?;
                 if sending && batch.num_rows() > 0 && tx.blocking_send(batch).is_err() {
                     // The writer stopped (it reports why).
                     sending = false;
@@ -569,7 +584,6 @@ fn parse_files(
     }
     if !builder.is_empty() {
         let batch = builder.finish()?;
-        let batch = drop_duplicates(batch, &key_idx, &stored_keys, &mut seen, &mut parsed)?;
         if parsed.bad_count > opts.max_bad_rows {
             sending = false;
         }
@@ -611,9 +625,9 @@ fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
 fn drop_duplicates(
     batch: RecordBatch,
     key_idx: &[usize],
-    stored: &HashSet<u128>,
-    seen: &mut HashSet<u128>,
-    parsed: &mut Parsed,
+    stored: &KeySet,
+    seen: &mut KeySet,
+    duplicates: &mut u64,
 ) -> Result<RecordBatch> {
     let keys = hash_rows(std::slice::from_ref(&batch), key_idx)?;
     let mut keep = Vec::with_capacity(keys.len());
@@ -625,11 +639,24 @@ fn drop_duplicates(
         }
         keep.push(new);
     }
-    parsed.duplicates += dropped;
+    *duplicates += dropped;
     if dropped == 0 {
         return Ok(batch);
     }
     Ok(filter_record_batch(&batch, &BooleanArray::from(keep))?)
+}
+
+/// Rows a load is likely to have (for sizing the set of seen keys up front
+/// rather than growing it by rehashing): about one per 128 bytes of input.
+fn expected_rows(files: &[PathBuf]) -> usize {
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    usize::try_from(bytes / 128)
+        .unwrap_or(usize::MAX)
+        .min(1 << 26)
 }
 
 fn key_indices(table: Table) -> Vec<usize> {
@@ -641,9 +668,36 @@ fn key_indices(table: Table) -> Vec<usize> {
         .collect()
 }
 
-/// 128-bit hashes of the given columns of every row, in order. Values are
-/// encoded with Arrow's row format (so every type hashes the same way
-/// whether it came from a file or from the store).
+/// A set of 128-bit row hashes. The values are already uniform hashes, so
+/// the set uses their low bits directly instead of hashing them again.
+type KeySet = HashSet<u128, BuildHasherDefault<PassThrough>>;
+
+/// The hasher of [`KeySet`]: takes a `u128` hash as it is.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for types other than u128; fold them in.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+}
+
+/// 128-bit hashes (two seeded XXH64) of the given columns of every row, in order.
+/// Values are encoded with Arrow's row format (so every type hashes the
+/// same way whether it came from a file or from the store). The hashes only
+/// live for one load: nothing stores them.
 fn hash_rows(batches: &[RecordBatch], columns: &[usize]) -> Result<Vec<u128>> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
@@ -653,19 +707,16 @@ fn hash_rows(batches: &[RecordBatch], columns: &[usize]) -> Result<Vec<u128>> {
         .map(|&i| SortField::new(first.schema().field(i).data_type().clone()))
         .collect();
     let converter = RowConverter::new(fields)?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
     for b in batches {
         let arrays: Vec<ArrayRef> = columns.iter().map(|&i| b.column(i).clone()).collect();
         let rows = converter.convert_columns(&arrays)?;
-        for r in rows.iter() {
+        out.extend(rows.iter().map(|r| {
             let bytes = r.as_ref();
-            let mut h1 = std::hash::DefaultHasher::new();
-            bytes.hash(&mut h1);
-            let mut h2 = std::hash::DefaultHasher::new();
-            0xA5u8.hash(&mut h2);
-            bytes.hash(&mut h2);
-            out.push(((h1.finish() as u128) << 64) | h2.finish() as u128);
-        }
+            let h1 = twox_hash::XxHash64::oneshot(0x9E37_79B9_7F4A_7C15, bytes);
+            let h2 = twox_hash::XxHash64::oneshot(0xC2B2_AE3D_27D4_EB4F, bytes);
+            ((h1 as u128) << 64) | h2 as u128
+        }));
     }
     Ok(out)
 }
@@ -734,10 +785,10 @@ fn merge_dimension(
         .into_iter()
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
         .collect::<std::result::Result<_, _>>()?;
-    let stored_full: HashSet<u128> = hash_rows(&stored, &all)?.into_iter().collect();
+    let stored_full: KeySet = hash_rows(&stored, &all)?.into_iter().collect();
     let new_keys = hash_rows(&new, &key_idx)?;
     let new_full = hash_rows(&new, &all)?;
-    let stored_keys: HashSet<u128> = hash_rows(&stored, &key_idx)?.into_iter().collect();
+    let stored_keys: KeySet = hash_rows(&stored, &key_idx)?.into_iter().collect();
     let mut updated = 0;
     let mut identical = 0;
     for (k, f) in new_keys.iter().zip(&new_full) {
@@ -747,7 +798,7 @@ fn merge_dimension(
             updated += 1;
         }
     }
-    let replaced: HashSet<u128> = new_keys.into_iter().collect();
+    let replaced: KeySet = new_keys.into_iter().collect();
     let mut merged = Vec::new();
     for b in &stored {
         let keys = hash_rows(std::slice::from_ref(b), &key_idx)?;

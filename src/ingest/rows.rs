@@ -96,6 +96,31 @@ pub struct RowPlan {
     seconds_after: Vec<Option<(usize, usize)>>,
     /// `--tenant`: fills a missing tenant, and must agree with a present one.
     tenant: Option<String>,
+    /// Positions of the columns the per-row rules use, found once.
+    at: Positions,
+}
+
+/// Positions of named columns in the table's schema (`None`: not in it).
+#[derive(Debug, Default)]
+struct Positions {
+    tenant: Option<usize>,
+    created_at: Option<usize>,
+    answered_at: Option<usize>,
+    ended_at: Option<usize>,
+    created_month: Option<usize>,
+}
+
+impl Positions {
+    fn of(table: Table) -> Positions {
+        let idx = |name: &str| table.columns().iter().position(|c| c.name == name);
+        Positions {
+            tenant: idx("tenant"),
+            created_at: idx("created_at"),
+            answered_at: idx("answered_at"),
+            ended_at: idx("ended_at"),
+            created_month: idx("created_month"),
+        }
+    }
 }
 
 impl RowPlan {
@@ -213,6 +238,7 @@ impl RowPlan {
             null_when,
             seconds_after,
             tenant,
+            at: Positions::of(table),
         })
     }
 
@@ -248,12 +274,26 @@ impl RowPlan {
         out: &mut Vec<Value<'a>>,
     ) -> Result<(), RowError> {
         out.clear();
+        // A UTF-8 record is checked once as a whole; its fields are then
+        // slices of it. Anything else (another encoding, a broken byte, a
+        // field boundary inside a character) goes field by field, which
+        // names the column at fault.
+        let whole = match self.encoding {
+            Encoding::Utf8 => std::str::from_utf8(record.as_slice()).ok(),
+            Encoding::Windows1251 => None,
+        };
         for (i, c) in self.table.columns().iter().enumerate() {
             let (column_label, raw): (&str, Option<Cow<'a, str>>) = match &self.origins[i] {
                 Origin::Field(idx) => {
                     let label = self.header_names[*idx].as_str();
-                    let bytes = record.get(*idx).unwrap_or_default();
-                    let text = self.text(bytes, label)?;
+                    let sliced = whole.and_then(|w| match record.range(*idx) {
+                        Some(r) => w.get(r),
+                        None => Some(""),
+                    });
+                    let text = match sliced {
+                        Some(t) => Cow::Borrowed(t),
+                        None => self.text(record.get(*idx).unwrap_or_default(), label)?,
+                    };
                     (label, Some(text))
                 }
                 Origin::Constant(v) => (c.name, Some(Cow::Owned(v.clone()))),
@@ -307,7 +347,8 @@ impl RowPlan {
     fn finish_row(&self, row: &mut [Value<'_>]) -> Result<(), RowError> {
         let cols = self.table.columns();
         let idx = |name: &str| cols.iter().position(|c| c.name == name);
-        if let (Some(t), Some(want)) = (idx("tenant"), &self.tenant)
+        let at = &self.at;
+        if let (Some(t), Some(want)) = (at.tenant, &self.tenant)
             && let Value::Text(have) = &row[t]
             && have.trim() != want
         {
@@ -323,9 +364,9 @@ impl RowPlan {
         }
         match self.table {
             Table::Leads => {
-                let created = idx("created_at").and_then(|i| ts(&row[i]));
-                let answered = idx("answered_at").and_then(|i| ts(&row[i]));
-                let ended = idx("ended_at").and_then(|i| ts(&row[i]));
+                let created = at.created_at.and_then(|i| ts(&row[i]));
+                let answered = at.answered_at.and_then(|i| ts(&row[i]));
+                let ended = at.ended_at.and_then(|i| ts(&row[i]));
                 if let (Some(c), Some(a)) = (created, answered)
                     && a < c
                 {
@@ -339,7 +380,7 @@ impl RowPlan {
                 {
                     return Err(RowError::new("ended_at", "ended before it was answered"));
                 }
-                if let (Some(m), Some(c)) = (idx("created_month"), created) {
+                if let (Some(m), Some(c)) = (at.created_month, created) {
                     let month = month_of_micros(c).ok_or_else(|| {
                         RowError::new("created_at", "the date is out of the supported range")
                     })?;
@@ -608,6 +649,29 @@ mod tests {
         let mut row = Vec::new();
         p.convert(&rec, &mut row).unwrap();
         assert_eq!(row[4], Value::Int(5));
+    }
+
+    #[test]
+    fn broken_utf8_is_found_per_field() {
+        let p = plan(
+            Table::Leads,
+            &["tenant", "lead_id", "channel", "direction", "created_at"],
+            "",
+        )
+        .unwrap();
+        let mut row = Vec::new();
+        // "П" split across two fields: the whole record is valid UTF-8, the
+        // fields are not.
+        let rec = csv::ByteRecord::from(vec![
+            b"t".to_vec(),
+            vec![b'1', 0xD0],
+            vec![0x9F],
+            b"in".to_vec(),
+            b"2024-01-01T00:00:00Z".to_vec(),
+        ]);
+        let e = p.convert(&rec, &mut row).unwrap_err();
+        assert_eq!(e.column, "lead_id");
+        assert!(e.reason.contains("invalid UTF-8"), "{}", e.reason);
     }
 
     #[test]
