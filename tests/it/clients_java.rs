@@ -96,36 +96,11 @@ fn pgjdbc_as_metabase_and_dbeaver_use_it() {
     drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let status = |word: &str| -> Vec<String> {
-        stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix(word))
-            .map(|rest| {
-                rest.split([':', ' '])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    };
-    let (passed, failed) = (status("PASS "), status("FAIL "));
-    assert!(
-        !passed.is_empty(),
-        "pgjdbc ran no check ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    let unexpected: Vec<&String> = failed
-        .iter()
-        .filter(|f| !KNOWN_GAPS.contains(&f.as_str()))
-        .collect();
-    let fixed: Vec<&&str> = KNOWN_GAPS
-        .iter()
-        .filter(|g| passed.iter().any(|p| p == *g))
-        .collect();
-    assert!(
-        unexpected.is_empty() && fixed.is_empty(),
-        "pgjdbc checks: failing and not a known gap: {unexpected:?}; \
-         known gaps that pass now (take them off KNOWN_GAPS): {fixed:?}\n{stdout}\n{stderr}"
+    crate::common::assert_checks(
+        "pgjdbc against oko serve --demo",
+        &stdout,
+        &stderr,
+        KNOWN_GAPS,
     );
 }
 

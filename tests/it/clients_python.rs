@@ -37,37 +37,7 @@ fn run_suite(script: &str, modules: &[&str], known_gaps: &[&str]) {
     drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let checks = |word: &str| -> Vec<String> {
-        stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix(word))
-            .map(|rest| {
-                rest.split([':', ' '])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    };
-    let (passed, failed) = (checks("PASS "), checks("FAIL "));
-    assert!(
-        !passed.is_empty(),
-        "{script} ran no check ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    let unexpected: Vec<&String> = failed
-        .iter()
-        .filter(|f| !known_gaps.contains(&f.as_str()))
-        .collect();
-    let fixed: Vec<&&str> = known_gaps
-        .iter()
-        .filter(|g| passed.iter().any(|p| p == *g))
-        .collect();
-    assert!(
-        unexpected.is_empty() && fixed.is_empty(),
-        "{script}: failing and not a known gap: {unexpected:?}; \
-         known gaps that pass now (take them off the list): {fixed:?}\n{stdout}\n{stderr}"
-    );
+    crate::common::assert_checks(script, &stdout, &stderr, known_gaps);
 }
 
 #[test]

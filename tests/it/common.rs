@@ -99,3 +99,39 @@ pub fn python_module(module: &str) -> bool {
     eprintln!("skipping: {msg}");
     false
 }
+
+/// Checks a client suite's `PASS name` / `FAIL name: …` lines: every check
+/// passes except `known_gaps`, which must still fail (so the list stays
+/// true). `what` names the suite in the message.
+pub fn assert_checks(what: &str, stdout: &str, stderr: &str, known_gaps: &[&str]) {
+    let checks = |word: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(word))
+            .map(|rest| {
+                rest.split([':', ' '])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (passed, failed) = (checks("PASS "), checks("FAIL "));
+    assert!(
+        !passed.is_empty(),
+        "{what} ran no check:\n{stdout}\n{stderr}"
+    );
+    let unexpected: Vec<&String> = failed
+        .iter()
+        .filter(|f| !known_gaps.contains(&f.as_str()))
+        .collect();
+    let fixed: Vec<&&str> = known_gaps
+        .iter()
+        .filter(|g| passed.iter().any(|p| p == *g))
+        .collect();
+    assert!(
+        unexpected.is_empty() && fixed.is_empty(),
+        "{what}: failing and not a known gap: {unexpected:?}; \
+         known gaps that pass now (take them off the list): {fixed:?}\n{stdout}\n{stderr}"
+    );
+}
