@@ -53,6 +53,34 @@ enum Command {
     Query(QueryArgs),
     /// Serve the reports over the PostgreSQL wire protocol
     Serve(ServeArgs),
+    /// Manage the users who may connect to `oko serve`
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Make a `[[users]]` entry with a SCRAM-SHA-256 verifier (never the
+    /// password). The password is asked for without echo, or read from
+    /// stdin when it is not a terminal. Prints the entry, or appends it to
+    /// the --config file with --write.
+    Add(UserAddArgs),
+}
+
+#[derive(Args, Debug)]
+struct UserAddArgs {
+    /// The user name clients log in with
+    name: String,
+    /// viewer (read), moderator (also moderates ratings, writes lead notes),
+    /// admin (also inserts facts, deletes)
+    #[arg(long)]
+    role: crate::auth::Role,
+    /// Bind the user to one tenant: it sees and writes only that tenant's rows
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Append the entry to the --config file instead of printing it
+    #[arg(long)]
+    write: bool,
 }
 
 #[derive(Args, Debug)]
@@ -196,7 +224,15 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let mut config = Config::load(cli.global.config.as_deref())?;
+    let global_config = cli.global.config.clone();
+    // `oko user add --write` may start a new config file.
+    let new_file = matches!(cli.command, Command::User(_))
+        && global_config.as_deref().is_some_and(|p| !p.exists());
+    let mut config = if new_file {
+        Config::default()
+    } else {
+        Config::load(cli.global.config.as_deref())?
+    };
     if let Some(s) = &cli.global.store {
         config.store.url = s.clone();
     }
@@ -234,6 +270,7 @@ async fn run(cli: Cli) -> Result<()> {
             load_files(&store, files, &args).await
         }
         Command::Serve(args) => serve(config, args).await,
+        Command::User(UserCommand::Add(args)) => user_add(&config, global_config.as_deref(), args),
         Command::Query(args) => {
             let (store, _demo_dir) = if args.demo {
                 let (store, dir) = crate::cli::demo_store().await?;
@@ -291,11 +328,76 @@ impl LoadArgs {
     }
 }
 
+/// `oko user add`: a verifier from a password read without echo.
+fn user_add(config: &Config, path: Option<&Path>, args: UserAddArgs) -> Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    if config.users.iter().any(|u| u.name == args.name) {
+        bail!("user {} is already in the configuration", args.name);
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {}: ", args.name))?;
+        let again = rpassword::prompt_password("again: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    let entry = crate::auth::UserConfig {
+        name: args.name.clone(),
+        role: args.role,
+        tenant: args.tenant,
+        password: crate::auth::Verifier::new(&password)?.to_string(),
+    };
+    entry.check()?;
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        users: [&'a crate::auth::UserConfig; 1],
+    }
+    let text = toml::to_string(&Entry { users: [&entry] })?;
+    if args.write {
+        let Some(path) = path else {
+            bail!("--write needs --config FILE (the file to add the user to)");
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        use std::io::Write;
+        write!(file, "\n{text}")?;
+        eprintln!(
+            "user {} ({}) added to {}",
+            entry.name,
+            entry.role,
+            path.display()
+        );
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
 async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(l) = args.listen {
         config.server.listen = l;
     }
     crate::engine::reports::check_settings(&config.reports)?;
+    let access = crate::server::startup::Access::new(&config.users, &config.server)?;
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::server::startup::tls_acceptor(cert, key)?),
+        (None, None) if config.server.require_tls => {
+            bail!("[server] require_tls is set but no tls_cert and tls_key are configured")
+        }
+        (None, None) => None,
+        _ => bail!("[server] TLS needs both tls_cert and tls_key"),
+    };
     let (store, _demo_dir) = if args.demo {
         let (store, dir) = demo_store().await?;
         (store, Some(dir))
@@ -303,28 +405,51 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         (Store::open(&config.store)?, None)
     };
     let memory = config.server.memory_limit_mb.map(|mb| mb * 1024 * 1024);
-    let shared =
-        std::sync::Arc::new(crate::server::Shared::open(&store, &config.reports, memory).await?);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
+    if access.trusts_everyone() && !addr.ip().is_loopback() {
+        bail!(
+            "no users are configured, so every connection would be trusted: listen on a \
+             loopback address, or add users with `oko user add NAME --role viewer --config FILE --write`"
+        );
+    }
+    let trusted = access.trusts_everyone();
+    let shared = std::sync::Arc::new(
+        crate::server::Shared::open(&store, &config.reports, memory, access).await?,
+    );
     let what = if args.demo {
         "the demo dataset"
     } else {
         store.url().as_str()
     };
     println!("OKO serves {what} on {addr}");
-    println!(
-        "connect: psql \"postgres://oko@{}:{}/oko\"",
-        addr.ip(),
-        addr.port()
-    );
+    if trusted {
+        println!(
+            "connect: psql \"postgres://oko@{}:{}/oko\"  (no users configured: every \
+             local connection is a read-only viewer, no password)",
+            addr.ip(),
+            addr.port()
+        );
+    } else {
+        println!(
+            "connect: psql \"postgres://USER@{}:{}/oko{}\"  (SCRAM-SHA-256 password)",
+            addr.ip(),
+            addr.port(),
+            if tls.is_some() {
+                "?sslmode=require"
+            } else {
+                ""
+            }
+        );
+    }
     use std::io::Write;
     std::io::stdout().flush()?;
     crate::server::run(
         listener,
         shared,
+        tls,
         std::time::Duration::from_millis(config.server.refresh_ms.max(50)),
         shutdown_signal(),
     )

@@ -23,6 +23,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub reports: ReportSettings,
     pub server: ServerConfig,
+    /// Who may connect (`[[users]]`); see [`crate::auth`].
+    pub users: Vec<crate::auth::UserConfig>,
 }
 
 /// `oko serve` settings.
@@ -36,6 +38,17 @@ pub struct ServerConfig {
     pub memory_limit_mb: Option<usize>,
     /// How often the server looks for new commits, in milliseconds.
     pub refresh_ms: u64,
+    /// Connections served at once; one more gets SQLSTATE 53300.
+    pub max_connections: usize,
+    /// TLS certificate chain (PEM). With `tls_key`, clients may use TLS.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM: PKCS#8, RSA or EC).
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Refuse connections that do not use TLS.
+    pub require_tls: bool,
+    /// Failed logins one client address may make per minute; after that
+    /// its logins are refused until the minute has passed.
+    pub max_failed_logins: u32,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +57,11 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:5433".into(),
             memory_limit_mb: Some(4096),
             refresh_ms: 500,
+            max_connections: 100,
+            tls_cert: None,
+            tls_key: None,
+            require_tls: false,
+            max_failed_logins: 5,
         }
     }
 }

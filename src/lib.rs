@@ -6,6 +6,7 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`model`] | the tables: schemas, keys, partitioning — the one place column names live in Rust |
+//! | [`auth`] | users, roles, SCRAM-SHA-256 verifiers and the server side of the exchange |
 //! | [`config`] | the TOML configuration, `OKO_*` variables |
 //! | [`store`] | Delta tables under one URL (local folder or S3), registered in a session |
 //! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
@@ -14,6 +15,7 @@
 //! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection, live tables |
 //! | [`cli`] | the `oko` command line |
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;

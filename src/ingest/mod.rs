@@ -365,7 +365,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
 
 /// Finishes the files the writer streamed and commits them, with the
 /// load's application transaction, as one Delta version.
-async fn commit_with(
+pub(crate) async fn commit_with(
     writer: &mut RecordBatchWriter,
     table: &mut DeltaTable,
     props: CommitProperties,
@@ -394,7 +394,7 @@ async fn failpoint(name: &str) {
     }
 }
 
-fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+pub(crate) fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
     use deltalake::parquet::basic::Compression;
     use deltalake::parquet::file::properties::WriterProperties;
     use deltalake::parquet::schema::types::ColumnPath;
@@ -810,7 +810,7 @@ fn merge_dimension(
 }
 
 /// Sorts a batch by the table's sort column when it is not sorted already.
-fn sort_batch(batch: RecordBatch, table: Table) -> Result<RecordBatch> {
+pub(crate) fn sort_batch(batch: RecordBatch, table: Table) -> Result<RecordBatch> {
     let Some(col) = table.sort_column() else {
         return Ok(batch);
     };

@@ -345,102 +345,122 @@ impl RowPlan {
 
     /// Derived columns and rules that involve more than one column.
     fn finish_row(&self, row: &mut [Value<'_>]) -> Result<(), RowError> {
-        let cols = self.table.columns();
-        let idx = |name: &str| cols.iter().position(|c| c.name == name);
-        let at = &self.at;
-        if let (Some(t), Some(want)) = (at.tenant, &self.tenant)
-            && let Value::Text(have) = &row[t]
-            && have.trim() != want
-        {
-            return Err(RowError::new(
-                "tenant",
-                format!("the row belongs to tenant `{have}` but --tenant is `{want}`"),
-            ));
-        }
-        for (i, c) in cols.iter().enumerate() {
-            if c.required && !c.derived && row[i] == Value::Null {
-                return Err(RowError::new(c.name, "a value is required"));
-            }
-        }
-        match self.table {
-            Table::Leads => {
-                let created = at.created_at.and_then(|i| ts(&row[i]));
-                let answered = at.answered_at.and_then(|i| ts(&row[i]));
-                let ended = at.ended_at.and_then(|i| ts(&row[i]));
-                if let (Some(c), Some(a)) = (created, answered)
-                    && a < c
-                {
-                    return Err(RowError::new(
-                        "answered_at",
-                        "answered before it was created",
-                    ));
-                }
-                if let (Some(start), Some(e)) = (answered.or(created), ended)
-                    && e < start
-                {
-                    return Err(RowError::new("ended_at", "ended before it was answered"));
-                }
-                if let (Some(m), Some(c)) = (at.created_month, created) {
-                    let month = month_of_micros(c).ok_or_else(|| {
-                        RowError::new("created_at", "the date is out of the supported range")
-                    })?;
-                    row[m] = Value::Text(Cow::Owned(month));
-                }
-            }
-            Table::Ratings => {
-                let (Some(r), Some(s)) = (idx("score_raw"), idx("score")) else {
-                    return Ok(());
-                };
-                match (&row[r], &row[s]) {
-                    (Value::Text(raw), Value::Null) => {
-                        row[s] = match oko_udfs::parse_score(raw) {
-                            Some(v) => Value::Int(v),
-                            None => Value::Null,
-                        };
-                    }
-                    (Value::Null, Value::Int(v)) => row[r] = Value::Text(Cow::Owned(v.to_string())),
-                    (Value::Null, Value::Null) => {
-                        return Err(RowError::new("score_raw", "the rating has no score"));
-                    }
-                    _ => {}
-                }
-            }
-            Table::RatingModerations => {
-                for name in ["new_score", "previous_score"] {
-                    if let Some(i) = idx(name)
-                        && let Value::Int(v) = row[i]
-                        && !(1..=5).contains(&v)
-                    {
-                        return Err(RowError::new(
-                            name,
-                            format!("{v} is not a score 1..5 (leave it empty to void the rating)"),
-                        ));
-                    }
-                }
-            }
-            Table::Tenants => {
-                if let Some(i) = idx("timezone")
-                    && let Value::Text(tz) = &row[i]
-                    && tz.trim().parse::<chrono_tz::Tz>().is_err()
-                {
-                    return Err(RowError::new(
-                        "timezone",
-                        format!("`{tz}` is not an IANA time zone (e.g. Europe/Moscow)"),
-                    ));
-                }
-                for name in ["survey_interval_days", "service_level_seconds"] {
-                    if let Some(i) = idx(name)
-                        && let Value::Int(v) = row[i]
-                        && v < 0
-                    {
-                        return Err(RowError::new(name, format!("{v} must not be negative")));
-                    }
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        finish_row(self.table, &self.at, self.tenant.as_deref(), row)
     }
+}
+
+/// Checks one row of `table` (values in schema order) as a load does —
+/// required values, the tenant a load or a session is bound to, the rules
+/// that involve more than one column — and fills the derived columns.
+/// SQL `INSERT` goes through here too.
+pub fn check_row(
+    table: Table,
+    tenant: Option<&str>,
+    row: &mut [Value<'_>],
+) -> Result<(), RowError> {
+    finish_row(table, &Positions::of(table), tenant, row)
+}
+
+fn finish_row(
+    table: Table,
+    at: &Positions,
+    tenant: Option<&str>,
+    row: &mut [Value<'_>],
+) -> Result<(), RowError> {
+    let cols = table.columns();
+    let idx = |name: &str| cols.iter().position(|c| c.name == name);
+    if let (Some(t), Some(want)) = (at.tenant, tenant)
+        && let Value::Text(have) = &row[t]
+        && have.trim() != want
+    {
+        return Err(RowError::new(
+            "tenant",
+            format!("the row belongs to tenant `{have}`, not to `{want}`"),
+        ));
+    }
+    for (i, c) in cols.iter().enumerate() {
+        if c.required && !c.derived && row[i] == Value::Null {
+            return Err(RowError::new(c.name, "a value is required"));
+        }
+    }
+    match table {
+        Table::Leads => {
+            let created = at.created_at.and_then(|i| ts(&row[i]));
+            let answered = at.answered_at.and_then(|i| ts(&row[i]));
+            let ended = at.ended_at.and_then(|i| ts(&row[i]));
+            if let (Some(c), Some(a)) = (created, answered)
+                && a < c
+            {
+                return Err(RowError::new(
+                    "answered_at",
+                    "answered before it was created",
+                ));
+            }
+            if let (Some(start), Some(e)) = (answered.or(created), ended)
+                && e < start
+            {
+                return Err(RowError::new("ended_at", "ended before it was answered"));
+            }
+            if let (Some(m), Some(c)) = (at.created_month, created) {
+                let month = month_of_micros(c).ok_or_else(|| {
+                    RowError::new("created_at", "the date is out of the supported range")
+                })?;
+                row[m] = Value::Text(Cow::Owned(month));
+            }
+        }
+        Table::Ratings => {
+            let (Some(r), Some(s)) = (idx("score_raw"), idx("score")) else {
+                return Ok(());
+            };
+            match (&row[r], &row[s]) {
+                (Value::Text(raw), Value::Null) => {
+                    row[s] = match oko_udfs::parse_score(raw) {
+                        Some(v) => Value::Int(v),
+                        None => Value::Null,
+                    };
+                }
+                (Value::Null, Value::Int(v)) => row[r] = Value::Text(Cow::Owned(v.to_string())),
+                (Value::Null, Value::Null) => {
+                    return Err(RowError::new("score_raw", "the rating has no score"));
+                }
+                _ => {}
+            }
+        }
+        Table::RatingModerations => {
+            for name in ["new_score", "previous_score"] {
+                if let Some(i) = idx(name)
+                    && let Value::Int(v) = row[i]
+                    && !(1..=5).contains(&v)
+                {
+                    return Err(RowError::new(
+                        name,
+                        format!("{v} is not a score 1..5 (leave it empty to void the rating)"),
+                    ));
+                }
+            }
+        }
+        Table::Tenants => {
+            if let Some(i) = idx("timezone")
+                && let Value::Text(tz) = &row[i]
+                && tz.trim().parse::<chrono_tz::Tz>().is_err()
+            {
+                return Err(RowError::new(
+                    "timezone",
+                    format!("`{tz}` is not an IANA time zone (e.g. Europe/Moscow)"),
+                ));
+            }
+            for name in ["survey_interval_days", "service_level_seconds"] {
+                if let Some(i) = idx(name)
+                    && let Value::Int(v) = row[i]
+                    && v < 0
+                {
+                    return Err(RowError::new(name, format!("{v} must not be negative")));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn ts(v: &Value<'_>) -> Option<i64> {
@@ -451,7 +471,7 @@ fn ts(v: &Value<'_>) -> Option<i64> {
 }
 
 /// Parses the text of one field as a column kind.
-fn parse_value<'a>(
+pub fn parse_value<'a>(
     kind: Kind,
     text: Cow<'a, str>,
     time: &TimeRules,

@@ -29,6 +29,44 @@ pub mod code {
     pub const IO_ERROR: &str = "58030";
     pub const INTERNAL_ERROR: &str = "XX000";
     pub const PROTOCOL_VIOLATION: &str = "08P01";
+    pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const TOO_MANY_CONNECTIONS: &str = "53300";
+    pub const INVALID_AUTHORIZATION: &str = "28000";
+    pub const INVALID_PASSWORD: &str = "28P01";
+}
+
+/// An error whose SQLSTATE is decided where it happens (a refused or
+/// invalid write), carried through DataFusion as an external error.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// A [`Coded`] error as a DataFusion error.
+pub fn coded(code: &'static str, message: impl Into<String>) -> DataFusionError {
+    DataFusionError::External(Box::new(Coded {
+        code,
+        message: message.into(),
+    }))
+}
+
+/// A `FATAL` error: the server closes the connection after sending it
+/// (failed logins, too many connections).
+pub fn fatal(code: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        code.into(),
+        message.into(),
+    )))
 }
 
 /// An `ERROR` with a code and a message.
@@ -92,6 +130,8 @@ pub fn datafusion_info(e: &DataFusionError) -> ErrorInfo {
         DataFusionError::External(inner) => {
             if let Some(a) = inner.downcast_ref::<ArrowError>() {
                 arrow_info(a)
+            } else if let Some(c) = inner.downcast_ref::<Coded>() {
+                error(c.code, c.message.clone())
             } else {
                 error(code::INTERNAL_ERROR, root.to_string())
             }

@@ -3,42 +3,94 @@
 //! insert commits, so views built over it (their plans hold the provider)
 //! and every open session see new rows without a restart.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
+use anyhow::Context;
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
+use datafusion::common::{not_impl_err, plan_err};
 use datafusion::datasource::TableType;
+use datafusion::datasource::sink::DataSinkExec;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::Mutex;
 
+use super::write::InsertSink;
+use crate::auth::Principal;
 use crate::model::Table;
 
 /// A table provider that always scans the newest snapshot it was given.
 #[derive(Debug)]
 pub struct LiveTable {
+    /// Itself, for the insert sinks it hands out.
+    me: Weak<LiveTable>,
     pub table: Table,
     /// Fixed at creation: every snapshot of a table has the same columns.
     schema: SchemaRef,
     current: RwLock<Arc<dyn TableProvider>>,
     /// The Delta table, kept to refresh the snapshot incrementally.
     delta: Mutex<DeltaTable>,
+    /// Held by a writer from its checks to its commit.
+    writers: Mutex<()>,
 }
 
 impl LiveTable {
     /// Wraps a loaded Delta table.
-    pub async fn new(table: Table, delta: DeltaTable) -> anyhow::Result<LiveTable> {
+    pub async fn new(table: Table, delta: DeltaTable) -> anyhow::Result<Arc<LiveTable>> {
         let provider = delta.table_provider().await?;
-        Ok(LiveTable {
+        Ok(Arc::new_cyclic(|me| LiveTable {
+            me: me.clone(),
             table,
             schema: provider.schema(),
             current: RwLock::new(provider),
             delta: Mutex::new(delta),
-        })
+            writers: Mutex::new(()),
+        }))
+    }
+
+    pub fn schema_ref(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Waits for this table's writers before this one to finish.
+    pub async fn writer_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writers.lock().await
+    }
+
+    /// Appends rows (in the model's schema) as one commit and serves the
+    /// new snapshot at once. Returns the new version.
+    pub async fn append(&self, batch: RecordBatch, user: &str) -> anyhow::Result<i64> {
+        let table = self.table;
+        let batch = crate::ingest::sort_batch(batch, table)?;
+        let rows = batch.num_rows();
+        let mut delta = self.delta.lock().await;
+        let mut writer = RecordBatchWriter::for_table(&delta)
+            .with_context(|| format!("cannot write to table {table}"))?
+            .with_writer_properties(crate::ingest::writer_properties());
+        writer.write(batch).await?;
+        let props = CommitProperties::default().with_metadata([(
+            "oko.insert".to_string(),
+            serde_json::json!({ "user": user, "rows": rows }),
+        )]);
+        let version = crate::ingest::commit_with(&mut writer, &mut delta, props)
+            .await
+            .with_context(|| format!("cannot commit the insert into table {table}"))?;
+        delta.update_incremental(None).await?;
+        let provider = delta.table_provider().await?;
+        match self.current.write() {
+            Ok(mut p) => *p = provider,
+            Err(poisoned) => *poisoned.into_inner() = provider,
+        }
+        Ok(version)
     }
 
     fn provider(&self) -> Arc<dyn TableProvider> {
@@ -82,6 +134,31 @@ impl TableProvider for LiveTable {
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
         self.provider().supports_filters_pushdown(filters)
+    }
+
+    /// `INSERT`: rows checked and committed by [`InsertSink`]. The session
+    /// must carry its logged-in user.
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if op != InsertOp::Append {
+            return not_impl_err!("INSERT {op} is not supported: facts are append-only");
+        }
+        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("INSERT needs an OKO session");
+        };
+        let Some(principal) = state.config().get_extension::<Principal>() else {
+            return plan_err!("INSERT needs a logged-in user");
+        };
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
+        let sink = InsertSink::new(me, principal, state.clone());
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
 
     async fn scan(

@@ -10,6 +10,10 @@
 //!
 //! | module | what it is for |
 //! |---|---|
+//! | [`startup`] | TLS policy, connection limit, SCRAM-SHA-256 login, the user's session |
+//! | [`access`] | roles, checked on every statement's plan |
+//! | [`tenant`] | tenant-bound users: a catalog in which every table is that tenant's rows |
+//! | [`write`] | `INSERT`: rows checked like a load, one Delta commit, visible at once |
 //! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
 //! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
@@ -19,6 +23,7 @@
 //! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
 //! | [`live`] | tables that follow new Delta commits |
 
+pub mod access;
 pub mod compat;
 pub mod encode;
 pub mod errors;
@@ -26,44 +31,40 @@ pub mod information_schema;
 pub mod interrupt;
 pub mod live;
 pub mod session;
+pub mod startup;
+pub mod tenant;
 pub mod vars;
+pub mod write;
 
 use std::collections::HashMap;
-use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use datafusion::catalog::CatalogProvider;
+use datafusion::catalog::{CatalogProvider, TableProvider};
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::auth::AuthManager;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use futures::{Sink, SinkExt};
-use pgwire::api::auth::{
-    DefaultServerParameterProvider, ServerParameterProvider, StartupHandler, finish_authentication,
-    protocol_negotiation, save_startup_parameters_to_metadata,
-};
+use pgwire::api::auth::{DefaultServerParameterProvider, ServerParameterProvider, StartupHandler};
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::{
-    ClientInfo, ErrorHandler, PgWireServerHandlers, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator,
-};
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::api::{ClientInfo, ErrorHandler, PgWireServerHandlers, RandomPidSecretKeyGenerator};
+use pgwire::error::PgWireError;
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::TcpListener;
 
+use crate::auth::Principal;
 use crate::config::ReportSettings;
 use crate::model::Table;
 use crate::store::Store;
 use interrupt::{Interrupt, Registry};
 use live::LiveTable;
 use session::Session;
+use startup::Startup;
 use vars::Vars;
 
 /// The catalog name clients see (`current_database()`).
@@ -82,6 +83,10 @@ pub struct Shared {
     /// Process ids and secret keys for new connections.
     keys: Arc<RandomPidSecretKeyGenerator>,
     tables: Vec<Arc<LiveTable>>,
+    /// Users, TLS policy, connection limit, failed logins.
+    access: startup::Access,
+    /// The catalog of each tenant a bound user logged in to, built once.
+    tenant_catalogs: tokio::sync::Mutex<HashMap<String, Arc<dyn CatalogProvider>>>,
 }
 
 impl Shared {
@@ -91,6 +96,7 @@ impl Shared {
         store: &Store,
         settings: &ReportSettings,
         memory_limit: Option<usize>,
+        access: startup::Access,
     ) -> Result<Shared> {
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = memory_limit {
@@ -99,33 +105,16 @@ impl Shared {
         let runtime = runtime
             .build_arc()
             .context("cannot set up the query runtime")?;
-        let template = SessionContext::new_with_config_rt(session_config(), runtime.clone());
-        oko_udfs::register_all(&template);
+        let probe = SessionContext::new_with_config_rt(session_config(), runtime.clone());
         let mut tables = Vec::new();
         for table in Table::ALL {
             let delta = store.table_or_create(table).await?;
             delta
-                .update_datafusion_session(&template.state())
+                .update_datafusion_session(&probe.state())
                 .with_context(|| format!("cannot reach the storage of table {table}"))?;
-            let live = Arc::new(LiveTable::new(table, delta).await?);
-            template.register_table(table.name(), live.clone())?;
-            tables.push(live);
+            tables.push(LiveTable::new(table, delta).await?);
         }
-        crate::engine::reports::register(&template, settings).await?;
-        // One pg_catalog for every connection, so object ids are the same
-        // whichever connection asks (DBeaver reads ids on one connection and
-        // uses them on another).
-        setup_pg_catalog(&template, CATALOG, Arc::new(AuthManager::default()))
-            .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
-        let catalog = template
-            .catalog(CATALOG)
-            .context("the session has no default catalog")?;
-        catalog.register_schema(
-            information_schema::NAME,
-            Arc::new(information_schema::InformationSchema::new(
-                CATALOG, &catalog,
-            )),
-        )?;
+        let catalog = build_catalog(&runtime, settings, |live| Ok(live.clone()), &tables).await?;
         Ok(Shared {
             catalog,
             runtime,
@@ -133,19 +122,52 @@ impl Shared {
             registry: Arc::default(),
             keys: Arc::default(),
             tables,
+            access,
+            tenant_catalogs: tokio::sync::Mutex::default(),
         })
     }
 
-    /// A fresh DataFusion session for one connection, over the shared
-    /// catalog, with the connection's own settings functions.
-    pub fn session(&self, vars: &Arc<Vars>) -> Result<SessionContext> {
-        let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
+    /// The catalog `principal` sees: every tenant's rows, or (for a user
+    /// bound to a tenant) a catalog of that tenant's rows only.
+    async fn catalog_for(&self, principal: &Principal) -> Result<Arc<dyn CatalogProvider>> {
+        let Some(tenant) = &principal.tenant else {
+            return Ok(self.catalog.clone());
+        };
+        let mut catalogs = self.tenant_catalogs.lock().await;
+        if let Some(c) = catalogs.get(tenant) {
+            return Ok(c.clone());
+        }
+        let started = std::time::Instant::now();
+        let catalog = build_catalog(
+            &self.runtime,
+            &self.settings,
+            |live| Ok(Arc::new(tenant::TenantTable::new(live.clone(), tenant)?)),
+            &self.tables,
+        )
+        .await
+        .with_context(|| format!("cannot build the catalog of tenant {tenant}"))?;
+        tracing::info!(
+            tenant,
+            ms = started.elapsed().as_millis() as u64,
+            "tenant catalog built"
+        );
+        catalogs.insert(tenant.clone(), catalog.clone());
+        Ok(catalog)
+    }
+
+    /// A fresh DataFusion session for one connection of `principal`, over
+    /// the catalog that user may see, with the connection's own settings
+    /// functions. The session carries the principal (writes read it).
+    pub async fn session(&self, vars: &Arc<Vars>, principal: &Principal) -> Result<SessionContext> {
+        let catalog = self.catalog_for(principal).await?;
+        let config = session_config().with_extension(Arc::new(principal.clone()));
+        let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
         // The Postgres functions and type names of pg_catalog, into this
         // session; its (throwaway) pg_catalog schema lands in the session's
-        // own default catalog, which the shared one then replaces.
+        // own default catalog, which the user's catalog then replaces.
         setup_pg_catalog(&ctx, CATALOG, Arc::new(AuthManager::default()))
             .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
-        ctx.register_catalog(CATALOG, self.catalog.clone());
+        ctx.register_catalog(CATALOG, catalog);
         oko_udfs::register_all(&ctx);
         crate::engine::reports::register_functions(&ctx, &self.settings);
         ctx.register_udf(vars::session_user_udf(vars.clone()));
@@ -172,6 +194,36 @@ fn session_config() -> SessionConfig {
         .with_default_catalog_and_schema(CATALOG, "public")
 }
 
+/// The catalog clients see as `oko`: the given tables (live, or one
+/// tenant's), the report views over them, `pg_catalog` (one per catalog, so
+/// object ids are the same whichever connection asks — DBeaver reads ids on
+/// one connection and uses them on another) and `information_schema`.
+async fn build_catalog(
+    runtime: &Arc<RuntimeEnv>,
+    settings: &ReportSettings,
+    provider: impl Fn(&Arc<LiveTable>) -> datafusion::common::Result<Arc<dyn TableProvider>>,
+    tables: &[Arc<LiveTable>],
+) -> Result<Arc<dyn CatalogProvider>> {
+    let template = SessionContext::new_with_config_rt(session_config(), runtime.clone());
+    oko_udfs::register_all(&template);
+    for live in tables {
+        template.register_table(live.table.name(), provider(live)?)?;
+    }
+    crate::engine::reports::register(&template, settings).await?;
+    setup_pg_catalog(&template, CATALOG, Arc::new(AuthManager::default()))
+        .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+    let catalog = template
+        .catalog(CATALOG)
+        .context("the session has no default catalog")?;
+    catalog.register_schema(
+        information_schema::NAME,
+        Arc::new(information_schema::InformationSchema::new(
+            CATALOG, &catalog,
+        )),
+    )?;
+    Ok(catalog)
+}
+
 /// The handlers of one connection.
 struct Handlers {
     session: Arc<Session>,
@@ -179,57 +231,8 @@ struct Handlers {
     cancel: Arc<Cancel>,
 }
 
-/// Startup of one connection: protocol version, process id and secret key
-/// (registered for cancel requests), the client's startup settings, and the
-/// server parameters drivers read (`server_version` decides their dialect).
-struct Startup {
-    registry: Arc<Registry>,
-    keys: Arc<RandomPidSecretKeyGenerator>,
-    interrupt: Arc<Interrupt>,
-    vars: Arc<Vars>,
-}
-
-#[async_trait]
-impl StartupHandler for Startup {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let PgWireFrontendMessage::Startup(startup) = message else {
-            return Ok(());
-        };
-        protocol_negotiation(client, &startup).await?;
-        save_startup_parameters_to_metadata(client, &startup);
-        let (pid, key) = self.keys.generate(&*client);
-        self.registry.register(pid, &key, &self.interrupt);
-        client.set_pid_and_secret_key(pid, key);
-        if let Some(user) = startup.parameters.get("user") {
-            self.vars.set_session_user(user);
-        }
-        for (name, value) in &startup.parameters {
-            if !matches!(
-                name.as_str(),
-                "user" | "database" | "options" | "replication"
-            ) {
-                // A bad startup value (an unknown time zone) keeps the
-                // default rather than refusing the connection.
-                let _ = self.vars.set(name, value);
-            }
-        }
-        finish_authentication(client, &Parameters(self.vars.clone())).await?;
-        client.flush().await?;
-        Ok(())
-    }
-}
-
 /// The `ParameterStatus` messages sent after authentication.
-struct Parameters(Arc<Vars>);
+pub(crate) struct Parameters(pub(crate) Arc<Vars>);
 
 impl ServerParameterProvider for Parameters {
     fn server_parameters<C>(&self, client: &C) -> Option<HashMap<String, String>>
@@ -302,29 +305,24 @@ impl PgWireServerHandlers for Handlers {
     }
 }
 
-/// Serves one connection until it ends.
-async fn serve_connection(shared: Arc<Shared>, socket: tokio::net::TcpStream) {
+/// Serves one connection until it ends. Its session is built when its user
+/// has logged in ([`startup`]).
+async fn serve_connection(
+    shared: Arc<Shared>,
+    socket: tokio::net::TcpStream,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+) {
     let addr = socket.peer_addr().ok();
     let vars = Arc::new(Vars::default());
     let interrupt = Arc::new(Interrupt::default());
-    let ctx = match shared.session(&vars) {
-        Ok(ctx) => Arc::new(ctx),
-        Err(e) => {
-            tracing::error!("cannot open a session for {addr:?}: {e:#}");
-            return;
-        }
-    };
+    let login = Arc::new(session::LoginSlot::default());
+    let permit = shared.access.admit();
     let handlers = Arc::new(Handlers {
-        session: Arc::new(Session::new(ctx, vars.clone(), interrupt.clone())),
-        startup: Arc::new(Startup {
-            registry: shared.registry.clone(),
-            keys: shared.keys.clone(),
-            interrupt,
-            vars,
-        }),
+        session: Arc::new(Session::new(login.clone(), vars.clone(), interrupt.clone())),
+        startup: Arc::new(Startup::new(shared.clone(), interrupt, vars, login, permit)),
         cancel: Arc::new(Cancel(shared.registry.clone())),
     });
-    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+    if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
         tracing::debug!("connection from {addr:?} ended: {e}");
     }
 }
@@ -334,6 +332,7 @@ async fn serve_connection(shared: Arc<Shared>, socket: tokio::net::TcpStream) {
 pub async fn run(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
     refresh: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
@@ -346,7 +345,7 @@ pub async fn run(
                 match accepted {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
-                        tokio::spawn(serve_connection(shared.clone(), socket));
+                        tokio::spawn(serve_connection(shared.clone(), socket, tls.clone()));
                     }
                     Err(e) => tracing::warn!("cannot accept a connection: {e}"),
                 }

@@ -20,7 +20,7 @@
 //! PostgreSQL does.
 
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Schema};
@@ -28,8 +28,7 @@ use datafusion::common::Column;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrame;
-use datafusion::execution::context::SQLOptions;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, WriteOp, cast, lit};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self, Expr as SqlExpr, FetchDirection};
@@ -57,12 +56,24 @@ use super::encode;
 use super::errors::{self, code, user_error};
 use super::interrupt::{Guard, Interrupt};
 use super::vars::Vars;
+use crate::auth::Principal;
 
 /// A statement as the extended protocol keeps it: its text and, unless it
 /// was empty, the parsed statement with its plan. (The same shape as
 /// datafusion-postgres' statements, so its transaction hook can share the
 /// portal store.)
 pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
+
+/// The row count a write plan answers with (one `count` row).
+fn written(batches: &[datafusion::arrow::array::RecordBatch]) -> usize {
+    use datafusion::arrow::array::{Array, UInt64Array};
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first())
+        .filter_map(|c| c.as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .sum::<u64>() as usize
+}
 
 /// A row of text values (`SHOW`).
 type TextRow = Vec<Option<String>>;
@@ -82,7 +93,10 @@ impl Parser {
             Ok(h) => format!("{}{:02}:00", if h < 0 { '-' } else { '+' }, h.abs()),
             Err(_) => zone,
         };
-        let state = self.ctx.state_ref();
+        let Ok(ctx) = self.login.ctx() else {
+            return;
+        };
+        let state = ctx.state_ref();
         let mut state = state.write();
         let current = &mut state.config_mut().options_mut().execution.time_zone;
         if current.as_deref() != Some(zone.as_str()) {
@@ -91,9 +105,37 @@ impl Parser {
     }
 }
 
+/// What a connection has once its user logged in: the user and the
+/// DataFusion session built for them (their tenant's tables).
+pub struct Login {
+    pub ctx: Arc<SessionContext>,
+    pub principal: Principal,
+}
+
+/// Filled once, by the startup handler, when the login succeeds. The
+/// protocol answers no query before that.
+#[derive(Default)]
+pub struct LoginSlot(OnceLock<Login>);
+
+impl LoginSlot {
+    pub fn set(&self, login: Login) {
+        let _ = self.0.set(login);
+    }
+
+    fn get(&self) -> PgWireResult<&Login> {
+        self.0
+            .get()
+            .ok_or_else(|| user_error(code::INSUFFICIENT_PRIVILEGE, "not logged in".to_string()))
+    }
+
+    fn ctx(&self) -> PgWireResult<&Arc<SessionContext>> {
+        Ok(&self.get()?.ctx)
+    }
+}
+
 /// The SQL side of one connection.
 pub struct Session {
-    ctx: Arc<SessionContext>,
+    login: Arc<LoginSlot>,
     vars: Arc<Vars>,
     interrupt: Arc<Interrupt>,
     parser: Arc<Parser>,
@@ -102,7 +144,7 @@ pub struct Session {
 
 /// Parses and plans statements for the extended protocol.
 pub struct Parser {
-    ctx: Arc<SessionContext>,
+    login: Arc<LoginSlot>,
     sql: PostgresCompatibilityParser,
     /// For the rewrites that depend on session settings.
     vars: Arc<Vars>,
@@ -138,39 +180,27 @@ enum Utility {
 }
 
 impl Session {
-    pub fn new(ctx: Arc<SessionContext>, vars: Arc<Vars>, interrupt: Arc<Interrupt>) -> Session {
+    pub fn new(login: Arc<LoginSlot>, vars: Arc<Vars>, interrupt: Arc<Interrupt>) -> Session {
         Session {
             parser: Arc::new(Parser {
-                ctx: ctx.clone(),
+                login: login.clone(),
                 sql: PostgresCompatibilityParser::new(),
                 vars: vars.clone(),
             }),
-            ctx,
+            login,
             vars,
             interrupt,
             transactions: TransactionStatementHook,
         }
     }
 
-    /// Refuses plans that would change anything: OKO's SQL over the wire is
-    /// read-only (data arrives with `oko load`).
+    /// Refuses what the logged-in user may not do ([`super::access`]).
     pub fn check(&self, plan: &LogicalPlan) -> PgWireResult<()> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        options.verify_plan(plan).map_err(|e| {
-            let mut info = errors::error(
-                code::INSUFFICIENT_PRIVILEGE,
-                format!("this statement is not allowed: {}", e.strip_backtrace()),
-            );
-            info.hint = Some(
-                "the server answers queries; load data with `oko load` \
-                 (prepared statements: use your driver's parameters)"
-                    .into(),
-            );
-            PgWireError::UserError(Box::new(info))
-        })
+        super::access::check(plan, &self.login.get()?.principal)
+    }
+
+    fn ctx(&self) -> PgWireResult<&Arc<SessionContext>> {
+        self.login.ctx()
     }
 
     /// Plans, checks and starts a statement; the rows stream later.
@@ -181,7 +211,25 @@ impl Session {
         guard: &Guard,
     ) -> PgWireResult<Response> {
         self.check(&plan)?;
-        let ctx = self.ctx.clone();
+        if let LogicalPlan::Dml(dml) = &plan {
+            let tag = match dml.op {
+                WriteOp::Delete => Tag::new("DELETE"),
+                _ => Tag::new("INSERT").with_oid(0),
+            };
+            let ctx = self.ctx()?.clone();
+            let batches = guard
+                .run(async move {
+                    ctx.execute_logical_plan(plan)
+                        .await
+                        .map_err(errors::from_datafusion)?
+                        .collect()
+                        .await
+                        .map_err(errors::from_datafusion)
+                })
+                .await?;
+            return Ok(Response::Execution(tag.with_rows(written(&batches))));
+        }
+        let ctx = self.ctx()?.clone();
         let df = guard
             .run(async move {
                 ctx.execute_logical_plan(plan)
@@ -203,7 +251,7 @@ impl Session {
     /// instants; only the offset they are written with changes).
     fn in_session_zone(&self, df: DataFrame) -> PgWireResult<DataFrame> {
         let zone = self
-            .ctx
+            .ctx()?
             .state()
             .config()
             .options()
@@ -255,7 +303,7 @@ impl Session {
         }
         refuse_copy(&statement)?;
         let guard = self.interrupt.guard(self.vars.statement_timeout());
-        let state = self.ctx.state();
+        let state = self.ctx()?.state();
         let plan = guard
             .run(async {
                 state
@@ -308,7 +356,7 @@ impl Session {
                 }
                 match self
                     .transactions
-                    .handle_simple_query(statement, &self.ctx, client)
+                    .handle_simple_query(statement, self.ctx()?, client)
                     .await
                 {
                     Some(r) => r,
@@ -395,7 +443,7 @@ impl Session {
                 ));
             }
             let df_set = format!("SET {name} = '{}'", value.replace('\'', "''"));
-            self.ctx
+            self.ctx()?
                 .sql(&df_set)
                 .await
                 .map_err(errors::from_datafusion)?;
@@ -431,7 +479,7 @@ impl Session {
         }
         if name.starts_with("datafusion.") {
             let entry = self
-                .ctx
+                .ctx()?
                 .state()
                 .config_options()
                 .entries()
@@ -490,7 +538,7 @@ impl Session {
             };
             let query_statement = ast::Statement::Query(query.clone());
             let plan = self
-                .ctx
+                .ctx()?
                 .state()
                 .statement_to_plan(DfStatement::Statement(Box::new(query_statement.clone())))
                 .await
@@ -1036,7 +1084,8 @@ impl QueryParser for Parser {
             Some(_) => describe_plan(&[])?,
             None if refuse_copy(&statement).is_err() => describe_plan(&[])?,
             None => self
-                .ctx
+                .login
+                .ctx()?
                 .state()
                 .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
                 .await
@@ -1281,26 +1330,5 @@ mod tests {
             panic!("not a SET: {s:?}");
         };
         assert_eq!(values_text(&values), "public, $user");
-    }
-
-    #[tokio::test]
-    async fn writes_and_ddl_are_refused() {
-        let ctx = Arc::new(SessionContext::new());
-        let session = Session::new(ctx.clone(), Arc::default(), Arc::default());
-        for sql in [
-            "CREATE TABLE t AS SELECT 1",
-            "CREATE VIEW v AS SELECT 1",
-            "COPY (SELECT 1) TO '/tmp/x.csv'",
-            "PREPARE p AS SELECT 1",
-        ] {
-            let plan = ctx.state().create_logical_plan(sql).await.unwrap();
-            let e = session.check(&plan).unwrap_err();
-            let PgWireError::UserError(info) = e else {
-                panic!("{sql}: not a user error");
-            };
-            assert_eq!(info.code, code::INSUFFICIENT_PRIVILEGE, "{sql}");
-        }
-        let plan = ctx.state().create_logical_plan("SELECT 1").await.unwrap();
-        assert!(session.check(&plan).is_ok());
     }
 }

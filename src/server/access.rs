@@ -1,0 +1,241 @@
+//! Roles, checked on what a statement would do: its logical plan, with
+//! every subquery, `EXPLAIN ANALYZE` input and CTE — not its first keyword.
+//!
+//! | role | may |
+//! |---|---|
+//! | `viewer` | read every table and report (of its tenant, when bound to one) |
+//! | `moderator` | also `INSERT INTO rating_moderations` and `INSERT INTO lead_notes` |
+//! | `admin` | also `INSERT` into every fact table and `DELETE` (retention, erasure) |
+//!
+//! Refused for everyone: DDL (the tables are OKO's model, views come from
+//! `sql/` and the views folder), `UPDATE`/`TRUNCATE`/`MERGE`/`INSERT
+//! OVERWRITE` (facts are append-only; a correction is a moderation or a
+//! delete and a new insert), `COPY … TO` (it writes files on the server),
+//! and SQL-level `PREPARE`/`EXECUTE`/`SET` planned by the engine (drivers
+//! prepare through the protocol; settings go through the session).
+
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use pgwire::error::{PgWireError, PgWireResult};
+
+use super::errors::{self, code};
+use crate::auth::{Principal, Role};
+use crate::model::Table;
+
+/// The tables a moderator may append to.
+const MODERATION_TABLES: [Table; 2] = [Table::RatingModerations, Table::LeadNotes];
+
+/// Refuses `plan` unless `who` may run everything in it.
+pub fn check(plan: &LogicalPlan, who: &Principal) -> PgWireResult<()> {
+    let mut refusal = None;
+    let walked = plan.apply_with_subqueries(|node| {
+        if let Some(why) = refused(node, who) {
+            refusal = Some(why);
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if let Err(e) = walked {
+        return Err(errors::from_datafusion(e));
+    }
+    match refusal {
+        None => Ok(()),
+        Some((why, hint)) => {
+            let mut info = errors::error(code::INSUFFICIENT_PRIVILEGE, why);
+            info.hint = hint;
+            Err(PgWireError::UserError(Box::new(info)))
+        }
+    }
+}
+
+/// Why one plan node is refused to `who` (and a hint), or `None`.
+fn refused(node: &LogicalPlan, who: &Principal) -> Option<(String, Option<String>)> {
+    match node {
+        LogicalPlan::Ddl(ddl) => Some((
+            format!(
+                "{} is not available: OKO's tables and views are fixed by its model",
+                ddl.name()
+            ),
+            Some(
+                "custom reports are views in the server's views folder (reports.views_dir)".into(),
+            ),
+        )),
+        LogicalPlan::Copy(_) => Some((
+            "COPY … TO is not available: it would write files on the server".into(),
+            Some("fetch the rows with a query instead".into()),
+        )),
+        LogicalPlan::Statement(s) => Some((
+            format!("{} is not available as SQL here", s.name()),
+            Some(
+                "prepared statements: use your driver's parameters (the protocol's Parse/Bind)"
+                    .into(),
+            ),
+        )),
+        LogicalPlan::Dml(dml) => {
+            let table = Table::from_name(dml.table_name.table());
+            write_refused(table, &dml.op, dml.table_name.table(), who)
+        }
+        _ => None,
+    }
+}
+
+fn write_refused(
+    table: Option<Table>,
+    op: &WriteOp,
+    name: &str,
+    who: &Principal,
+) -> Option<(String, Option<String>)> {
+    let needs = match (op, table) {
+        (WriteOp::Insert(InsertOp::Append), Some(t)) if MODERATION_TABLES.contains(&t) => {
+            Role::Moderator
+        }
+        (WriteOp::Insert(InsertOp::Append), Some(t)) if !t.is_dimension() => Role::Admin,
+        (WriteOp::Insert(InsertOp::Append), Some(_)) => {
+            return Some((
+                format!("INSERT INTO {name} is not available: it is a dimension table"),
+                Some(format!(
+                    "load it with `oko load` (a load upserts {name} by its key)"
+                )),
+            ));
+        }
+        (WriteOp::Delete, Some(_)) => Role::Admin,
+        (_, None) => {
+            return Some((
+                format!("{name} cannot be written: it is not a table of OKO's model"),
+                None,
+            ));
+        }
+        (op, Some(_)) => {
+            return Some((
+                format!("{op} is not available: facts are append-only"),
+                Some(
+                    "correct a rating with INSERT INTO rating_moderations; remove rows with DELETE"
+                        .into(),
+                ),
+            ));
+        }
+    };
+    if who.can(needs) {
+        return None;
+    }
+    Some((
+        format!(
+            "permission denied: {} on {name} needs the {needs} role; user {} is a {}",
+            op_name(op),
+            who.user,
+            who.role
+        ),
+        None,
+    ))
+}
+
+fn op_name(op: &WriteOp) -> &'static str {
+    match op {
+        WriteOp::Insert(_) => "INSERT",
+        WriteOp::Delete => "DELETE",
+        WriteOp::Update => "UPDATE",
+        WriteOp::Ctas => "CREATE TABLE AS",
+        WriteOp::Truncate => "TRUNCATE",
+        WriteOp::MergeInto(_) => "MERGE",
+        _ => "this write",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    fn who(role: Role) -> Principal {
+        Principal {
+            user: "u".into(),
+            role,
+            tenant: None,
+        }
+    }
+
+    async fn ctx() -> SessionContext {
+        let ctx = SessionContext::new();
+        for t in Table::ALL {
+            ctx.register_table(
+                t.name(),
+                std::sync::Arc::new(datafusion::datasource::empty::EmptyTable::new(t.schema())),
+            )
+            .unwrap();
+        }
+        ctx
+    }
+
+    fn code_of(r: PgWireResult<()>) -> Option<String> {
+        match r {
+            Ok(()) => None,
+            Err(PgWireError::UserError(info)) => Some(info.code),
+            Err(e) => panic!("not a user error: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_role_may_do_its_writes_only() {
+        let ctx = ctx().await;
+        let denied = Some(code::INSUFFICIENT_PRIVILEGE.to_string());
+        let cases: &[(&str, [bool; 3])] = &[
+            ("SELECT * FROM leads", [true, true, true]),
+            (
+                "INSERT INTO rating_moderations (tenant, rating_id, moderated_at, moderator) \
+                 VALUES ('t', 'r', now(), 'm')",
+                [false, true, true],
+            ),
+            (
+                "INSERT INTO lead_notes (tenant, lead_id, created_at) VALUES ('t', 'l', now())",
+                [false, true, true],
+            ),
+            (
+                "INSERT INTO leads (tenant, lead_id, channel, direction, created_at, created_month) \
+                 VALUES ('t', 'l', 'call', 'in', now(), '2025-01')",
+                [false, false, true],
+            ),
+            (
+                "DELETE FROM ratings WHERE tenant = 't'",
+                [false, false, true],
+            ),
+            // A write hidden in EXPLAIN ANALYZE or a CTE is still a write.
+            (
+                "EXPLAIN ANALYZE INSERT INTO manual_stats (tenant, hour, metric, value) \
+                 VALUES ('t', now(), 'm', 1.0)",
+                [false, false, true],
+            ),
+            // Never, for anyone.
+            ("UPDATE leads SET class = 'x'", [false, false, false]),
+            (
+                "INSERT INTO tenants (tenant, timezone) VALUES ('t', 'UTC')",
+                [false, false, false],
+            ),
+            ("CREATE TABLE t AS SELECT 1", [false, false, false]),
+            ("CREATE VIEW v AS SELECT 1", [false, false, false]),
+            ("DROP TABLE leads", [false, false, false]),
+            ("COPY (SELECT 1) TO '/tmp/x.csv'", [false, false, false]),
+            ("PREPARE p AS SELECT 1", [false, false, false]),
+            (
+                "SET datafusion.execution.batch_size = 1",
+                [false, false, false],
+            ),
+        ];
+        for (sql, allowed) in cases {
+            let plan = match ctx.state().create_logical_plan(sql).await {
+                Ok(p) => p,
+                Err(e) => panic!("{sql}: {e}"),
+            };
+            for (role, ok) in [Role::Viewer, Role::Moderator, Role::Admin]
+                .into_iter()
+                .zip(allowed)
+            {
+                let got = code_of(check(&plan, &who(role)));
+                assert_eq!(got.is_none(), *ok, "{sql} as {role}: {got:?}");
+                if !ok {
+                    assert_eq!(got, denied, "{sql} as {role}");
+                }
+            }
+        }
+    }
+}

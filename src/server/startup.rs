@@ -1,0 +1,412 @@
+//! A connection's start: TLS policy, the connection limit, login, and the
+//! session built for the user who logged in.
+//!
+//! Login is SCRAM-SHA-256 against the verifiers of `[[users]]`
+//! ([`crate::auth`]). An unknown user goes through the same exchange as a
+//! known one and fails at the same step, so the answer does not tell which.
+//! Failed logins are logged with the client's address; after
+//! `max_failed_logins` failures in a minute, that address is refused until
+//! the minute has passed.
+//!
+//! With no users configured the server trusts every connection as a
+//! read-only `viewer` — only allowed on a loopback address (`oko serve`
+//! refuses anything else), and what `--demo` uses.
+//!
+//! Over `max_connections`, a client gets SQLSTATE 53300 ("too many
+//! connections") instead of a dropped socket.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::{
+    StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::{ClientInfo, PgWireConnectionState, PidSecretKeyGenerator};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::startup::Authentication;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::errors::{code, fatal};
+use super::interrupt::Interrupt;
+use super::session::{Login, LoginSlot};
+use super::vars::Vars;
+use super::{Parameters, Shared};
+use crate::auth::{Principal, Role, ScramExchange, UserConfig, Verifier};
+use crate::config::ServerConfig;
+
+/// How long failed logins are remembered.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// One configured user, checked.
+struct User {
+    role: Role,
+    tenant: Option<String>,
+    verifier: Verifier,
+}
+
+/// Who may connect, and how: shared by every connection.
+pub struct Access {
+    /// Empty: trust every connection as a viewer (loopback only).
+    users: HashMap<String, User>,
+    require_tls: bool,
+    max_failed_logins: u32,
+    /// Failed logins per client address: first failure of the window, count.
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Makes the decoy verifiers of unknown users.
+    decoy_secret: [u8; 32],
+    connections: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
+}
+
+impl Access {
+    pub fn new(users: &[UserConfig], server: &ServerConfig) -> Result<Access> {
+        let mut checked = HashMap::new();
+        for u in users {
+            let verifier = u.check()?;
+            let user = User {
+                role: u.role,
+                tenant: u.tenant.clone(),
+                verifier,
+            };
+            if checked.insert(u.name.clone(), user).is_some() {
+                anyhow::bail!("user {} is configured twice", u.name);
+            }
+        }
+        let mut decoy_secret = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut decoy_secret)
+            .map_err(|_| anyhow::anyhow!("no random numbers from the system"))?;
+        let max_connections = server.max_connections.max(1);
+        Ok(Access {
+            users: checked,
+            require_tls: server.require_tls,
+            max_failed_logins: server.max_failed_logins.max(1),
+            failures: Mutex::default(),
+            decoy_secret,
+            connections: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+            max_connections,
+        })
+    }
+
+    /// No users: every connection is a trusted viewer.
+    pub fn trusts_everyone(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// A place among the connections, if there is one left.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.connections.clone().try_acquire_owned().ok()
+    }
+
+    fn locked_out(&self, ip: IpAddr) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failures.get(&ip) {
+            Some((since, _)) if since.elapsed() > FAILURE_WINDOW => {
+                failures.remove(&ip);
+                false
+            }
+            Some((_, n)) => *n >= self.max_failed_logins,
+            None => false,
+        }
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget stale entries so the map stays small under a scan.
+        if failures.len() > 10_000 {
+            failures.retain(|_, (since, _)| since.elapsed() <= FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() > FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+
+    fn succeeded(&self, ip: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.remove(&ip);
+    }
+}
+
+/// Where one connection's login is.
+enum Stage {
+    /// Waiting for the startup message.
+    Start,
+    /// `AuthenticationSASL` sent; waiting for the client's first message.
+    Sasl { user: String },
+    /// Our first message sent; waiting for the client's proof.
+    Proof {
+        user: String,
+        exchange: Box<ScramExchange>,
+    },
+}
+
+/// The startup of one connection.
+pub struct Startup {
+    pub shared: Arc<Shared>,
+    pub interrupt: Arc<Interrupt>,
+    pub vars: Arc<Vars>,
+    pub login: Arc<LoginSlot>,
+    /// `None`: the connection is over the limit and is refused.
+    pub permit: Mutex<Option<OwnedSemaphorePermit>>,
+    stage: tokio::sync::Mutex<Stage>,
+}
+
+impl Startup {
+    pub fn new(
+        shared: Arc<Shared>,
+        interrupt: Arc<Interrupt>,
+        vars: Arc<Vars>,
+        login: Arc<LoginSlot>,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Startup {
+        Startup {
+            shared,
+            interrupt,
+            vars,
+            login,
+            permit: Mutex::new(permit),
+            stage: tokio::sync::Mutex::new(Stage::Start),
+        }
+    }
+
+    fn access(&self) -> &Access {
+        &self.shared.access
+    }
+
+    /// The user logged in: their session, registration for cancel
+    /// requests, and the end of the startup.
+    async fn log_in<C>(&self, client: &mut C, principal: Principal) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ctx = self
+            .shared
+            .session(&self.vars, &principal)
+            .await
+            .map_err(|e| {
+                tracing::error!("cannot open a session for {}: {e:#}", principal.user);
+                fatal(
+                    code::INTERNAL_ERROR,
+                    format!("cannot open a session: {e:#}"),
+                )
+            })?;
+        tracing::info!(
+            user = %principal.user,
+            role = %principal.role,
+            tenant = principal.tenant.as_deref().unwrap_or("*"),
+            client = %client.socket_addr(),
+            "logged in"
+        );
+        self.login.set(Login {
+            ctx: Arc::new(ctx),
+            principal,
+        });
+        let (pid, key) = self.shared.keys.generate(&*client);
+        self.shared.registry.register(pid, &key, &self.interrupt);
+        client.set_pid_and_secret_key(pid, key);
+        finish_authentication(client, &Parameters(self.vars.clone())).await?;
+        client.flush().await?;
+        Ok(())
+    }
+
+    fn refuse_login(&self, ip: IpAddr, user: &str, why: &str) -> PgWireError {
+        self.access().failed(ip);
+        tracing::warn!(user, client = %ip, "login failed: {why}");
+        fatal(
+            code::INVALID_PASSWORD,
+            format!("password authentication failed for user \"{user}\""),
+        )
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ip = client.socket_addr().ip();
+        let mut stage = self.stage.lock().await;
+        match (message, &*stage) {
+            (PgWireFrontendMessage::Startup(startup), Stage::Start) => {
+                protocol_negotiation(client, &startup).await?;
+                save_startup_parameters_to_metadata(client, &startup);
+                let over_limit = self.permit.lock().map(|p| p.is_none()).unwrap_or(true);
+                if over_limit {
+                    tracing::warn!(client = %ip, "connection refused: too many connections");
+                    return Err(fatal(
+                        code::TOO_MANY_CONNECTIONS,
+                        format!(
+                            "sorry, too many clients already ({} connections are the limit)",
+                            self.access().max_connections
+                        ),
+                    ));
+                }
+                if self.access().require_tls && !client.is_secure() {
+                    tracing::warn!(client = %ip, "connection refused: TLS is required");
+                    return Err(fatal(
+                        code::INVALID_AUTHORIZATION,
+                        "this server requires TLS (connect with sslmode=require)",
+                    ));
+                }
+                let Some(user) = startup.parameters.get("user").cloned() else {
+                    return Err(fatal(
+                        code::INVALID_AUTHORIZATION,
+                        "no user name in the startup message",
+                    ));
+                };
+                self.vars.set_session_user(&user);
+                for (name, value) in &startup.parameters {
+                    if !matches!(
+                        name.as_str(),
+                        "user" | "database" | "options" | "replication"
+                    ) {
+                        // A bad startup value (an unknown time zone) keeps
+                        // the default rather than refusing the connection.
+                        let _ = self.vars.set(name, value);
+                    }
+                }
+                if self.access().trusts_everyone() {
+                    *stage = Stage::Start;
+                    drop(stage);
+                    let principal = Principal {
+                        user,
+                        role: Role::Viewer,
+                        tenant: None,
+                    };
+                    return self.log_in(client, principal).await;
+                }
+                if self.access().locked_out(ip) {
+                    tracing::warn!(user, client = %ip, "login refused: too many failed logins");
+                    return Err(fatal(
+                        code::INVALID_AUTHORIZATION,
+                        "too many failed logins from this address; try again in a minute",
+                    ));
+                }
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                client
+                    .send(PgWireBackendMessage::Authentication(Authentication::SASL(
+                        vec!["SCRAM-SHA-256".to_string()],
+                    )))
+                    .await?;
+                client.flush().await?;
+                *stage = Stage::Sasl { user };
+                Ok(())
+            }
+            (PgWireFrontendMessage::PasswordMessageFamily(msg), Stage::Sasl { user }) => {
+                let user = user.clone();
+                let first = msg.into_sasl_initial_response()?;
+                if first.auth_method != "SCRAM-SHA-256" {
+                    return Err(self.refuse_login(ip, &user, "unsupported SASL mechanism"));
+                }
+                let data = first.data.unwrap_or_default();
+                let text = std::str::from_utf8(&data)
+                    .map_err(|_| self.refuse_login(ip, &user, "the SCRAM message is not UTF-8"))?;
+                let verifier = match self.access().users.get(&user) {
+                    Some(u) => u.verifier.clone(),
+                    None => crate::auth::decoy_verifier(&user, &self.access().decoy_secret),
+                };
+                let nonce = crate::auth::server_nonce()
+                    .map_err(|e| fatal(code::INTERNAL_ERROR, e.to_string()))?;
+                let (exchange, server_first) = ScramExchange::start(verifier, text, &nonce)
+                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string()))?;
+                client
+                    .send(PgWireBackendMessage::Authentication(
+                        Authentication::SASLContinue(server_first.into_bytes().into()),
+                    ))
+                    .await?;
+                client.flush().await?;
+                *stage = Stage::Proof {
+                    user,
+                    exchange: Box::new(exchange),
+                };
+                Ok(())
+            }
+            (
+                PgWireFrontendMessage::PasswordMessageFamily(msg),
+                Stage::Proof { user, exchange },
+            ) => {
+                let user = user.clone();
+                let response = msg.into_sasl_response()?;
+                let text = std::str::from_utf8(&response.data)
+                    .map_err(|_| self.refuse_login(ip, &user, "the SCRAM message is not UTF-8"))?;
+                let server_final = exchange
+                    .finish(text)
+                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string()))?;
+                // The proof matched a decoy only if it matched nothing.
+                let Some(u) = self.access().users.get(&user) else {
+                    return Err(self.refuse_login(ip, &user, "no such user"));
+                };
+                let principal = Principal {
+                    user: user.clone(),
+                    role: u.role,
+                    tenant: u.tenant.clone(),
+                };
+                *stage = Stage::Start;
+                drop(stage);
+                self.access().succeeded(ip);
+                client
+                    .send(PgWireBackendMessage::Authentication(
+                        Authentication::SASLFinal(server_final.into_bytes().into()),
+                    ))
+                    .await?;
+                self.log_in(client, principal).await
+            }
+            (_, _) => Err(fatal(
+                code::PROTOCOL_VIOLATION,
+                "unexpected message during startup",
+            )),
+        }
+    }
+}
+
+/// A TLS acceptor from a PEM certificate chain and key (PKCS#8, RSA or EC).
+/// Any problem is an error: the server never falls back to plaintext.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<pgwire::tokio::TlsAcceptor> {
+    use pgwire::tokio::tokio_rustls::rustls;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?
+        .collect::<std::result::Result<_, _>>()
+        .with_context(|| format!("the TLS certificate {} is not valid PEM", cert.display()))?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "the TLS certificate file {} has no certificate",
+            cert.display()
+        );
+    }
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| {
+        format!(
+            "cannot read the TLS key {} (PEM: PKCS#8, RSA or EC)",
+            key.display()
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not form a usable pair")?;
+    Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(config)))
+}

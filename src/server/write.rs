@@ -1,0 +1,519 @@
+//! `INSERT` over SQL: rows checked like a load, written as one Delta commit.
+//!
+//! An `INSERT … VALUES` or `INSERT … SELECT` into a live table ends here
+//! ([`InsertSink`]). The statement's rows are gathered (at most
+//! [`MAX_INSERT_ROWS`]; larger sets go through `oko load`), then every row:
+//! - is converted to the model's types and checked by the loader's own rules
+//!   ([`crate::ingest::rows::check_row`]): required values, enums, time
+//!   order, scores 1..5, the derived `created_month`;
+//! - belongs to the session's tenant when the user is bound to one (a missing
+//!   tenant is filled in, another tenant is refused);
+//! - has a key not stored yet and not repeated in the statement (SQLSTATE
+//!   23505 otherwise).
+//!
+//! The server fills what a client must not choose: in `rating_moderations`
+//! the moderator is the session user, `moderated_at` defaults to now and
+//! `previous_score` is the rating's effective score before this moderation
+//! (the rating must exist); in `lead_notes` and `manual_stats` the author
+//! defaults to the session user.
+//!
+//! One bad row fails the statement and nothing is written. The commit is
+//! made before the client hears `INSERT 0 n`, and the table's snapshot is
+//! refreshed in the same step, so the next query (on any connection) sees
+//! the rows. Writers of one table take turns in this process; Delta's
+//! optimistic commit keeps concurrent loads from other processes.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, ListArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::sink::DataSink;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, col, lit};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+
+use super::errors::{code, coded};
+use super::live::LiveTable;
+use crate::auth::Principal;
+use crate::ingest::rows::{BatchBuilder, Value, check_row, parse_value};
+use crate::ingest::values::TimeRules;
+use crate::model::{Kind, Table, arrow_type};
+
+/// Rows one `INSERT` may write; more belong in a load.
+pub const MAX_INSERT_ROWS: usize = 100_000;
+
+/// Where the rows of one `INSERT` go.
+pub struct InsertSink {
+    live: Arc<LiveTable>,
+    principal: Arc<Principal>,
+    /// The inserting session: lookups (stored keys, ratings) see what its
+    /// user sees.
+    state: SessionState,
+    /// The table's columns, all nullable: the server fills some of them.
+    schema: SchemaRef,
+}
+
+impl InsertSink {
+    pub fn new(live: Arc<LiveTable>, principal: Arc<Principal>, state: SessionState) -> Self {
+        let fields: Vec<Field> = live
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        InsertSink {
+            live,
+            principal,
+            state,
+            schema: Arc::new(Schema::new(fields)),
+        }
+    }
+}
+
+impl fmt::Debug for InsertSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InsertSink({})", self.live.table)
+    }
+}
+
+impl DisplayAs for InsertSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InsertSink: table={}", self.live.table)
+    }
+}
+
+#[async_trait::async_trait]
+impl DataSink for InsertSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(
+        &self,
+        mut data: SendableRecordBatchStream,
+        _context: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let table = self.live.table;
+        let mut input = Vec::new();
+        let mut rows = 0;
+        while let Some(batch) = data.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            if rows > MAX_INSERT_ROWS {
+                return Err(refused(format!(
+                    "an INSERT writes at most {MAX_INSERT_ROWS} rows; load larger sets with `oko load`"
+                )));
+            }
+            input.push(batch);
+        }
+        if rows == 0 {
+            return Ok(0);
+        }
+        // Writers of this table take turns: the checks below and the commit
+        // see the same stored rows.
+        let _turn = self.live.writer_turn().await;
+        let mut values = to_values(table, &input)?;
+        self.fill_server_columns(table, &mut values).await?;
+        let mut builder = BatchBuilder::new(table);
+        for (n, row) in values.iter_mut().enumerate() {
+            check_row(table, self.principal.tenant.as_deref(), row).map_err(|e| {
+                invalid(format!(
+                    "row {} of the INSERT into {table}: column {}: {}",
+                    n + 1,
+                    e.column,
+                    e.reason
+                ))
+            })?;
+            builder.append(row);
+        }
+        let batch = builder
+            .finish()
+            .map_err(|e| DataFusionError::External(e.into()))?;
+        self.refuse_duplicates(table, &batch).await?;
+        let written = batch.num_rows() as u64;
+        let version = self
+            .live
+            .append(batch, &self.principal.user)
+            .await
+            .map_err(|e| DataFusionError::External(format!("{e:#}").into()))?;
+        tracing::info!(
+            table = %table,
+            rows = written,
+            version,
+            user = %self.principal.user,
+            "insert committed"
+        );
+        Ok(written)
+    }
+}
+
+impl InsertSink {
+    fn ctx(&self) -> SessionContext {
+        SessionContext::new_with_state(self.state.clone())
+    }
+
+    /// Columns the server owns or defaults.
+    async fn fill_server_columns(
+        &self,
+        table: Table,
+        rows: &mut [Vec<Value<'static>>],
+    ) -> Result<()> {
+        let idx = |name: &str| table.columns().iter().position(|c| c.name == name);
+        let user = &self.principal.user;
+        let now = chrono::Utc::now().timestamp_micros();
+        if let (Some(tenant), Some(t)) = (&self.principal.tenant, idx("tenant")) {
+            for row in rows.iter_mut() {
+                if row[t] == Value::Null {
+                    row[t] = Value::Text(Cow::Owned(tenant.clone()));
+                }
+            }
+        }
+        let defaults: &[(&str, Value<'static>)] = match table {
+            Table::RatingModerations => &[("moderated_at", Value::Timestamp(now))],
+            Table::LeadNotes => &[
+                ("author", Value::Text(Cow::Owned(user.clone()))),
+                ("created_at", Value::Timestamp(now)),
+            ],
+            Table::ManualStats => &[("author", Value::Text(Cow::Owned(user.clone())))],
+            _ => &[],
+        };
+        for (name, value) in defaults {
+            if let Some(i) = idx(name) {
+                for row in rows.iter_mut() {
+                    if row[i] == Value::Null {
+                        row[i] = value.clone();
+                    }
+                }
+            }
+        }
+        if table == Table::RatingModerations {
+            self.fill_moderations(rows).await?;
+        }
+        Ok(())
+    }
+
+    /// The moderator is the session user; the previous score is the
+    /// rating's effective score now (the rating must exist).
+    async fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
+        let t = Table::RatingModerations;
+        let at = |name: &str| t.columns().iter().position(|c| c.name == name).unwrap_or(0);
+        let (tenant, rating, moderator, previous) = (
+            at("tenant"),
+            at("rating_id"),
+            at("moderator"),
+            at("previous_score"),
+        );
+        let user = &self.principal.user;
+        let mut ids: Vec<Expr> = Vec::new();
+        for (n, row) in rows.iter_mut().enumerate() {
+            match &row[moderator] {
+                Value::Null => row[moderator] = Value::Text(Cow::Owned(user.clone())),
+                Value::Text(m) if m == user => {}
+                Value::Text(m) => {
+                    return Err(refused(format!(
+                        "row {}: the moderator is the user who moderates ({user}), not `{m}`",
+                        n + 1
+                    )));
+                }
+                _ => {}
+            }
+            if let Value::Text(id) = &row[rating] {
+                ids.push(lit(id.to_string()));
+            }
+        }
+        // What every rating's effective score is now, as this user sees it.
+        let mut current: HashMap<(String, String), Option<i32>> = HashMap::new();
+        if !ids.is_empty() {
+            let batches = self
+                .ctx()
+                .table("ratings_effective")
+                .await?
+                .filter(col("rating_id").in_list(ids, false))?
+                .select(vec![
+                    col("tenant"),
+                    col("rating_id"),
+                    col("effective_score"),
+                ])?
+                .collect()
+                .await?;
+            for b in &batches {
+                let score = cast(b.column(2), &arrow_type(Kind::Int))?;
+                let score = score
+                    .as_any()
+                    .downcast_ref::<Int32Array>()
+                    .ok_or_else(|| DataFusionError::Internal("score is not int".into()))?;
+                for i in 0..b.num_rows() {
+                    let key = (
+                        array_value_to_string(b.column(0), i)?,
+                        array_value_to_string(b.column(1), i)?,
+                    );
+                    current.insert(key, score.is_valid(i).then(|| score.value(i)));
+                }
+            }
+        }
+        for (n, row) in rows.iter_mut().enumerate() {
+            let (Value::Text(tn), Value::Text(id)) = (&row[tenant], &row[rating]) else {
+                continue; // check_row names the missing value
+            };
+            let key = (tn.to_string(), id.to_string());
+            let Some(score) = current.get(&key) else {
+                return Err(invalid(format!(
+                    "row {}: tenant {} has no rating `{}` to moderate",
+                    n + 1,
+                    key.0,
+                    key.1
+                )));
+            };
+            let computed = match score {
+                Some(s) => Value::Int(*s),
+                None => Value::Null,
+            };
+            if row[previous] != Value::Null && row[previous] != computed {
+                return Err(invalid(format!(
+                    "row {}: previous_score is filled by the server (the rating's score now is {})",
+                    n + 1,
+                    score
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "none".into())
+                )));
+            }
+            row[previous] = computed;
+        }
+        Ok(())
+    }
+
+    /// Refuses rows whose key is stored already or repeated in the batch.
+    async fn refuse_duplicates(&self, table: Table, batch: &RecordBatch) -> Result<()> {
+        let key: Vec<usize> = table
+            .key()
+            .iter()
+            .filter_map(|k| table.columns().iter().position(|c| c.name == *k))
+            .collect();
+        let key_of = |b: &RecordBatch, cols: &[usize], i: usize| -> Result<String> {
+            let mut parts = Vec::with_capacity(cols.len());
+            for &c in cols {
+                let a = b.column(c);
+                parts.push(if a.is_null(i) {
+                    "\u{0}".to_string()
+                } else {
+                    array_value_to_string(a, i)?
+                });
+            }
+            Ok(parts.join("\u{1f}"))
+        };
+        let mut new = HashSet::new();
+        for i in 0..batch.num_rows() {
+            let k = key_of(batch, &key, i)?;
+            if !new.insert(k.clone()) {
+                return Err(duplicate(table, &k));
+            }
+        }
+        // The stored rows with the same tenant and the same first other key
+        // column: a small, pruned scan.
+        let names = table.key();
+        let mut filter: Option<Expr> = None;
+        for name in names.iter().take(2) {
+            let i = table
+                .columns()
+                .iter()
+                .position(|c| c.name == *name)
+                .unwrap_or(0);
+            let mut distinct = HashSet::new();
+            let values: Vec<Expr> = (0..batch.num_rows())
+                .filter(|&r| batch.column(i).is_valid(r))
+                .filter_map(|r| {
+                    datafusion::common::ScalarValue::try_from_array(batch.column(i), r).ok()
+                })
+                .filter(|v| distinct.insert(v.to_string()))
+                .map(lit)
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let e = col(*name).in_list(values, false);
+            filter = Some(match filter {
+                Some(f) => f.and(e),
+                None => e,
+            });
+        }
+        let mut df = self.ctx().table(table.name()).await?;
+        if let Some(f) = filter {
+            df = df.filter(f)?;
+        }
+        let stored = df
+            .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())?
+            .collect()
+            .await?;
+        let model = table.schema();
+        for b in &stored {
+            // Stored columns may come back dictionary-encoded: compare in the
+            // model's types.
+            let arrays: Vec<ArrayRef> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let field = model.field_with_name(n)?;
+                    Ok(cast(b.column(i), field.data_type())?)
+                })
+                .collect::<Result<_>>()?;
+            let typed = RecordBatch::try_new(
+                Arc::new(Schema::new(
+                    names
+                        .iter()
+                        .map(|n| {
+                            model
+                                .field_with_name(n)
+                                .map(|f| f.clone().with_nullable(true))
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()?,
+                )),
+                arrays,
+            )?;
+            let all: Vec<usize> = (0..names.len()).collect();
+            for i in 0..typed.num_rows() {
+                let k = key_of(&typed, &all, i)?;
+                if new.contains(&k) {
+                    return Err(duplicate(table, &k));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The input rows as model values, in the table's column order. Input
+/// columns are matched by name (the statement's column list was resolved
+/// by the planner); empty text is no value, as in a load.
+fn to_values(table: Table, input: &[RecordBatch]) -> Result<Vec<Vec<Value<'static>>>> {
+    let time = TimeRules::default();
+    let mut out = Vec::new();
+    for batch in input {
+        let mut columns: Vec<Option<ArrayRef>> = Vec::new();
+        for c in table.columns() {
+            columns.push(match batch.schema().index_of(c.name) {
+                Ok(i) => Some(cast(batch.column(i), &arrow_type(c.kind))?),
+                Err(_) => None,
+            });
+        }
+        for r in 0..batch.num_rows() {
+            let mut row = Vec::with_capacity(columns.len());
+            for (c, array) in table.columns().iter().zip(&columns) {
+                let Some(a) = array.as_ref().filter(|a| a.is_valid(r)) else {
+                    row.push(Value::Null);
+                    continue;
+                };
+                let value = value_at(c.kind, a, r, &time).map_err(|why| {
+                    invalid(format!(
+                        "row {} of the INSERT into {table}: column {}: {why}",
+                        out.len() + 1,
+                        c.name
+                    ))
+                })?;
+                row.push(value);
+            }
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn value_at(
+    kind: Kind,
+    a: &ArrayRef,
+    r: usize,
+    time: &TimeRules,
+) -> std::result::Result<Value<'static>, String> {
+    let wrong = || format!("unexpected type {}", a.data_type());
+    Ok(match kind {
+        Kind::Text | Kind::Enum(_) => {
+            let s = a.as_any().downcast_ref::<StringArray>().ok_or_else(wrong)?;
+            let text = s.value(r);
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            match parse_value(kind, Cow::Borrowed(text), time, "|")? {
+                Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
+                _ => return Err(wrong()),
+            }
+        }
+        Kind::Int => Value::Int(
+            a.as_any()
+                .downcast_ref::<Int32Array>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::Float => {
+            let v = a
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(wrong)?
+                .value(r);
+            if !v.is_finite() {
+                return Err(format!("{v} is not a finite number"));
+            }
+            Value::Float(v)
+        }
+        Kind::Bool => Value::Bool(
+            a.as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::Timestamp => Value::Timestamp(
+            a.as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::TextList => {
+            let list = a.as_any().downcast_ref::<ListArray>().ok_or_else(wrong)?;
+            let items = list.value(r);
+            let items = items
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(wrong)?;
+            let mut tags: Vec<String> = Vec::new();
+            for t in items.iter().flatten() {
+                let t = t.trim();
+                if !t.is_empty() && !tags.iter().any(|x| x == t) {
+                    tags.push(t.to_string());
+                }
+            }
+            Value::List(tags)
+        }
+    })
+}
+
+/// A row that breaks the model's rules: SQLSTATE 22023 (invalid value).
+fn invalid(message: String) -> DataFusionError {
+    coded(code::INVALID_PARAMETER_VALUE, message)
+}
+
+/// Something the user may not write: SQLSTATE 42501.
+fn refused(message: String) -> DataFusionError {
+    coded(code::INSUFFICIENT_PRIVILEGE, message)
+}
+
+/// A key stored already: SQLSTATE 23505.
+fn duplicate(table: Table, key: &str) -> DataFusionError {
+    let shown = key.replace('\u{1f}', ", ").replace('\u{0}', "NULL");
+    coded(
+        code::UNIQUE_VIOLATION,
+        format!(
+            "duplicate key in {table}: ({}) = ({shown}) is already stored or repeated",
+            table.key().join(", ")
+        ),
+    )
+}
