@@ -72,11 +72,30 @@ fn refused(node: &LogicalPlan, who: &Principal) -> Option<(String, Option<String
                     .into(),
             ),
         )),
+        LogicalPlan::Dml(dml) if matches!(dml.op, WriteOp::Delete) && !has_where(&dml.input) => {
+            Some((
+                format!(
+                    "DELETE FROM {} needs a WHERE clause: OKO does not empty a table by accident",
+                    dml.table_name
+                ),
+                Some("say which rows, e.g. WHERE tenant = '…' AND created_at < '…'".into()),
+            ))
+        }
         LogicalPlan::Dml(dml) => {
             let table = Table::from_name(dml.table_name.table());
             write_refused(table, &dml.op, dml.table_name.table(), who)
         }
         _ => None,
+    }
+}
+
+/// Does a DELETE's input start with its own WHERE? (A tenant-bound table
+/// brings a filter of its own, further down: that one does not count.)
+fn has_where(input: &LogicalPlan) -> bool {
+    match input {
+        LogicalPlan::Filter(_) => true,
+        LogicalPlan::Limit(l) => has_where(&l.input),
+        _ => false,
     }
 }
 

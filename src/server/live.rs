@@ -24,9 +24,10 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::Mutex;
 
-use super::write::InsertSink;
+use super::write::{DeleteSink, InsertSink};
 use crate::auth::Principal;
 use crate::model::Table;
+use datafusion::datasource::sink::DataSink;
 
 /// A table provider that always scans the newest snapshot it was given.
 #[derive(Debug)]
@@ -100,6 +101,30 @@ impl LiveTable {
         }
     }
 
+    /// Deletes the rows matching `predicate` as one commit and serves the
+    /// new snapshot at once. Returns the number of rows deleted.
+    pub async fn delete(&self, predicate: Expr, user: &str) -> anyhow::Result<u64> {
+        let mut delta = self.delta.lock().await;
+        let props = CommitProperties::default().with_metadata([(
+            "oko.delete".to_string(),
+            serde_json::json!({ "user": user, "predicate": predicate.to_string() }),
+        )]);
+        let (table, metrics) = delta
+            .clone()
+            .delete()
+            .with_predicate(predicate)
+            .with_commit_properties(props)
+            .await
+            .with_context(|| format!("cannot delete from table {}", self.table))?;
+        *delta = table;
+        let provider = delta.table_provider().await?;
+        match self.current.write() {
+            Ok(mut p) => *p = provider,
+            Err(poisoned) => *poisoned.into_inner() = provider,
+        }
+        Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
+    }
+
     /// Loads commits newer than the current snapshot, if any. Returns the
     /// version now served when it changed.
     pub async fn refresh(&self) -> anyhow::Result<Option<u64>> {
@@ -134,6 +159,26 @@ impl TableProvider for LiveTable {
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
         self.provider().supports_filters_pushdown(filters)
+    }
+
+    /// `DELETE … WHERE`: runs as a [`DeleteSink`] when the plan executes.
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(principal) = state.config().get_extension::<Principal>() else {
+            return plan_err!("DELETE needs a logged-in user");
+        };
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
+        let sink = DeleteSink::new(me, filters, principal.user.clone())?;
+        let empty = Arc::new(datafusion::physical_plan::empty::EmptyExec::new(
+            sink.schema().clone(),
+        ));
+        Ok(Arc::new(DataSinkExec::new(empty, Arc::new(sink), None)))
     }
 
     /// `INSERT`: rows checked and committed by [`InsertSink`]. The session

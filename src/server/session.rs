@@ -64,6 +64,13 @@ use crate::auth::Principal;
 /// portal store.)
 pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
 
+fn identity_is_fixed() -> PgWireError {
+    user_error(
+        code::INSUFFICIENT_PRIVILEGE,
+        "permission denied: an OKO user's identity and role are fixed at login".to_string(),
+    )
+}
+
 /// The row count a write plan answers with (one `count` row).
 fn written(batches: &[datafusion::arrow::array::RecordBatch]) -> usize {
     use datafusion::arrow::array::{Array, UInt64Array};
@@ -424,14 +431,26 @@ impl Session {
                 }
                 None
             }
-            // SET TRANSACTION …, SET ROLE, SET SESSION AUTHORIZATION: every
-            // OKO session is read-only with one identity; nothing to change.
+            // A user's identity and role are fixed at login.
+            ast::Set::SetRole {
+                role_name: Some(_), ..
+            }
+            | ast::Set::SetSessionAuthorization(_) => {
+                return Err(identity_is_fixed());
+            }
+            // SET ROLE NONE: back to the login role, which it already is.
             _ => None,
         };
         let Some((name, value)) = assignment else {
             return Ok(Response::Execution(Tag::new("SET")));
         };
         let lower = name.to_ascii_lowercase();
+        if matches!(
+            lower.as_str(),
+            "role" | "session_authorization" | "session authorization"
+        ) {
+            return Err(identity_is_fixed());
+        }
         if lower.starts_with("datafusion.") {
             if lower.starts_with("datafusion.runtime.") {
                 return Err(user_error(

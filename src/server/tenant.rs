@@ -35,6 +35,7 @@ use super::live::LiveTable;
 #[derive(Debug)]
 pub struct TenantTable {
     live: Arc<LiveTable>,
+    tenant: String,
     /// `SELECT * FROM <live> WHERE tenant = '<tenant>'`.
     view: ViewTable,
 }
@@ -47,6 +48,7 @@ impl TenantTable {
                 .build()?;
         Ok(TenantTable {
             live,
+            tenant: tenant.to_string(),
             view: ViewTable::new(plan, None),
         })
     }
@@ -83,6 +85,21 @@ impl TableProvider for TenantTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.view.scan(state, projection, filters, limit).await
+    }
+
+    /// Only this tenant's rows: the tenant is added to the statement's
+    /// filters.
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        mut filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if filters.is_empty() {
+            // Refused by the sink with a clear message.
+            return self.live.delete_from(state, filters).await;
+        }
+        filters.push(col("tenant").eq(lit(self.tenant.clone())));
+        self.live.delete_from(state, filters).await
     }
 
     /// Rows are checked against the session's tenant by the insert sink

@@ -158,6 +158,9 @@ impl Vars {
     /// Back to the default; returns the `ParameterStatus` to send, if any.
     pub fn reset(&self, name: &str) -> Reported {
         let name = canonical(name);
+        if READ_ONLY.contains(&name.as_str()) || name == "session_authorization" {
+            return None;
+        }
         self.write().remove(&name);
         let value = self.get(&name).unwrap_or_default();
         reported(&name, value)

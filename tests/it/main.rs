@@ -13,5 +13,6 @@ mod crosscheck;
 mod dashboard;
 mod roundtrip;
 mod s3;
+mod security;
 mod server;
 mod slt;
