@@ -100,15 +100,14 @@ async fn scram_logins_and_failures() {
     assert_eq!(who, "viewer");
     // A wrong password and an unknown user fail alike.
     for (user, pw) in [("viewer", "wrong"), ("nobody", "viewer-pw")] {
-        let e = login(port, user, pw).await.err().expect("login refused");
+        let e = login(port, user, pw).await.expect_err("login refused");
         assert_eq!(sqlstate(&e), "28P01", "{user}: {e}");
     }
     // Third failure from this address: now even the right password waits.
-    let _ = login(port, "viewer", "wrong").await.err().expect("refused");
+    let _ = login(port, "viewer", "wrong").await.expect_err("refused");
     let e = login(port, "viewer", "viewer-pw")
         .await
-        .err()
-        .expect("locked out");
+        .expect_err("locked out");
     assert_eq!(sqlstate(&e), "28000", "{e}");
     // The first connection is unaffected.
     assert_eq!(count(&c, "SELECT 1").await, 1);
@@ -212,8 +211,7 @@ async fn a_viewer_cannot_write_by_any_path() {
             &[&"okna", &"L1"],
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(sqlstate(&e), "42501");
     tried += 1;
     assert_eq!(count(&c, "SELECT count(*) FROM lead_notes").await, before);
@@ -478,7 +476,7 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
         ("INSERT INTO rating_moderations (tenant, rating_id, new_score) VALUES ('okna', 'NO-SUCH', 4)".to_string(), "22023"),
         (format!("INSERT INTO rating_moderations (tenant, rating_id, new_score) VALUES ('okna', '{rating}', 9)"), "22023"),
     ] {
-        let e = m.execute(sql.as_str(), &[]).await.err().expect("refused");
+        let e = m.execute(sql.as_str(), &[]).await.expect_err("refused");
         assert_eq!(sqlstate(&e), code, "{sql}: {e}");
     }
     // A tenant-bound moderator fills its tenant and cannot moderate another.
@@ -489,8 +487,7 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
             &[&klinika[0]],
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(sqlstate(&e), "22023", "{e}");
     let e = okna_mod
         .execute(
@@ -498,8 +495,7 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
             &[&klinika[0]],
         )
         .await
-        .err()
-        .expect("not okna's rating");
+        .expect_err("not okna's rating");
     assert_eq!(sqlstate(&e), "22023", "{e}");
     // A moderator inserts no facts.
     let e = m
@@ -508,8 +504,7 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
             &[],
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(sqlstate(&e), "42501");
 }
 
@@ -529,8 +524,7 @@ async fn deletes_are_for_admins_and_stay_in_the_tenant() {
     let e = okna_admin
         .execute("DELETE FROM lead_notes", &[])
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(sqlstate(&e), "42501", "{e}");
     // A bound admin deleting "everything but okna" deletes nothing.
     let n = okna_admin
@@ -625,8 +619,7 @@ async fn over_the_connection_limit_clients_get_53300() {
     let _b = as_user(server.port, "viewer").await;
     let e = login(server.port, "viewer", "viewer-pw")
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(sqlstate(&e), "53300", "{e}");
     drop(a);
     // The place is free again once a client leaves.
