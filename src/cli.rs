@@ -56,6 +56,60 @@ enum Command {
     /// Manage the users who may connect to `oko serve`
     #[command(subcommand)]
     User(UserCommand),
+    /// Rewrite small files (from inserts and small loads) into large ones
+    Compact(CompactArgs),
+    /// Delete a tenant's facts older than a date
+    Retention(RetentionArgs),
+    /// Delete every row about one client (a privacy request)
+    Erase(EraseArgs),
+    /// Delete files the tables no longer reference, after a safe period
+    Vacuum(VacuumArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompactArgs {
+    /// Only this table [default: every table]
+    #[arg(long)]
+    table: Option<Table>,
+    /// Size of the files written, in MiB
+    #[arg(long, default_value_t = 128)]
+    target_mb: u64,
+}
+
+#[derive(Args, Debug)]
+struct RetentionArgs {
+    /// The tenant whose old data goes
+    #[arg(long)]
+    tenant: String,
+    /// Delete facts before this UTC date or time (2024-01-01, 2024-01-01T00:00:00Z)
+    #[arg(long)]
+    before: String,
+}
+
+#[derive(Args, Debug)]
+struct EraseArgs {
+    #[arg(long)]
+    tenant: String,
+    /// The client id (leads.client_id) to erase
+    #[arg(long)]
+    client: String,
+    /// Then vacuum the touched tables at once (no time travel to the erased rows)
+    #[arg(long)]
+    vacuum: bool,
+}
+
+#[derive(Args, Debug)]
+struct VacuumArgs {
+    /// Only this table [default: every table]
+    #[arg(long)]
+    table: Option<Table>,
+    /// Keep unreferenced files younger than this many hours (running queries
+    /// and time travel may still read them)
+    #[arg(long, default_value_t = 168)]
+    retain_hours: u64,
+    /// List what would be deleted, delete nothing
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -270,6 +324,43 @@ async fn run(cli: Cli) -> Result<()> {
             load_files(&store, files, &args).await
         }
         Command::Serve(args) => serve(config, args).await,
+        Command::Compact(args) => {
+            let store = Store::open(&config.store)?;
+            let tables = args.table.map(|t| vec![t]).unwrap_or(Table::ALL.to_vec());
+            print_changes(&crate::lifecycle::compact(&store, &tables, args.target_mb).await?);
+            Ok(())
+        }
+        Command::Retention(args) => {
+            let store = Store::open(&config.store)?;
+            let before = parse_utc(&args.before)?;
+            print_changes(
+                &crate::lifecycle::retention(&store, &args.tenant, before, &cli_user()).await?,
+            );
+            Ok(())
+        }
+        Command::Erase(args) => {
+            let store = Store::open(&config.store)?;
+            let changes =
+                crate::lifecycle::erase(&store, &args.tenant, &args.client, &cli_user()).await?;
+            print_changes(&changes);
+            if args.vacuum {
+                let touched: Vec<Table> = changes
+                    .iter()
+                    .filter(|c| c.rows_deleted > 0)
+                    .filter_map(|c| Table::from_name(&c.table))
+                    .collect();
+                print_changes(&crate::lifecycle::vacuum(&store, &touched, 0, false).await?);
+            }
+            Ok(())
+        }
+        Command::Vacuum(args) => {
+            let store = Store::open(&config.store)?;
+            let tables = args.table.map(|t| vec![t]).unwrap_or(Table::ALL.to_vec());
+            print_changes(
+                &crate::lifecycle::vacuum(&store, &tables, args.retain_hours, args.dry_run).await?,
+            );
+            Ok(())
+        }
         Command::User(UserCommand::Add(args)) => user_add(&config, global_config.as_deref(), args),
         Command::Query(args) => {
             let (store, _demo_dir) = if args.demo {
@@ -326,6 +417,30 @@ impl LoadArgs {
             rejects: None,
         }
     }
+}
+
+fn print_changes(changes: &[crate::lifecycle::TableChange]) {
+    for c in changes {
+        println!("{c}");
+    }
+}
+
+/// Who runs a maintenance command (recorded in the commit).
+fn cli_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "oko-cli".into())
+}
+
+/// A UTC date (midnight) or date-time.
+fn parse_utc(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    bail!("`{text}` is not a date (2024-01-01) or an RFC 3339 time (2024-01-01T00:00:00Z)")
 }
 
 /// `oko user add`: a verifier from a password read without echo.

@@ -11,6 +11,7 @@
 //! | [`store`] | Delta tables under one URL (local folder or S3), registered in a session |
 //! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
 //! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
+//! | [`lifecycle`] | compaction, retention, erasure, vacuum |
 //! | [`engine`] | a DataFusion session with our functions and tables |
 //! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection, live tables |
 //! | [`cli`] | the `oko` command line |
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
+pub mod lifecycle;
 pub mod model;
 pub mod server;
 pub mod store;
