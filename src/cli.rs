@@ -245,7 +245,10 @@ enum OutputFormat {
 pub fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    // Large stacks: planning recurses once per level of an expression, and
+    // the server accepts up to `server::limits::MAX_OPERATORS` of them.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(64 << 20)
         .enable_all()
         .build()
     {
@@ -504,6 +507,12 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         config.server.listen = l;
     }
     crate::engine::reports::check_settings(&config.reports)?;
+    // A malformed message can make the protocol decoder panic inside one
+    // connection's task: that connection ends, the server goes on. Log it
+    // as one line rather than a backtrace per bad packet.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("a connection ended on an internal error: {info}");
+    }));
     let access = crate::server::startup::Access::new(&config.users, &config.server)?;
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::server::startup::tls_acceptor(cert, key)?),

@@ -17,6 +17,7 @@
 //! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
 //! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
+//! | [`limits`] | statement length and complexity limits, checked before parsing |
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
 //! | [`information_schema`] | `information_schema` with PostgreSQL type names |
@@ -29,6 +30,7 @@ pub mod encode;
 pub mod errors;
 pub mod information_schema;
 pub mod interrupt;
+pub mod limits;
 pub mod live;
 pub mod session;
 pub mod startup;

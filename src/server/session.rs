@@ -160,10 +160,16 @@ pub struct Parser {
 impl Parser {
     /// The query as the parser should see it ([`super::compat`]), with the
     /// engine following the session's `TimeZone` first.
-    fn rewrite<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+    /// Queries over the server's limits ([`super::limits`]) are refused here.
+    fn rewrite<'a>(&self, sql: &'a str) -> PgWireResult<std::borrow::Cow<'a, str>> {
+        super::limits::check(sql)?;
         self.follow_time_zone();
         let path = self.vars.get("search_path").unwrap_or_default();
-        super::compat::rewrite_all(sql, &path, &self.vars.session_user())
+        Ok(super::compat::rewrite_all(
+            sql,
+            &path,
+            &self.vars.session_user(),
+        ))
     }
 }
 
@@ -996,7 +1002,7 @@ impl SimpleQueryHandler for Session {
         // Parse the whole text at once; if that fails, statement by
         // statement, so housekeeping the parser does not know still runs
         // and the error points at the statement that is wrong.
-        let query = &*self.parser.rewrite(query);
+        let query = &*self.parser.rewrite(query)?;
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
             match self.parser.sql.parse(query) {
                 Ok(statements) => statements.into_iter().map(Ok).collect(),
@@ -1070,7 +1076,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let sql = &*self.rewrite(sql);
+        let sql = &*self.rewrite(sql)?;
         let mut statements = match self.sql.parse(sql) {
             Ok(s) => s,
             Err(e) => match housekeeping(sql) {

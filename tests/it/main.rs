@@ -11,6 +11,7 @@ mod clients_python;
 mod crash;
 mod crosscheck;
 mod dashboard;
+mod hostile;
 mod lifecycle;
 mod roundtrip;
 mod s3;

@@ -12,6 +12,13 @@ pub struct Server {
     pub port: u16,
 }
 
+impl Server {
+    /// Has the process not exited?
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
