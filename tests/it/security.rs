@@ -735,3 +735,55 @@ fn has(program: &str) -> bool {
         .output()
         .is_ok()
 }
+
+/// `oko load` from another process while the server takes inserts into the
+/// same table: every commit of both survives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_and_inserts_commit_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let cfg = config(dir.path(), "").display().to_string();
+    let server = start(&["--store", &store, "--config", &cfg]);
+    let port = server.port;
+    let inserts = tokio::spawn(async move {
+        let c = as_user(port, "admin").await;
+        for i in 0..20 {
+            c.execute(
+                "INSERT INTO lead_notes (tenant, lead_id, comment) VALUES ('t', $1, 'sql')",
+                &[&format!("SQL-{i}")],
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let loads = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        let store = store.clone();
+        move || {
+            for l in 0..4 {
+                let f = dir.join(format!("notes{l}.csv"));
+                let mut text = String::from("tenant,lead_id,comment,created_at\n");
+                for r in 0..50 {
+                    text.push_str(&format!("t,LOAD-{l}-{r},csv,2026-01-01T10:00:00Z\n"));
+                }
+                std::fs::write(&f, text).unwrap();
+                ok(
+                    &store,
+                    &["load", "--table", "lead_notes", &f.display().to_string()],
+                );
+            }
+        }
+    });
+    inserts.await.unwrap();
+    loads.await.unwrap();
+    let c = as_user(port, "viewer").await;
+    let mut n = 0;
+    for _ in 0..20 {
+        n = count(&c, "SELECT count(*) FROM lead_notes").await;
+        if n == 220 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n, 220, "20 inserts and 4 loads of 50 rows");
+}
