@@ -10,6 +10,7 @@
 //!
 //! | module | what it is for |
 //! |---|---|
+//! | [`wire`] | the client's socket: TLS, every message checked before pgwire decodes it |
 //! | [`startup`] | TLS policy, connection limit, SCRAM-SHA-256 login, the user's session |
 //! | [`access`] | roles, checked on every statement's plan |
 //! | [`tenant`] | tenant-bound users: a catalog in which every table is that tenant's rows |
@@ -36,6 +37,7 @@ pub mod session;
 pub mod startup;
 pub mod tenant;
 pub mod vars;
+pub mod wire;
 pub mod write;
 
 use std::collections::HashMap;
@@ -307,24 +309,55 @@ impl PgWireServerHandlers for Handlers {
     }
 }
 
-/// Serves one connection until it ends. Its session is built when its user
-/// has logged in ([`startup`]).
+/// Serves one connection until it ends: [`wire`] owns the client's socket
+/// (TLS, message checks) and hands well-formed messages to pgwire over a
+/// local socket pair; the session is built when its user has logged in
+/// ([`startup`]).
 async fn serve_connection(
     shared: Arc<Shared>,
     socket: tokio::net::TcpStream,
     tls: Option<pgwire::tokio::TlsAcceptor>,
 ) {
     let addr = socket.peer_addr().ok();
+    let accepted =
+        tokio::time::timeout(Duration::from_secs(60), wire::accept(socket, tls.as_ref())).await;
+    let (client, peer, startup) = match accepted {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            tracing::debug!("connection from {addr:?} failed before startup: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("connection from {addr:?} sent no startup packet in 60 s");
+            return;
+        }
+    };
+    let (ours, theirs) = match tokio::net::UnixStream::pair() {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::error!("cannot open a local socket pair: {e}");
+            return;
+        }
+    };
     let vars = Arc::new(Vars::default());
     let interrupt = Arc::new(Interrupt::default());
     let login = Arc::new(session::LoginSlot::default());
     let permit = shared.access.admit();
     let handlers = Arc::new(Handlers {
         session: Arc::new(Session::new(login.clone(), vars.clone(), interrupt.clone())),
-        startup: Arc::new(Startup::new(shared.clone(), interrupt, vars, login, permit)),
+        startup: Arc::new(Startup::new(
+            shared.clone(),
+            interrupt,
+            vars,
+            login,
+            permit,
+            peer,
+        )),
         cancel: Arc::new(Cancel(shared.registry.clone())),
     });
-    if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
+    let handler = tokio::spawn(pgwire::tokio::process_socket_unix(theirs, handlers));
+    wire::relay(client, startup, ours).await;
+    if let Ok(Err(e)) = handler.await {
         tracing::debug!("connection from {addr:?} ended: {e}");
     }
 }

@@ -64,6 +64,17 @@ use crate::auth::Principal;
 /// portal store.)
 pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
 
+/// A malformed message the wire guard replaced ([`super::wire::MARKER`]).
+fn wire_error(sql: &str) -> Option<PgWireError> {
+    let (code, fatal, message) = super::wire::marker_error(sql)?;
+    let severity = if fatal { "FATAL" } else { "ERROR" };
+    Some(PgWireError::UserError(Box::new(ErrorInfo::new(
+        severity.into(),
+        code,
+        message,
+    ))))
+}
+
 fn identity_is_fixed() -> PgWireError {
     user_error(
         code::INSUFFICIENT_PRIVILEGE,
@@ -1002,6 +1013,9 @@ impl SimpleQueryHandler for Session {
         // Parse the whole text at once; if that fails, statement by
         // statement, so housekeeping the parser does not know still runs
         // and the error points at the statement that is wrong.
+        if let Some(e) = wire_error(query) {
+            return Err(e);
+        }
         let query = &*self.parser.rewrite(query)?;
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
             match self.parser.sql.parse(query) {
@@ -1076,6 +1090,9 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        if let Some(e) = wire_error(sql) {
+            return Err(e);
+        }
         let sql = &*self.rewrite(sql)?;
         let mut statements = match self.sql.parse(sql) {
             Ok(s) => s,

@@ -158,6 +158,9 @@ pub struct Startup {
     pub login: Arc<LoginSlot>,
     /// `None`: the connection is over the limit and is refused.
     pub permit: Mutex<Option<OwnedSemaphorePermit>>,
+    /// The client's address and whether it uses TLS (the handler itself
+    /// sees a local socket, see [`super::wire`]).
+    peer: super::wire::Peer,
     stage: tokio::sync::Mutex<Stage>,
 }
 
@@ -168,8 +171,10 @@ impl Startup {
         vars: Arc<Vars>,
         login: Arc<LoginSlot>,
         permit: Option<OwnedSemaphorePermit>,
+        peer: super::wire::Peer,
     ) -> Startup {
         Startup {
+            peer,
             shared,
             interrupt,
             vars,
@@ -177,6 +182,13 @@ impl Startup {
             permit: Mutex::new(permit),
             stage: tokio::sync::Mutex::new(Stage::Start),
         }
+    }
+
+    fn ip(&self) -> IpAddr {
+        self.peer
+            .addr
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 
     fn access(&self) -> &Access {
@@ -206,7 +218,7 @@ impl Startup {
             user = %principal.user,
             role = %principal.role,
             tenant = principal.tenant.as_deref().unwrap_or("*"),
-            client = %client.socket_addr(),
+            client = %self.ip(),
             "logged in"
         );
         self.login.set(Login {
@@ -243,7 +255,7 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let ip = client.socket_addr().ip();
+        let ip = self.ip();
         let mut stage = self.stage.lock().await;
         match (message, &*stage) {
             (PgWireFrontendMessage::Startup(startup), Stage::Start) => {
@@ -260,7 +272,7 @@ impl StartupHandler for Startup {
                         ),
                     ));
                 }
-                if self.access().require_tls && !client.is_secure() {
+                if self.access().require_tls && !self.peer.secure {
                     tracing::warn!(client = %ip, "connection refused: TLS is required");
                     return Err(fatal(
                         code::INVALID_AUTHORIZATION,
