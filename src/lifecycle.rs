@@ -59,18 +59,6 @@ impl std::fmt::Display for TableChange {
     }
 }
 
-/// The time column retention goes by.
-fn time_column(table: Table) -> Option<&'static str> {
-    match table {
-        Table::Leads | Table::LeadNotes => Some("created_at"),
-        Table::RatingRequests => Some("sent_at"),
-        Table::Ratings => Some("received_at"),
-        Table::RatingModerations => Some("moderated_at"),
-        Table::ManualStats => Some("hour"),
-        Table::Tenants | Table::Managers => None,
-    }
-}
-
 /// Rewrites small files into files of about `target_mb` MiB.
 pub async fn compact(store: &Store, tables: &[Table], target_mb: u64) -> Result<Vec<TableChange>> {
     let target = NonZeroU64::new(target_mb.max(1) * 1024 * 1024).unwrap_or(NonZeroU64::MIN);
@@ -138,7 +126,8 @@ pub async fn retention(
     ));
     let mut out = Vec::new();
     for table in Table::ALL {
-        let Some(column) = time_column(table) else {
+        // Fact tables are sorted by their time column; dimensions have none.
+        let Some(column) = table.sort_column() else {
             continue;
         };
         let predicate = col("tenant")
