@@ -4,9 +4,10 @@
 //! batch and fixes what they get wrong for us: a NULL `interval` is sent as
 //! NULL (arrow-pg 0.16 sends it as a zero interval).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -24,12 +25,51 @@ pub fn fields(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Arc<Vec<FieldInfo>>> {
+    let schema = without_stale_types(schema);
     datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
-        schema,
+        &schema,
         format,
         Some(options),
     )
     .map(Arc::new)
+}
+
+/// arrow-pg's marker of an oid-alias column (`regclass`, `oid`, …).
+const OID_ALIAS: &str = "pg.oid_alias";
+/// arrow-pg's marker of a `"char"` column.
+const CHAR: &str = "pg.char";
+
+/// `schema` without type markers its values no longer fit: DataFusion
+/// carries a column's metadata through a CAST, so `CAST(relnamespace AS
+/// BIGINT)` would still say `regnamespace`. An oid alias only describes
+/// int4 values, `"char"` only text.
+fn without_stale_types(schema: &Schema) -> Cow<'_, Schema> {
+    let stale = |f: &Field| {
+        (f.metadata().contains_key(OID_ALIAS) && f.data_type() != &DataType::Int32)
+            || (f.metadata().contains_key(CHAR)
+                && !matches!(
+                    f.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ))
+    };
+    if !schema.fields().iter().any(|f| stale(f)) {
+        return Cow::Borrowed(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut f = f.as_ref().clone();
+            if stale(&f) {
+                let mut metadata = f.metadata().clone();
+                metadata.remove(OID_ALIAS);
+                metadata.remove(CHAR);
+                f = f.with_metadata(metadata);
+            }
+            f
+        })
+        .collect();
+    Cow::Owned(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// The rows of a DataFusion stream, encoded as `fields` says.

@@ -16,6 +16,8 @@
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
 //! | [`information_schema`] | `information_schema` with PostgreSQL type names |
+//! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
+//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
 //! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
 //! | [`live`] | tables that follow new Delta commits |
 
@@ -25,6 +27,8 @@ pub mod errors;
 pub mod information_schema;
 pub mod interrupt;
 pub mod live;
+pub mod pg_catalog;
+pub mod pg_functions;
 pub mod session;
 pub mod vars;
 
@@ -120,6 +124,13 @@ impl Shared {
         let catalog = template
             .catalog(CATALOG)
             .context("the session has no default catalog")?;
+        let emulated = catalog
+            .schema("pg_catalog")
+            .context("pg_catalog is missing")?;
+        catalog.register_schema(
+            "pg_catalog",
+            Arc::new(pg_catalog::PgCatalog::new(emulated, &template).await?),
+        )?;
         catalog.register_schema(
             information_schema::NAME,
             Arc::new(information_schema::InformationSchema::new(
@@ -139,7 +150,9 @@ impl Shared {
     /// A fresh DataFusion session for one connection, over the shared
     /// catalog, with the connection's own settings functions.
     pub fn session(&self, vars: &Arc<Vars>) -> Result<SessionContext> {
-        let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
+        // The settings ride along in the configuration for `pg_settings`.
+        let config = session_config().with_extension(vars.clone());
+        let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
         // The Postgres functions and type names of pg_catalog, into this
         // session; its (throwaway) pg_catalog schema lands in the session's
         // own default catalog, which the shared one then replaces.
@@ -155,6 +168,7 @@ impl Shared {
         ctx.register_udf(vars::advisory_unlock_all_udf());
         ctx.register_udf(vars::serial_sequence_udf());
         ctx.register_udf(vars::to_regtype_udf());
+        pg_functions::register(&ctx);
         Ok(ctx)
     }
 

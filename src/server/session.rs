@@ -109,6 +109,19 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// The statements of `sql`, parsed by datafusion-pg-catalog's parser
+    /// (with its rewrites) and then ours ([`super::compat::rewrite_statement`]).
+    fn parse(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<ast::Statement>, datafusion::sql::sqlparser::parser::ParserError> {
+        let mut statements = self.sql.parse(sql)?;
+        statements
+            .iter_mut()
+            .for_each(super::compat::rewrite_statement);
+        Ok(statements)
+    }
+
     /// The query as the parser should see it ([`super::compat`]), with the
     /// engine following the session's `TimeZone` first.
     fn rewrite<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
@@ -931,11 +944,11 @@ impl SimpleQueryHandler for Session {
         // and the error points at the statement that is wrong.
         let query = &*self.parser.rewrite(query);
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
-            match self.parser.sql.parse(query) {
+            match self.parser.parse(query) {
                 Ok(statements) => statements.into_iter().map(Ok).collect(),
                 Err(_) => crate::cli::split_statements(query)
                     .into_iter()
-                    .flat_map(|text| match self.parser.sql.parse(&text) {
+                    .flat_map(|text| match self.parser.parse(&text) {
                         Ok(s) => s.into_iter().map(Ok).collect::<Vec<_>>(),
                         Err(e) => vec![Err((text, syntax_error(e)))],
                     })
@@ -1004,7 +1017,7 @@ impl QueryParser for Parser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let sql = &*self.rewrite(sql);
-        let mut statements = match self.sql.parse(sql) {
+        let mut statements = match self.parse(sql) {
             Ok(s) => s,
             Err(e) => match housekeeping(sql) {
                 // Planned as an empty statement; answered at execution.
