@@ -130,12 +130,14 @@ fn is_space(t: &Token) -> bool {
 pub fn rewrite_statement(statement: &mut Statement) {
     let mut aliases = HashMap::new();
     let _ = statement.visit(&mut TableAliases(&mut aliases));
-    let _ = statement.visit(&mut StatementRewrites { aliases });
+    let _ = statement.visit(&mut StatementRewrites { aliases, depth: 0 });
 }
 
 struct StatementRewrites {
     /// Alias → table name, of every aliased table of the statement.
     aliases: HashMap<String, String>,
+    /// How deep in (sub)queries the visit is: 1 in the statement's own.
+    depth: usize,
 }
 
 /// Collects the aliases of tables.
@@ -161,7 +163,24 @@ impl VisitorMut for TableAliases<'_> {
 impl VisitorMut for StatementRewrites {
     type Break = ();
 
+    fn pre_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        // (A lookup inside a subquery would be a subquery DataFusion
+        // cannot decorrelate: only the outermost query gets one.)
+        if self.depth <= 1
+            && let Some(lookup) = regclass_lookup(expr)
+        {
+            *expr = lookup;
+        }
         if let SqlExpr::Subquery(query) = expr
             && aggregate_correlated_value(query)
         {
@@ -202,6 +221,84 @@ impl VisitorMut for StatementRewrites {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Functions that return a relation's name as text.
+const NAME_FUNCTIONS: &[&str] = &[
+    "btrim",
+    "concat",
+    "concat_ws",
+    "format",
+    "lower",
+    "quote_ident",
+    "replace",
+    "trim",
+    "upper",
+];
+
+/// `CAST(<computed text> AS regclass)` (Metabase's
+/// `CAST(CAST(format('%I.%I', schema, table) AS TEXT) AS regclass)`) → the
+/// relation's oid, looked up by every spelling PostgreSQL accepts for it
+/// (`schema.table`, quoted or not, or the bare name in the current schema):
+/// `(SELECT first_value(oid) FROM (<oid, name> of every spelling) WHERE name
+/// = <text>)`. A literal (`'leads'::regclass`) is datafusion-pg-catalog's
+/// to resolve, a column (`c.oid::regclass`) is an oid already.
+fn regclass_lookup(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let target = data_type.to_string().to_lowercase();
+    if target.strip_prefix("pg_catalog.").unwrap_or(&target) != "regclass" || !is_text(operand) {
+        return None;
+    }
+    let spellings = [
+        (
+            "quote_ident(n.nspname) || '.' || quote_ident(r.relname)",
+            "",
+        ),
+        ("n.nspname || '.' || r.relname", ""),
+        (
+            "quote_ident(r.relname)",
+            " WHERE n.nspname = current_schema()",
+        ),
+        ("r.relname", " WHERE n.nspname = current_schema()"),
+    ]
+    .map(|(name, filter)| {
+        format!(
+            "SELECT r.oid AS oid, {name} AS name FROM pg_catalog.pg_class r \
+             JOIN pg_catalog.pg_namespace n ON r.relnamespace = n.oid{filter}"
+        )
+    })
+    .join(" UNION ALL ");
+    parse_expr(&format!(
+        "(SELECT first_value(oko_regclass.oid) FROM ({spellings}) AS oko_regclass \
+         WHERE oko_regclass.name = {operand})"
+    ))
+}
+
+/// Whether an expression evidently computes text.
+fn is_text(expr: &SqlExpr) -> bool {
+    match expr {
+        SqlExpr::Nested(e) => is_text(e),
+        SqlExpr::Cast { data_type, .. } => {
+            let t = data_type.to_string().to_lowercase();
+            t == "text" || t.starts_with("varchar") || t.starts_with("character varying")
+        }
+        SqlExpr::BinaryOp {
+            op: BinaryOperator::StringConcat,
+            ..
+        } => true,
+        SqlExpr::Function(f) => f.name.0.last().is_some_and(|p| {
+            matches!(p, ObjectNamePart::Identifier(id)
+                if NAME_FUNCTIONS.contains(&id.value.to_lowercase().as_str()))
+        }),
+        _ => false,
     }
 }
 
@@ -529,12 +626,19 @@ pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, s
     sql
 }
 
-/// `information_schema._pg_expandarray(a)` → `unnest(_pg_expandarray(a))`:
-/// PostgreSQL's set-returning function as DataFusion can plan it (the
-/// function itself, in [`super::pg_functions`], returns the set as an array
-/// of `(x, n)` records).
+/// Set-returning functions over arrays that [`super::pg_functions`]
+/// implements as functions returning the set as an array.
+const ARRAY_SETS: &[&str] = &["_pg_expandarray", "generate_subscripts"];
+
+/// `information_schema._pg_expandarray(a)` → `unnest(_pg_expandarray(a))`,
+/// `generate_subscripts(a, 1)` → `unnest(generate_subscripts(a, 1))`:
+/// PostgreSQL's set-returning functions as DataFusion can plan them (the
+/// functions return the set as an array, of `(x, n)` records or of
+/// subscripts). Two of them in one select list are unnested side by side,
+/// as PostgreSQL runs them.
 pub fn expand_arrays(sql: &str) -> Cow<'_, str> {
-    if !sql.to_ascii_lowercase().contains("_pg_expandarray") {
+    let lower = sql.to_ascii_lowercase();
+    if !ARRAY_SETS.iter().any(|f| lower.contains(f)) {
         return Cow::Borrowed(sql);
     }
     let all = tokens(sql);
@@ -543,7 +647,8 @@ pub fn expand_arrays(sql: &str) -> Cow<'_, str> {
     // (first token of the call, the function's name, its closing parenthesis)
     let mut calls: Vec<(usize, usize, usize)> = Vec::new();
     for i in 0..all.len() {
-        if !is_word(&all[i], "_pg_expandarray") || !matches!(all.get(i + 1), Some(Token::LParen)) {
+        let set_function = ARRAY_SETS.iter().any(|f| is_word(&all[i], f));
+        if !set_function || !matches!(all.get(i + 1), Some(Token::LParen)) {
             continue;
         }
         let mut depth = 0;
@@ -559,7 +664,7 @@ pub fn expand_arrays(sql: &str) -> Cow<'_, str> {
         };
         let qualified = i >= 2
             && matches!(all[i - 1], Token::Period)
-            && is_word(&all[i - 2], "information_schema");
+            && (is_word(&all[i - 2], "information_schema") || is_word(&all[i - 2], "pg_catalog"));
         calls.push((if qualified { i - 2 } else { i }, i, close));
     }
     if calls.is_empty() {
@@ -860,6 +965,26 @@ mod tests {
         ] {
             assert!(out.contains(part), "{part} in {out}");
         }
+        let out = rewritten(
+            "SELECT col_description(CAST(CAST(format('%I.%I', c.s, c.t) AS TEXT) AS REGCLASS), 1), \
+             CAST(c.oid AS regclass), (SELECT CAST(concat(x.a) AS regclass) FROM x) FROM c",
+        );
+        assert!(
+            out.contains(
+                "col_description((SELECT first_value(oko_regclass.oid) FROM (SELECT r.oid AS oid, \
+                 quote_ident(n.nspname) || '.' || quote_ident(r.relname) AS name"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("WHERE oko_regclass.name = CAST(format('%I.%I', c.s, c.t) AS TEXT)), 1)"),
+            "{out}"
+        );
+        assert!(out.contains("CAST(c.oid AS REGCLASS)"), "{out}");
+        assert!(
+            out.contains("(SELECT CAST(concat(x.a) AS REGCLASS) FROM x)"),
+            "{out}"
+        );
         let out = rewritten("SELECT (r.keys).x, (unnest(k)).n, r.a[1] FROM r");
         assert!(out.contains("(r.keys).'x'"), "{out}");
         assert!(out.contains("r.a[1]"), "{out}");
@@ -890,6 +1015,12 @@ mod tests {
              unnest(_pg_expandarray(i.indkey)) AS KEYS FROM pg_index i"
         );
         assert_eq!(expand_arrays("SELECT 1"), "SELECT 1");
+        let out =
+            expand_arrays("SELECT unnest(i.indkey) AS a, generate_subscripts(i.indkey, 1) AS o");
+        assert_eq!(
+            out,
+            "SELECT unnest(i.indkey) AS a, unnest(generate_subscripts(i.indkey, 1)) AS o"
+        );
     }
 
     #[test]

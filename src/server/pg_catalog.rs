@@ -13,7 +13,8 @@
 //! Those tables are static (rows exported from a real PostgreSQL), so they
 //! are converted once, when the server starts. `pg_settings` is replaced by
 //! the connection's own settings ([`super::vars`], found through the session
-//! configuration). Every other table is datafusion-pg-catalog's.
+//! configuration), and `pg_class` gets the (NULL) `relacl` and
+//! `reloptions` it lacks. Every other table is datafusion-pg-catalog's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Int16Builder, Int32Builder, ListBuilder, RecordBatch,
-    StringBuilder,
+    StringArray, StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{MemTable, SchemaProvider, Session, TableProvider};
@@ -44,6 +45,8 @@ enum Retype {
     Char,
     /// `{1,2}`, `[1, 2]` or `1 2` → `int2[]`.
     Int2Array,
+    /// `1 2` (an `oidvector`) → `oid[]` (int4 values).
+    OidArray,
 }
 
 /// The retyped columns of the static tables.
@@ -74,10 +77,16 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
         &[
             ("indkey", Retype::Int2Array),
             ("indoption", Retype::Int2Array),
+            ("indclass", Retype::OidArray),
+            ("indcollation", Retype::OidArray),
         ],
     ),
     ("pg_am", &[("amtype", Retype::Char)]),
 ];
+
+/// Columns the emulated tables lack, always NULL here (SQLAlchemy reads
+/// `pg_class.reloptions` while reflecting a table's indexes).
+const MISSING: &[(&str, &[&str])] = &[("pg_class", &["relacl", "reloptions"])];
 
 /// `pg_catalog`: datafusion-pg-catalog's, with the tables above retyped and
 /// `pg_settings` per connection.
@@ -125,7 +134,13 @@ impl SchemaProvider for PgCatalog {
         if let Some(t) = self.retyped.get(lower.as_str()) {
             return Ok(Some(t.clone()));
         }
-        self.inner.table(name).await
+        let table = self.inner.table(name).await?;
+        match (table, MISSING.iter().find(|(t, _)| *t == lower)) {
+            (Some(table), Some((_, columns))) => {
+                Ok(Some(Arc::new(WithNullColumns::new(table, columns))))
+            }
+            (table, _) => Ok(table),
+        }
     }
 
     fn table_exist(&self, name: &str) -> bool {
@@ -145,6 +160,9 @@ fn retyped_schema(schema: &SchemaRef, columns: &[(&str, Retype)]) -> SchemaRef {
             Some((_, Retype::Int2Array)) => {
                 Field::new(f.name(), DataType::new_list(DataType::Int16, true), true)
             }
+            Some((_, Retype::OidArray)) => {
+                Field::new(f.name(), DataType::new_list(DataType::Int32, true), true)
+            }
             None => f.as_ref().clone(),
         })
         .collect();
@@ -163,6 +181,7 @@ fn retype_batch(
         .map(
             |(array, field)| match columns.iter().find(|(c, _)| c == field.name()) {
                 Some((_, Retype::Int2Array)) => int2_arrays(array),
+                Some((_, Retype::OidArray)) => oid_arrays(array),
                 _ => Ok(array.clone()),
             },
         )
@@ -177,17 +196,7 @@ fn int2_arrays(array: &ArrayRef) -> Result<ArrayRef> {
     let text = text.as_string::<i32>();
     let mut out = ListBuilder::new(Int16Builder::new());
     for i in 0..text.len() {
-        let numbers: Option<Vec<i16>> = (!text.is_null(i))
-            .then(|| text.value(i).trim())
-            .filter(|s| !s.is_empty())
-            .and_then(|s| {
-                s.trim_matches(|c| matches!(c, '{' | '}' | '[' | ']'))
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|n| !n.is_empty())
-                    .map(|n| n.parse::<i16>().ok())
-                    .collect()
-            });
-        match numbers {
+        match numbers::<i16>(text, i) {
             Some(ns) => {
                 out.values().append_slice(&ns);
                 out.append(true);
@@ -196,6 +205,102 @@ fn int2_arrays(array: &ArrayRef) -> Result<ArrayRef> {
         }
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// Text `oidvector`s (`1 2`) → `oid[]` (int4 values, as every oid here).
+fn oid_arrays(array: &ArrayRef) -> Result<ArrayRef> {
+    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut out = ListBuilder::new(Int32Builder::new());
+    for i in 0..text.len() {
+        match numbers::<i32>(text, i) {
+            Some(ns) => {
+                out.values().append_slice(&ns);
+                out.append(true);
+            }
+            None => out.append(false),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// The numbers of row `i`'s text array, `None` when it is NULL, empty or
+/// unreadable.
+fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>> {
+    (!text.is_null(i))
+        .then(|| text.value(i).trim())
+        .filter(|s| !s.is_empty())
+        .and_then(|s| {
+            s.trim_matches(|c| matches!(c, '{' | '}' | '[' | ']'))
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse::<T>().ok())
+                .collect()
+        })
+}
+
+/// A table with [`MISSING`] columns (`text[]`, NULL) after its own.
+#[derive(Debug)]
+struct WithNullColumns {
+    inner: Arc<dyn TableProvider>,
+    schema: SchemaRef,
+}
+
+impl WithNullColumns {
+    fn new(inner: Arc<dyn TableProvider>, columns: &[&str]) -> WithNullColumns {
+        let base = inner.schema();
+        let fields = base.fields().iter().map(|f| f.as_ref().clone()).chain(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::new_list(DataType::Utf8, true), true)),
+        );
+        WithNullColumns {
+            schema: Arc::new(Schema::new(fields.collect::<Vec<_>>())),
+            inner,
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for WithNullColumns {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Catalog tables are small: read the inner one whole.
+        let plan = self.inner.scan(state, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        let batches = batches
+            .into_iter()
+            .map(|b| {
+                let rows = b.num_rows();
+                let mut columns = b.columns().to_vec();
+                for field in &self.schema.fields()[columns.len()..] {
+                    columns.push(datafusion::arrow::array::new_null_array(
+                        field.data_type(),
+                        rows,
+                    ));
+                }
+                RecordBatch::try_new(self.schema.clone(), columns)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[batches],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
+    }
 }
 
 /// `pg_settings`: the settings of the connection that reads it.

@@ -6,6 +6,7 @@
 //! | `format(fmt, …)` | Metabase's field sync |
 //! | `json_build_object(k, v, …)` | SQLAlchemy's column reflection (identity and collation details) |
 //! | `_pg_expandarray(array)` | pgjdbc's `getPrimaryKeys`/`getIndexInfo` (with [`super::compat`] turning it into a set) |
+//! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
 //! | `pg_get_indexdef(…)`, `col_description(…)`, `obj_description(…)` | pgjdbc, Metabase, SQLAlchemy: NULL, as for an object without one |
 //! | `pg_collation_is_visible(oid)` | SQLAlchemy: every collation is visible |
 //! | `like_escape(pattern, c)` | [`super::compat`]: a LIKE pattern escaped with `c` → escaped with a backslash |
@@ -16,9 +17,11 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Int32Array, ListArray, StringBuilder, StructArray,
+    Array, ArrayRef, AsArray, Int32Array, Int32Builder, ListArray, ListBuilder, StringBuilder,
+    StructArray,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
@@ -31,6 +34,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(PgExpandArray::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
@@ -426,7 +430,7 @@ impl ScalarUDFImpl for PgExpandArray {
         let input = args.args[0].to_array(args.number_rows)?;
         let element = Self::element(input.data_type())?;
         let list_type = DataType::new_list(element.clone(), true);
-        let input = datafusion::arrow::compute::cast(&input, &list_type)?;
+        let input = cast(&input, &list_type)?;
         let list = input.as_list::<i32>();
         let values = list.values().clone();
         let offsets = list.value_offsets();
@@ -450,6 +454,77 @@ impl ScalarUDFImpl for PgExpandArray {
             list.nulls().cloned(),
         )?;
         answer(Arc::new(out), scalar)
+    }
+}
+
+/// `generate_subscripts(array, dim [, reverse])`: the subscripts of a
+/// dimension, `1..=n` (OKO's arrays have one dimension: another one has
+/// none). Returns them as an array; [`super::compat`] wraps the call in
+/// `unnest(…)`, which makes it PostgreSQL's set.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct GenerateSubscripts {
+    signature: Signature,
+}
+
+impl GenerateSubscripts {
+    pub fn new() -> GenerateSubscripts {
+        GenerateSubscripts {
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(2), TypeSignature::Any(3)],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl Default for GenerateSubscripts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for GenerateSubscripts {
+    fn name(&self) -> &str {
+        "generate_subscripts"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        PgExpandArray::element(&arg_types[0])?;
+        Ok(DataType::new_list(DataType::Int32, true))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let scalar = all_scalar(&args.args);
+        let input = args.args[0].to_array(rows)?;
+        let list_type = DataType::new_list(PgExpandArray::element(input.data_type())?, true);
+        let input = cast(&input, &list_type)?;
+        let list = input.as_list::<i32>();
+        let dims = cast(&args.args[1].to_array(rows)?, &DataType::Int64)?;
+        let dims = dims.as_primitive::<Int64Type>();
+        let reverse = match args.args.get(2) {
+            Some(r) => Some(cast(&r.to_array(rows)?, &DataType::Boolean)?),
+            None => None,
+        };
+        let reverse = reverse.as_ref().map(|r| r.as_boolean());
+        let mut out = ListBuilder::new(Int32Builder::new());
+        for row in 0..rows {
+            if list.is_null(row) || dims.is_null(row) {
+                out.append(false);
+                continue;
+            }
+            if dims.value(row) == 1 {
+                let n = list.value_length(row);
+                if reverse.is_some_and(|r| r.is_valid(row) && r.value(row)) {
+                    out.values().extend((1..=n).rev().map(Some));
+                } else {
+                    out.values().extend((1..=n).map(Some));
+                }
+            }
+            out.append(true);
+        }
+        answer(Arc::new(out.finish()), scalar)
     }
 }
 
@@ -551,6 +626,17 @@ mod tests {
         .await;
         assert!(
             out.contains("| 7 | 1 |") && out.contains("| 8 | 2 |"),
+            "{out}"
+        );
+    }
+
+    #[tokio::test]
+    async fn generate_subscripts_numbers_the_positions() {
+        let out = one("SELECT unnest(make_array(7, 8, 9)) AS v, \
+                    unnest(generate_subscripts(make_array(7, 8, 9), 1)) AS i")
+        .await;
+        assert!(
+            out.contains("| 7 | 1 |") && out.contains("| 9 | 3 |"),
             "{out}"
         );
     }

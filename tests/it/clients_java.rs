@@ -104,17 +104,13 @@ fn pgjdbc_as_metabase_and_dbeaver_use_it() {
     );
 }
 
-/// Checks that still fail, each for a reason in the pg_catalog emulation of
-/// datafusion-pg-catalog 0.19 that OKO does not own yet. The test fails if
-/// any other check fails, and if one of these starts to pass.
-/// - `CAST(text AS regclass)` of a computed name (`format('%I.%I', …)`) is
-///   cast as a number: Metabase's newest field sync query (older Metabase
-///   versions sync through `DatabaseMetaData`, which passes).
-/// - A `regclass` column is described as `oid` and shows the number.
+/// Checks that still fail. The test fails if any other check fails, and if
+/// one of these starts to pass.
+/// - A `regclass` column is described as `oid` and shows the number
+///   (datafusion-pg-catalog resolves `'leads'::regclass` to the oid).
 /// - `CAST(timestamptz AS timestamp)` converts in UTC, not in the session's
 ///   time zone (values are right; wall-clock casts differ off UTC).
 const KNOWN_GAPS: &[&str] = &[
-    "metabase_describe_fields_query",
     "pgjdbc_unknown_type_lookup",
     "timestamptz_follows_session_time_zone",
 ];
