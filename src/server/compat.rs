@@ -30,7 +30,8 @@ use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, Expr as SqlExpr, GroupByExpr, Ident, ObjectNamePart, Query, Select,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr as SqlExpr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectNamePart, Query, Select,
     SelectItem, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -95,16 +96,26 @@ fn replace_pattern(sql: &str, pattern: &[Token], answer: &str) -> Option<String>
     found.then_some(out)
 }
 
-/// asyncpg's domain base-type subquery → `t.typbasetype`
-/// ([`ASYNCPG_DOMAIN_BASE`]).
+/// The type oids of a composite type's attributes in asyncpg's type
+/// introspection: `oid[]` in PostgreSQL; DataFusion's `array_agg` would make
+/// it `int4[]`, a type asyncpg needs this very query to learn.
+const ASYNCPG_ATTRIBUTE_TYPES: &str = "array_agg(ia.atttypid ORDER BY ia.attnum)";
+
+static ASYNCPG_ATTRIBUTES: LazyLock<Vec<Token>> =
+    LazyLock::new(|| solid_tokens(ASYNCPG_ATTRIBUTE_TYPES));
+
+/// asyncpg's type introspection: the domain base-type subquery →
+/// `t.typbasetype` ([`ASYNCPG_DOMAIN_BASE`]), the attribute types cast to
+/// `oid[]` ([`ASYNCPG_ATTRIBUTE_TYPES`]).
 pub fn asyncpg_domain_bases(sql: &str) -> Cow<'_, str> {
     if !sql.contains("typebases") {
         return Cow::Borrowed(sql);
     }
-    match replace_pattern(sql, &ASYNCPG_PATTERN, "t.typbasetype") {
-        Some(out) => Cow::Owned(out),
-        None => Cow::Borrowed(sql),
-    }
+    let Some(out) = replace_pattern(sql, &ASYNCPG_PATTERN, "t.typbasetype") else {
+        return Cow::Borrowed(sql);
+    };
+    let cast = format!("CAST({ASYNCPG_ATTRIBUTE_TYPES} AS oid[])");
+    Cow::Owned(replace_pattern(&out, &ASYNCPG_ATTRIBUTES, &cast).unwrap_or(out))
 }
 
 fn tokens(sql: &str) -> Vec<Token> {
@@ -193,6 +204,9 @@ impl VisitorMut for StatementRewrites {
     }
 
     fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(tagged) = oid_array_cast(expr) {
+            *expr = tagged;
+        }
         if let SqlExpr::CompoundFieldAccess { root, access_chain } = expr {
             // `t.a[1]`: the dots after a bare name still name the column.
             let column = matches!(
@@ -300,6 +314,83 @@ fn is_text(expr: &SqlExpr) -> bool {
         }),
         _ => false,
     }
+}
+
+/// PostgreSQL's oid alias types.
+const OID_ALIASES: &[&str] = &[
+    "oid",
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regtype",
+];
+
+/// `CAST(x AS oid[])` (or `regtype[]`, …) → `oid_array(CAST(x AS INT[]),
+/// 'oid')`: the same int4 values, with the element type on record so the
+/// column (and a `$1::oid[]` parameter, see [`oid_array_parameters`]) is
+/// described as `oid[]`. asyncpg has no codec for `int4[]` until it has
+/// introspected it, and its introspection query reads and binds `oid[]`.
+fn oid_array_cast(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast {
+        expr: operand,
+        data_type:
+            DataType::Array(ArrayElemTypeDef::SquareBracket(element, None))
+            | DataType::Array(ArrayElemTypeDef::AngleBracket(element)),
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let name = element.to_string().to_lowercase();
+    let kind = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    if !OID_ALIASES.contains(&kind) {
+        return None;
+    }
+    parse_expr(&format!("oid_array(CAST({operand} AS INT[]), '{kind}')"))
+}
+
+/// The (0-based) parameters a statement casts to an oid alias array
+/// (`$1::oid[]`, which [`oid_array_cast`] made `oid_array(CAST($1 AS
+/// INT[]), 'oid')`), with the alias.
+pub fn oid_array_parameters(statement: &Statement) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut statement = statement.clone();
+    let _ = statement.visit(&mut EveryExpr(&mut |e: &mut SqlExpr| {
+        let SqlExpr::Function(f) = e else {
+            return;
+        };
+        if !f.name.to_string().eq_ignore_ascii_case("oid_array") {
+            return;
+        }
+        let FunctionArguments::List(list) = &f.args else {
+            return;
+        };
+        let args: Vec<&SqlExpr> = list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        if let [SqlExpr::Cast { expr: operand, .. }, SqlExpr::Value(kind)] = args.as_slice()
+            && let SqlExpr::Value(v) = operand.as_ref()
+            && let Value::Placeholder(p) = &v.value
+            && let Value::SingleQuotedString(kind) = &kind.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && n >= 1
+        {
+            found.push((n - 1, kind.clone()));
+        }
+    }));
+    found
 }
 
 /// Aggregate functions: a subquery selecting one is already aggregated.
@@ -984,6 +1075,18 @@ mod tests {
         assert!(
             out.contains("(SELECT CAST(concat(x.a) AS REGCLASS) FROM x)"),
             "{out}"
+        );
+        let out = rewritten("SELECT t.oid FROM pg_type t WHERE t.oid = any($2::oid[])");
+        assert!(
+            out.contains("ANY(oid_array(CAST($2 AS INT[]), 'oid'))"),
+            "{out}"
+        );
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, &out)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            oid_array_parameters(&statement),
+            vec![(1, "oid".to_string())]
         );
         let out = rewritten("SELECT (r.keys).x, (unnest(k)).n, r.a[1] FROM r");
         assert!(out.contains("(r.keys).'x'"), "{out}");

@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
+use pgwire::api::Type;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldInfo, SendableRowStream};
 use pgwire::error::PgWireResult;
@@ -26,16 +27,50 @@ pub fn fields(
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Arc<Vec<FieldInfo>>> {
     let schema = without_stale_types(schema);
-    datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
+    let mut fields = datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
         &schema,
         format,
-        Some(options),
-    )
-    .map(Arc::new)
+        Some(options.clone()),
+    )?;
+    // Arrays of oids (arrow-pg knows oid-alias columns, not arrays of them).
+    for (info, field) in fields.iter_mut().zip(schema.fields()) {
+        if let Some(t) = oid_array_type(field.data_type()) {
+            *info = FieldInfo::new(
+                info.name().to_string(),
+                info.table_id(),
+                info.column_id(),
+                t,
+                info.format(),
+            )
+            .with_format_options(options.clone());
+        }
+    }
+    Ok(Arc::new(fields))
 }
 
 /// arrow-pg's marker of an oid-alias column (`regclass`, `oid`, …).
-const OID_ALIAS: &str = "pg.oid_alias";
+pub const OID_ALIAS: &str = "pg.oid_alias";
+
+/// `oid[]` (or `regtype[]`, …) for a list whose elements are marked as an
+/// oid alias ([`super::pg_functions::OidArray`]).
+pub fn oid_array_type(t: &DataType) -> Option<Type> {
+    let DataType::List(item) = t else {
+        return None;
+    };
+    Some(match item.metadata().get(OID_ALIAS)?.as_str() {
+        "regclass" => Type::REGCLASS_ARRAY,
+        "regtype" => Type::REGTYPE_ARRAY,
+        "regproc" => Type::REGPROC_ARRAY,
+        "regnamespace" => Type::REGNAMESPACE_ARRAY,
+        _ => Type::OID_ARRAY,
+    })
+}
+
+/// The type a parameter is described with: [`oid_array_type`] for an
+/// `oid_array` kind, arrow-pg's mapping otherwise.
+pub fn oid_array_kind_type(kind: &str) -> Type {
+    oid_array_type(&super::pg_functions::OidArray::list_type(kind)).unwrap_or(Type::OID_ARRAY)
+}
 /// arrow-pg's marker of a `"char"` column.
 const CHAR: &str = "pg.char";
 

@@ -9,6 +9,7 @@
 //! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
 //! | `pg_get_indexdef(…)`, `col_description(…)`, `obj_description(…)` | pgjdbc, Metabase, SQLAlchemy: NULL, as for an object without one |
 //! | `pg_collation_is_visible(oid)` | SQLAlchemy: every collation is visible |
+//! | `oid_array(int4[], kind)` | [`super::compat`]: `x::oid[]`, int4 values described as `oid[]` |
 //! | `like_escape(pattern, c)` | [`super::compat`]: a LIKE pattern escaped with `c` → escaped with a backslash |
 //!
 //! OKO declares no indexes, comments or collations, so the lookups answer
@@ -36,6 +37,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(PgExpandArray::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
     ctx.register_udf(null_text("obj_description", &[1, 2]));
@@ -525,6 +527,71 @@ impl ScalarUDFImpl for GenerateSubscripts {
             out.append(true);
         }
         answer(Arc::new(out.finish()), scalar)
+    }
+}
+
+/// `oid_array(int4[], 'kind')`: the same array, its elements marked as the
+/// oid alias `kind` (arrow-pg's `pg.oid_alias`), so the column is described
+/// as `oid[]` (see [`super::encode`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct OidArray {
+    signature: Signature,
+}
+
+impl OidArray {
+    pub fn new() -> OidArray {
+        OidArray {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+
+    pub fn list_type(kind: &str) -> DataType {
+        DataType::List(Arc::new(
+            Field::new_list_field(DataType::Int32, true).with_metadata(
+                std::collections::HashMap::from([(
+                    super::encode::OID_ALIAS.to_string(),
+                    kind.to_string(),
+                )]),
+            ),
+        ))
+    }
+}
+
+impl Default for OidArray {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for OidArray {
+    fn name(&self) -> &str {
+        "oid_array"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(Self::list_type("oid"))
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let kind = match args.scalar_arguments.get(1) {
+            Some(Some(ScalarValue::Utf8(Some(k)))) => k.clone(),
+            _ => "oid".to_string(),
+        };
+        Ok(Arc::new(Field::new(
+            self.name(),
+            Self::list_type(&kind),
+            true,
+        )))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = all_scalar(&args.args);
+        let input = args.args[0].to_array(args.number_rows)?;
+        let out = cast(&input, args.return_field.data_type())?;
+        answer(out, scalar)
     }
 }
 

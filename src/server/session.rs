@@ -1059,16 +1059,23 @@ impl QueryParser for Parser {
     }
 
     fn get_parameter_types(&self, statement: &Statement) -> PgWireResult<Vec<Type>> {
-        let Some((_, plan)) = &statement.1 else {
+        let Some((sql, plan)) = &statement.1 else {
             return Ok(vec![]);
         };
-        parameter_types(plan)?
+        let mut types = parameter_types(plan)?
             .into_iter()
             .map(|t| match t {
                 Some(t) => datafusion_postgres::arrow_pg::datatypes::into_pg_type(&t),
                 None => Ok(Type::UNKNOWN),
             })
-            .collect()
+            .collect::<PgWireResult<Vec<_>>>()?;
+        // `$1::oid[]`: int4 values, described as `oid[]` (asyncpg).
+        for (i, kind) in super::compat::oid_array_parameters(sql) {
+            if let Some(t) = types.get_mut(i) {
+                *t = super::encode::oid_array_kind_type(&kind);
+            }
+        }
+        Ok(types)
     }
 
     fn get_result_schema(
