@@ -19,6 +19,7 @@
 //! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
 //! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
 //! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
+//! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 //! | [`live`] | tables that follow new Delta commits |
 
 pub mod compat;
@@ -30,6 +31,7 @@ pub mod live;
 pub mod pg_catalog;
 pub mod pg_functions;
 pub mod session;
+pub mod time_zone;
 pub mod vars;
 
 use std::collections::HashMap;
@@ -169,6 +171,7 @@ impl Shared {
         ctx.register_udf(vars::serial_sequence_udf());
         ctx.register_udf(vars::to_regtype_udf());
         pg_functions::register(&ctx);
+        ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
         Ok(ctx)
     }
 

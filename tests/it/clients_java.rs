@@ -108,9 +108,4 @@ fn pgjdbc_as_metabase_and_dbeaver_use_it() {
 /// one of these starts to pass.
 /// - A `regclass` column is described as `oid` and shows the number
 ///   (datafusion-pg-catalog resolves `'leads'::regclass` to the oid).
-/// - `CAST(timestamptz AS timestamp)` converts in UTC, not in the session's
-///   time zone (values are right; wall-clock casts differ off UTC).
-const KNOWN_GAPS: &[&str] = &[
-    "pgjdbc_unknown_type_lookup",
-    "timestamptz_follows_session_time_zone",
-];
+const KNOWN_GAPS: &[&str] = &["pgjdbc_unknown_type_lookup"];
