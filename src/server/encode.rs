@@ -124,35 +124,10 @@ pub fn encode_batch(
     batch: &RecordBatch,
     fields: &Arc<Vec<FieldInfo>>,
 ) -> Vec<PgWireResult<DataRow>> {
-    let schema = batch.schema();
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut out = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
-        let mut encoded = Ok(());
-        for (col, array) in batch.columns().iter().enumerate() {
-            let field = schema.field(col);
-            let pg_field = &fields[col];
-            encoded = if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
-                encoder.encode_field_with_type_and_format(
-                    &None::<i64>,
-                    pg_field.datatype(),
-                    pg_field.format(),
-                    pg_field.format_options(),
-                )
-            } else {
-                datafusion_postgres::arrow_pg::encoder::encode_value(
-                    &mut encoder,
-                    array,
-                    row,
-                    field,
-                    pg_field,
-                )
-            };
-            if encoded.is_err() {
-                break;
-            }
-        }
-        match encoded {
+        match encode_row(&mut encoder, batch, row, fields) {
             Ok(()) => out.push(Ok(encoder.take_row())),
             Err(e) => {
                 out.push(Err(e));
@@ -161,6 +136,61 @@ pub fn encode_batch(
         }
     }
     out
+}
+
+/// Encodes row `row` of `batch` into `encoder`.
+fn encode_row(
+    encoder: &mut DataRowEncoder,
+    batch: &RecordBatch,
+    row: usize,
+    fields: &[FieldInfo],
+) -> PgWireResult<()> {
+    let schema = batch.schema();
+    for (col, array) in batch.columns().iter().enumerate() {
+        let field = schema.field(col);
+        let pg_field = &fields[col];
+        if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
+            encoder.encode_field_with_type_and_format(
+                &None::<i64>,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else {
+            datafusion_postgres::arrow_pg::encoder::encode_value(
+                encoder, array, row, field, pg_field,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns a cursor's rows are encoded with: set by each `FETCH` (text
+/// or binary, as that `FETCH` asks).
+pub type CursorFields = Arc<std::sync::Mutex<Arc<Vec<FieldInfo>>>>;
+
+/// The rows of a cursor's stream, each encoded when it is read, with the
+/// columns `fields` holds at that moment.
+pub fn cursor_rows(batches: SendableRecordBatchStream, fields: CursorFields) -> SendableRowStream {
+    let rows = batches
+        .flat_map(|batch| {
+            let rows: Vec<PgWireResult<(RecordBatch, usize)>> = match batch {
+                Ok(b) => (0..b.num_rows()).map(|i| Ok((b.clone(), i))).collect(),
+                Err(e) => vec![Err(errors::from_datafusion(e))],
+            };
+            futures::stream::iter(rows)
+        })
+        .map(move |row| {
+            let (batch, i) = row?;
+            let fields = match fields.lock() {
+                Ok(f) => f.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            let mut encoder = DataRowEncoder::new(fields.clone());
+            encode_row(&mut encoder, &batch, i, &fields)?;
+            Ok(encoder.take_row())
+        });
+    Box::pin(rows)
 }
 
 #[cfg(test)]
