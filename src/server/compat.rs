@@ -22,7 +22,21 @@
 //! `information_schema._pg_expandarray(a)` in a select list and read the
 //! fields of its records (`(… ).n`); it becomes `unnest(_pg_expandarray(a))`
 //! ([`super::pg_functions`] returns the records as an array) and the field
-//! access one DataFusion can plan ([`rewrite_statement`]).
+//! access one DataFusion can plan ([`rewrite_statement`]). SQLAlchemy's
+//! `generate_subscripts(a, 1)` goes the same way.
+//!
+//! Two rewrites match one client's exact text, because general support
+//! would be disproportionate: asyncpg's type introspection follows domain
+//! base types with a correlated recursive CTE (replaced by the domain's own
+//! base type, exact for every domain the catalog has) and aggregates
+//! attribute type oids (cast to `oid[]`, see [`ASYNCPG_DOMAIN_BASE`]).
+//!
+//! The rest works on the parsed statement ([`rewrite_statement`], after
+//! datafusion-pg-catalog's own rules), generally: correlated scalar
+//! subqueries DataFusion cannot decorrelate as written (SQLAlchemy's column
+//! reflection) are brought into a form it can; `CAST(<computed text> AS
+//! regclass)` looks the relation up (Metabase); `x::oid[]` keeps its element
+//! type for the description (asyncpg).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -18,7 +18,7 @@
 //! | [`information_schema`] | `information_schema` with PostgreSQL type names |
 //! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
 //! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
-//! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
+//! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 //! | [`live`] | tables that follow new Delta commits |
 
