@@ -29,7 +29,7 @@
 //! would be disproportionate: asyncpg's type introspection follows domain
 //! base types with a correlated recursive CTE (replaced by the domain's own
 //! base type, exact for every domain the catalog has) and aggregates
-//! attribute type oids (cast to `oid[]`, see [`ASYNCPG_DOMAIN_BASE`]).
+//! attribute type oids (cast to `oid[]`, see `ASYNCPG_DOMAIN_BASE`).
 //!
 //! The rest works on the parsed statement ([`rewrite_statement`], after
 //! datafusion-pg-catalog's own rules), generally: correlated scalar
@@ -119,8 +119,8 @@ static ASYNCPG_ATTRIBUTES: LazyLock<Vec<Token>> =
     LazyLock::new(|| solid_tokens(ASYNCPG_ATTRIBUTE_TYPES));
 
 /// asyncpg's type introspection: the domain base-type subquery →
-/// `t.typbasetype` ([`ASYNCPG_DOMAIN_BASE`]), the attribute types cast to
-/// `oid[]` ([`ASYNCPG_ATTRIBUTE_TYPES`]).
+/// `t.typbasetype` (`ASYNCPG_DOMAIN_BASE`), the attribute types cast to
+/// `oid[]` (`ASYNCPG_ATTRIBUTE_TYPES`).
 pub fn asyncpg_domain_bases(sql: &str) -> Cow<'_, str> {
     if !sql.contains("typebases") {
         return Cow::Borrowed(sql);
