@@ -218,7 +218,7 @@ impl VisitorMut for StatementRewrites {
     }
 
     fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
-        if let Some(tagged) = oid_array_cast(expr) {
+        if let Some(tagged) = oid_array_cast(expr).or_else(|| oid_alias_cast(expr)) {
             *expr = tagged;
         }
         if let SqlExpr::CompoundFieldAccess { root, access_chain } = expr {
@@ -368,6 +368,26 @@ fn oid_array_cast(expr: &SqlExpr) -> Option<SqlExpr> {
         return None;
     }
     parse_expr(&format!("oid_array(CAST({operand} AS INT[]), '{kind}')"))
+}
+
+/// `CAST(x AS regclass)` (or another oid alias) → `oid_alias(CAST(x AS
+/// regclass), 'regclass')`: the result is described with the cast's type,
+/// not the operand's (DataFusion keeps a column's `pg.oid_alias` through a
+/// cast between int4 types, so `relnamespace::oid` would stay
+/// `regnamespace`), and a `regclass` is written as its relation's name. (A
+/// literal's `regclass` cast became a lookup subquery in
+/// datafusion-pg-catalog's rules; [`typed_regclass_literals`] marks those
+/// before parsing.)
+fn oid_alias_cast(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast { data_type, .. } = expr else {
+        return None;
+    };
+    let target = data_type.to_string().to_lowercase();
+    let kind = target.strip_prefix("pg_catalog.").unwrap_or(&target);
+    if !OID_ALIASES.contains(&kind) {
+        return None;
+    }
+    parse_expr(&format!("oid_alias({expr}, '{kind}')"))
 }
 
 /// The (0-based) parameters a statement casts to an oid alias array
@@ -717,7 +737,8 @@ impl<F: FnMut(&mut SqlExpr)> VisitorMut for EveryExpr<'_, F> {
 /// Every rewrite, in order.
 pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
     let mut sql = rewrite(sql, search_path, user);
-    let steps: [fn(&str) -> Cow<'_, str>; 4] = [
+    let steps: [fn(&str) -> Cow<'_, str>; 5] = [
+        typed_regclass_literals,
         regproc_literals,
         like_escapes,
         expand_arrays,
@@ -911,6 +932,80 @@ pub(crate) fn with_backslash(pattern: &str, esc: char) -> String {
     out
 }
 
+/// `'leads'::regclass` and `CAST('leads' AS regclass)` →
+/// `oid_alias(…, 'regclass')`, so the value (the oid that
+/// datafusion-pg-catalog looks up) is described as `regclass`.
+pub fn typed_regclass_literals(sql: &str) -> Cow<'_, str> {
+    if !sql.to_ascii_lowercase().contains("regclass") {
+        return Cow::Borrowed(sql);
+    }
+    let all = tokens(sql);
+    let solid: Vec<usize> = (0..all.len()).filter(|&i| !is_space(&all[i])).collect();
+    let is_word = |k: usize, w: &str| matches!(solid.get(k).map(|&i| &all[i]), Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w));
+    let is = |k: usize, t: &Token| solid.get(k).map(|&i| &all[i]) == Some(t);
+    // `[pg_catalog .] regclass` at solid index k: the index after it.
+    let regclass_at = |k: usize| {
+        if is_word(k, "regclass") {
+            Some(k + 1)
+        } else if is_word(k, "pg_catalog")
+            && is(k + 1, &Token::Period)
+            && is_word(k + 2, "regclass")
+        {
+            Some(k + 3)
+        } else {
+            None
+        }
+    };
+    // (first solid index, one past the last) of every literal cast.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for k in 0..solid.len() {
+        let literal = |k: usize| {
+            matches!(
+                solid.get(k).map(|&i| &all[i]),
+                Some(Token::SingleQuotedString(_))
+            )
+        };
+        if literal(k) && is(k + 1, &Token::DoubleColon)
+            && let Some(end) = regclass_at(k + 2)
+            // Not the operand of CAST(… AS …), handled below.
+            && !(k >= 2 && is(k - 1, &Token::LParen) && is_word(k - 2, "cast"))
+        {
+            spans.push((k, end));
+        } else if is_word(k, "cast")
+            && is(k + 1, &Token::LParen)
+            && literal(k + 2)
+            && is_word(k + 3, "as")
+            && let Some(end) = regclass_at(k + 4)
+            && is(end, &Token::RParen)
+        {
+            spans.push((k, end + 1));
+        }
+    }
+    if spans.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 32 * spans.len());
+    for (k, &i) in solid.iter().enumerate() {
+        let start = if k == 0 { 0 } else { solid[k - 1] + 1 };
+        all[start..i]
+            .iter()
+            .for_each(|t| out.push_str(&t.to_string()));
+        if spans.iter().any(|(s, _)| *s == k) {
+            out.push_str("oid_alias(");
+        }
+        out.push_str(&all[i].to_string());
+        if spans.iter().any(|(_, e)| *e == k + 1) {
+            out.push_str(", 'regclass')");
+        }
+    }
+    if let Some(&last) = solid.last() {
+        all[last + 1..]
+            .iter()
+            .for_each(|t| out.push_str(&t.to_string()));
+    }
+    Cow::Owned(out)
+}
+
 /// `'pg_catalog.f'::regproc` (or `::pg_catalog.regproc`) → `'f'`.
 pub fn regproc_literals(sql: &str) -> Cow<'_, str> {
     if !sql.to_ascii_lowercase().contains("regproc") {
@@ -1085,9 +1180,17 @@ mod tests {
             out.contains("WHERE oko_regclass.name = CAST(format('%I.%I', c.s, c.t) AS TEXT)), 1)"),
             "{out}"
         );
-        assert!(out.contains("CAST(c.oid AS REGCLASS)"), "{out}");
         assert!(
-            out.contains("(SELECT CAST(concat(x.a) AS REGCLASS) FROM x)"),
+            out.contains("oid_alias(CAST(c.oid AS REGCLASS), 'regclass')"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(SELECT oid_alias(CAST(concat(x.a) AS REGCLASS), 'regclass') FROM x)"),
+            "{out}"
+        );
+        let out = rewritten("SELECT c.relnamespace::oid FROM pg_class c");
+        assert!(
+            out.contains("oid_alias(c.relnamespace::oid, 'oid')"),
             "{out}"
         );
         let out = rewritten("SELECT t.oid FROM pg_type t WHERE t.oid = any($2::oid[])");
@@ -1149,6 +1252,20 @@ mod tests {
             out.contains("NOT LIKE like_escape($1::VARCHAR || '%', '/') ESCAPE '\\') ORDER BY 1"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn regclass_literals_are_described_as_regclass() {
+        let out = typed_regclass_literals(
+            "SELECT CAST('leads' AS regclass) AS r, 'pg_class'::pg_catalog.regclass, \
+             CAST(x AS regclass) FROM t",
+        );
+        assert_eq!(
+            out,
+            "SELECT oid_alias(CAST('leads' AS regclass), 'regclass') AS r, \
+             oid_alias('pg_class'::pg_catalog.regclass, 'regclass'), CAST(x AS regclass) FROM t"
+        );
+        assert_eq!(typed_regclass_literals("SELECT 1"), "SELECT 1");
     }
 
     #[test]

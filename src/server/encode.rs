@@ -7,13 +7,14 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use pgwire::api::Type;
 use pgwire::api::portal::Format;
-use pgwire::api::results::{DataRowEncoder, FieldInfo, SendableRowStream};
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, SendableRowStream};
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 use pgwire::types::format::FormatOptions;
@@ -149,7 +150,23 @@ fn encode_row(
     for (col, array) in batch.columns().iter().enumerate() {
         let field = schema.field(col);
         let pg_field = &fields[col];
-        if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
+        if *pg_field.datatype() == Type::REGCLASS
+            && pg_field.format() == FieldFormat::Text
+            && let Some(oids) = array.as_primitive_opt::<Int32Type>()
+        {
+            // A regclass is written as its relation's name (as PostgreSQL
+            // does; the number when no relation has that oid).
+            let text = (!oids.is_null(row)).then(|| {
+                let oid = oids.value(row);
+                super::pg_catalog::relation_name(oid).unwrap_or_else(|| oid.to_string())
+            });
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
             encoder.encode_field_with_type_and_format(
                 &None::<i64>,
                 pg_field.datatype(),

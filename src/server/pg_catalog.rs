@@ -17,14 +17,14 @@
 //! `reloptions` it lacks. Every other table is datafusion-pg-catalog's.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Int16Builder, Int32Builder, ListBuilder, RecordBatch,
     StringArray, StringBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use datafusion::catalog::{MemTable, SchemaProvider, Session, TableProvider};
 use datafusion::common::Result;
 use datafusion::datasource::TableType;
@@ -33,6 +33,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::pg_functions::quote_ident;
 use super::vars::Vars;
 
 /// arrow-pg's marker of a `"char"` column.
@@ -137,7 +138,11 @@ impl SchemaProvider for PgCatalog {
         let table = self.inner.table(name).await?;
         match (table, MISSING.iter().find(|(t, _)| *t == lower)) {
             (Some(table), Some((_, columns))) => {
-                Ok(Some(Arc::new(WithNullColumns::new(table, columns))))
+                let mut table = WithNullColumns::new(table, columns);
+                if lower == "pg_class" {
+                    table.namespaces = self.inner.table("pg_namespace").await?;
+                }
+                Ok(Some(Arc::new(table)))
             }
             (table, _) => Ok(table),
         }
@@ -244,6 +249,8 @@ fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>>
 struct WithNullColumns {
     inner: Arc<dyn TableProvider>,
     schema: SchemaRef,
+    /// For `pg_class`: `pg_namespace`, to note the relations' names.
+    namespaces: Option<Arc<dyn TableProvider>>,
 }
 
 impl WithNullColumns {
@@ -257,6 +264,7 @@ impl WithNullColumns {
         WithNullColumns {
             schema: Arc::new(Schema::new(fields.collect::<Vec<_>>())),
             inner,
+            namespaces: None,
         }
     }
 }
@@ -281,6 +289,11 @@ impl TableProvider for WithNullColumns {
         // Catalog tables are small: read the inner one whole.
         let plan = self.inner.scan(state, None, &[], None).await?;
         let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        if let Some(namespaces) = &self.namespaces {
+            let plan = namespaces.scan(state, None, &[], None).await?;
+            let spaces = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+            note_relation_names(&batches, &spaces)?;
+        }
         let batches = batches
             .into_iter()
             .map(|b| {
@@ -301,6 +314,79 @@ impl TableProvider for WithNullColumns {
             projection.cloned(),
         )?)
     }
+}
+
+/// Relation names by oid, as a `regclass` is written: noted whenever
+/// `pg_class` is read (a client holds no relation oid it did not read
+/// there). Oids are the same for every connection of a server.
+static RELATION_NAMES: LazyLock<RwLock<HashMap<i32, String>>> = LazyLock::new(Default::default);
+
+/// The name a `regclass` of `oid` is written as: bare for a relation in
+/// `public` or `pg_catalog` (on every search path here), else qualified.
+pub fn relation_name(oid: i32) -> Option<String> {
+    let names = match RELATION_NAMES.read() {
+        Ok(n) => n,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    names.get(&oid).cloned()
+}
+
+/// Column `name` of `b` cast to `t`, if it has one.
+fn column_as(b: &RecordBatch, name: &str, t: &DataType) -> Result<Option<ArrayRef>> {
+    b.column_by_name(name)
+        .map(|c| datafusion::arrow::compute::cast(c, t))
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn note_relation_names(classes: &[RecordBatch], spaces: &[RecordBatch]) -> Result<()> {
+    let mut schemas: HashMap<i32, String> = HashMap::new();
+    for b in spaces {
+        let (Some(oid), Some(name)) = (
+            column_as(b, "oid", &DataType::Int32)?,
+            column_as(b, "nspname", &DataType::Utf8)?,
+        ) else {
+            continue;
+        };
+        let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if oid.is_valid(i) && name.is_valid(i) {
+                schemas.insert(oid.value(i), name.value(i).to_string());
+            }
+        }
+    }
+    let mut noted = Vec::new();
+    for b in classes {
+        let (Some(oid), Some(name), Some(space)) = (
+            column_as(b, "oid", &DataType::Int32)?,
+            column_as(b, "relname", &DataType::Utf8)?,
+            column_as(b, "relnamespace", &DataType::Int32)?,
+        ) else {
+            continue;
+        };
+        let (oid, name, space) = (
+            oid.as_primitive::<Int32Type>(),
+            name.as_string::<i32>(),
+            space.as_primitive::<Int32Type>(),
+        );
+        for i in 0..b.num_rows() {
+            if !oid.is_valid(i) || !name.is_valid(i) {
+                continue;
+            }
+            let relation = quote_ident(name.value(i));
+            let text = match schemas.get(&space.value(i)).map(String::as_str) {
+                None | Some("public") | Some("pg_catalog") => relation,
+                Some(schema) => format!("{}.{relation}", quote_ident(schema)),
+            };
+            noted.push((oid.value(i), text));
+        }
+    }
+    let mut names = match RELATION_NAMES.write() {
+        Ok(n) => n,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    names.extend(noted);
+    Ok(())
 }
 
 /// `pg_settings`: the settings of the connection that reads it.

@@ -9,6 +9,7 @@
 //! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
 //! | `pg_get_indexdef(…)`, `col_description(…)`, `obj_description(…)` | pgjdbc, Metabase, SQLAlchemy: NULL, as for an object without one |
 //! | `pg_collation_is_visible(oid)` | SQLAlchemy: every collation is visible |
+//! | `oid_alias(int4, kind)` | [`super::compat`]: `x::regclass`, described as `regclass` |
 //! | `oid_array(int4[], kind)` | [`super::compat`]: `x::oid[]`, int4 values described as `oid[]` |
 //! | `like_escape(pattern, c)` | [`super::compat`]: a LIKE pattern escaped with `c` → escaped with a backslash |
 //!
@@ -38,6 +39,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(OidAlias::new()));
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
     ctx.register_udf(null_text("obj_description", &[1, 2]));
@@ -247,7 +249,7 @@ fn format_text(fmt: &str, args: &[Option<String>]) -> Result<String> {
 }
 
 /// An identifier quoted when PostgreSQL would quote it.
-fn quote_ident(s: &str) -> String {
+pub(crate) fn quote_ident(s: &str) -> String {
     let bare = s
         .chars()
         .next()
@@ -527,6 +529,61 @@ impl ScalarUDFImpl for GenerateSubscripts {
             out.append(true);
         }
         answer(Arc::new(out.finish()), scalar)
+    }
+}
+
+/// `oid_alias(int4, 'kind')`: the same value, marked as the oid alias
+/// `kind` (arrow-pg's `pg.oid_alias`), so the column is described as, say,
+/// `regclass` (and a `regclass` is written as its relation's name, see
+/// [`super::encode`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct OidAlias {
+    signature: Signature,
+}
+
+impl OidAlias {
+    pub fn new() -> OidAlias {
+        OidAlias {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for OidAlias {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for OidAlias {
+    fn name(&self) -> &str {
+        "oid_alias"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let kind = match args.scalar_arguments.get(1) {
+            Some(Some(ScalarValue::Utf8(Some(k)))) => k.clone(),
+            _ => "oid".to_string(),
+        };
+        Ok(Arc::new(
+            Field::new(self.name(), DataType::Int32, true).with_metadata(
+                std::collections::HashMap::from([(super::encode::OID_ALIAS.to_string(), kind)]),
+            ),
+        ))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match &args.args[0] {
+            ColumnarValue::Scalar(v) => Ok(ColumnarValue::Scalar(v.cast_to(&DataType::Int32)?)),
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(cast(a, &DataType::Int32)?)),
+        }
     }
 }
 

@@ -105,7 +105,5 @@ fn pgjdbc_as_metabase_and_dbeaver_use_it() {
 }
 
 /// Checks that still fail. The test fails if any other check fails, and if
-/// one of these starts to pass.
-/// - A `regclass` column is described as `oid` and shows the number
-///   (datafusion-pg-catalog resolves `'leads'::regclass` to the oid).
-const KNOWN_GAPS: &[&str] = &["pgjdbc_unknown_type_lookup"];
+/// one of these starts to pass. (None at the moment.)
+const KNOWN_GAPS: &[&str] = &[];
