@@ -4,14 +4,17 @@
 //! batch and fixes what they get wrong for us: a NULL `interval` is sent as
 //! NULL (arrow-pg 0.16 sends it as a zero interval).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
+use pgwire::api::Type;
 use pgwire::api::portal::Format;
-use pgwire::api::results::{DataRowEncoder, FieldInfo, SendableRowStream};
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, SendableRowStream};
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 use pgwire::types::format::FormatOptions;
@@ -24,12 +27,85 @@ pub fn fields(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Arc<Vec<FieldInfo>>> {
-    datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
-        schema,
+    let schema = without_stale_types(schema);
+    let mut fields = datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
+        &schema,
         format,
-        Some(options),
-    )
-    .map(Arc::new)
+        Some(options.clone()),
+    )?;
+    // Arrays of oids (arrow-pg knows oid-alias columns, not arrays of them).
+    for (info, field) in fields.iter_mut().zip(schema.fields()) {
+        if let Some(t) = oid_array_type(field.data_type()) {
+            *info = FieldInfo::new(
+                info.name().to_string(),
+                info.table_id(),
+                info.column_id(),
+                t,
+                info.format(),
+            )
+            .with_format_options(options.clone());
+        }
+    }
+    Ok(Arc::new(fields))
+}
+
+/// arrow-pg's marker of an oid-alias column (`regclass`, `oid`, …).
+pub const OID_ALIAS: &str = "pg.oid_alias";
+
+/// `oid[]` (or `regtype[]`, …) for a list whose elements are marked as an
+/// oid alias ([`super::pg_functions::OidArray`]).
+pub fn oid_array_type(t: &DataType) -> Option<Type> {
+    let DataType::List(item) = t else {
+        return None;
+    };
+    Some(match item.metadata().get(OID_ALIAS)?.as_str() {
+        "regclass" => Type::REGCLASS_ARRAY,
+        "regtype" => Type::REGTYPE_ARRAY,
+        "regproc" => Type::REGPROC_ARRAY,
+        "regnamespace" => Type::REGNAMESPACE_ARRAY,
+        _ => Type::OID_ARRAY,
+    })
+}
+
+/// The type a parameter is described with: [`oid_array_type`] for an
+/// `oid_array` kind, arrow-pg's mapping otherwise.
+pub fn oid_array_kind_type(kind: &str) -> Type {
+    oid_array_type(&super::pg_functions::OidArray::list_type(kind)).unwrap_or(Type::OID_ARRAY)
+}
+/// arrow-pg's marker of a `"char"` column.
+const CHAR: &str = "pg.char";
+
+/// `schema` without type markers its values no longer fit: DataFusion
+/// carries a column's metadata through a CAST, so `CAST(relnamespace AS
+/// BIGINT)` would still say `regnamespace`. An oid alias only describes
+/// int4 values, `"char"` only text.
+fn without_stale_types(schema: &Schema) -> Cow<'_, Schema> {
+    let stale = |f: &Field| {
+        (f.metadata().contains_key(OID_ALIAS) && f.data_type() != &DataType::Int32)
+            || (f.metadata().contains_key(CHAR)
+                && !matches!(
+                    f.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ))
+    };
+    if !schema.fields().iter().any(|f| stale(f)) {
+        return Cow::Borrowed(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut f = f.as_ref().clone();
+            if stale(&f) {
+                let mut metadata = f.metadata().clone();
+                metadata.remove(OID_ALIAS);
+                metadata.remove(CHAR);
+                f = f.with_metadata(metadata);
+            }
+            f
+        })
+        .collect();
+    Cow::Owned(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// The rows of a DataFusion stream, encoded as `fields` says.
@@ -49,35 +125,10 @@ pub fn encode_batch(
     batch: &RecordBatch,
     fields: &Arc<Vec<FieldInfo>>,
 ) -> Vec<PgWireResult<DataRow>> {
-    let schema = batch.schema();
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut out = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
-        let mut encoded = Ok(());
-        for (col, array) in batch.columns().iter().enumerate() {
-            let field = schema.field(col);
-            let pg_field = &fields[col];
-            encoded = if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
-                encoder.encode_field_with_type_and_format(
-                    &None::<i64>,
-                    pg_field.datatype(),
-                    pg_field.format(),
-                    pg_field.format_options(),
-                )
-            } else {
-                datafusion_postgres::arrow_pg::encoder::encode_value(
-                    &mut encoder,
-                    array,
-                    row,
-                    field,
-                    pg_field,
-                )
-            };
-            if encoded.is_err() {
-                break;
-            }
-        }
-        match encoded {
+        match encode_row(&mut encoder, batch, row, fields) {
             Ok(()) => out.push(Ok(encoder.take_row())),
             Err(e) => {
                 out.push(Err(e));
@@ -86,6 +137,77 @@ pub fn encode_batch(
         }
     }
     out
+}
+
+/// Encodes row `row` of `batch` into `encoder`.
+fn encode_row(
+    encoder: &mut DataRowEncoder,
+    batch: &RecordBatch,
+    row: usize,
+    fields: &[FieldInfo],
+) -> PgWireResult<()> {
+    let schema = batch.schema();
+    for (col, array) in batch.columns().iter().enumerate() {
+        let field = schema.field(col);
+        let pg_field = &fields[col];
+        if *pg_field.datatype() == Type::REGCLASS
+            && pg_field.format() == FieldFormat::Text
+            && let Some(oids) = array.as_primitive_opt::<Int32Type>()
+        {
+            // A regclass is written as its relation's name (as PostgreSQL
+            // does; the number when no relation has that oid).
+            let text = (!oids.is_null(row)).then(|| {
+                let oid = oids.value(row);
+                super::pg_catalog::relation_name(oid).unwrap_or_else(|| oid.to_string())
+            });
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
+            encoder.encode_field_with_type_and_format(
+                &None::<i64>,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else {
+            datafusion_postgres::arrow_pg::encoder::encode_value(
+                encoder, array, row, field, pg_field,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns a cursor's rows are encoded with: set by each `FETCH` (text
+/// or binary, as that `FETCH` asks).
+pub type CursorFields = Arc<std::sync::Mutex<Arc<Vec<FieldInfo>>>>;
+
+/// The rows of a cursor's stream, each encoded when it is read, with the
+/// columns `fields` holds at that moment.
+pub fn cursor_rows(batches: SendableRecordBatchStream, fields: CursorFields) -> SendableRowStream {
+    let rows = batches
+        .flat_map(|batch| {
+            let rows: Vec<PgWireResult<(RecordBatch, usize)>> = match batch {
+                Ok(b) => (0..b.num_rows()).map(|i| Ok((b.clone(), i))).collect(),
+                Err(e) => vec![Err(errors::from_datafusion(e))],
+            };
+            futures::stream::iter(rows)
+        })
+        .map(move |row| {
+            let (batch, i) = row?;
+            let fields = match fields.lock() {
+                Ok(f) => f.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            let mut encoder = DataRowEncoder::new(fields.clone());
+            encode_row(&mut encoder, &batch, i, &fields)?;
+            Ok(encoder.take_row())
+        });
+    Box::pin(rows)
 }
 
 #[cfg(test)]

@@ -122,6 +122,10 @@ fn schema_of(kind: &str) -> SchemaRef {
             text("udt_catalog"),
             text("udt_schema"),
             text("udt_name"),
+            text("is_identity"),
+            text("identity_generation"),
+            text("is_generated"),
+            text("generation_expression"),
             text("is_updatable"),
         ],
         "schemata" => vec![
@@ -324,6 +328,10 @@ impl InfoTable {
                         Value::Text(cat.clone()),
                         Value::Text(Some("pg_catalog".into())),
                         Value::Text(Some(udt.into())),
+                        Value::Text(Some("NO".into())),
+                        Value::Text(None),
+                        Value::Text(Some("NEVER".into())),
+                        Value::Text(None),
                         Value::Text(Some("NO".into())),
                     ];
                     for (col, v) in cols.iter_mut().zip(row) {

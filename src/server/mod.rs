@@ -22,7 +22,10 @@
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
 //! | [`information_schema`] | `information_schema` with PostgreSQL type names |
-//! | [`compat`] | client queries rewritten before parsing (Grafana's search-path lookup) |
+//! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
+//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
+//! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
+//! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 //! | [`live`] | tables that follow new Delta commits |
 
 pub mod access;
@@ -33,9 +36,12 @@ pub mod information_schema;
 pub mod interrupt;
 pub mod limits;
 pub mod live;
+pub mod pg_catalog;
+pub mod pg_functions;
 pub mod session;
 pub mod startup;
 pub mod tenant;
+pub mod time_zone;
 pub mod vars;
 pub mod wire;
 pub mod write;
@@ -164,7 +170,10 @@ impl Shared {
     /// functions. The session carries the principal (writes read it).
     pub async fn session(&self, vars: &Arc<Vars>, principal: &Principal) -> Result<SessionContext> {
         let catalog = self.catalog_for(principal).await?;
-        let config = session_config().with_extension(Arc::new(principal.clone()));
+        // The principal rides along for writes, the settings for `pg_settings`.
+        let config = session_config()
+            .with_extension(Arc::new(principal.clone()))
+            .with_extension(vars.clone());
         let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
         // The Postgres functions and type names of pg_catalog, into this
         // session; its (throwaway) pg_catalog schema lands in the session's
@@ -181,6 +190,8 @@ impl Shared {
         ctx.register_udf(vars::advisory_unlock_all_udf());
         ctx.register_udf(vars::serial_sequence_udf());
         ctx.register_udf(vars::to_regtype_udf());
+        pg_functions::register(&ctx);
+        ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
         Ok(ctx)
     }
 
@@ -219,6 +230,14 @@ async fn build_catalog(
     let catalog = template
         .catalog(CATALOG)
         .context("the session has no default catalog")?;
+    // PostgreSQL's column types for the emulated catalog tables.
+    let emulated = catalog
+        .schema("pg_catalog")
+        .context("pg_catalog is missing")?;
+    catalog.register_schema(
+        "pg_catalog",
+        Arc::new(pg_catalog::PgCatalog::new(emulated, &template).await?),
+    )?;
     catalog.register_schema(
         information_schema::NAME,
         Arc::new(information_schema::InformationSchema::new(

@@ -19,11 +19,12 @@
 //! the first error, whose results before it were already sent — as
 //! PostgreSQL does.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::Column;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -158,6 +159,16 @@ pub struct Session {
     interrupt: Arc<Interrupt>,
     parser: Arc<Parser>,
     transactions: TransactionStatementHook,
+    /// The open cursors' columns, by name: each `FETCH` encodes its rows as
+    /// it asks (text or binary).
+    cursors: std::sync::Mutex<HashMap<String, Cursor>>,
+}
+
+/// A cursor's result columns and the encoding its rows are read with.
+#[derive(Clone)]
+struct Cursor {
+    schema: SchemaRef,
+    fields: encode::CursorFields,
 }
 
 /// Parses and plans statements for the extended protocol.
@@ -169,6 +180,19 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// The statements of `sql`, parsed by datafusion-pg-catalog's parser
+    /// (with its rewrites) and then ours ([`super::compat::rewrite_statement`]).
+    fn parse(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<ast::Statement>, datafusion::sql::sqlparser::parser::ParserError> {
+        let mut statements = self.sql.parse(sql)?;
+        statements
+            .iter_mut()
+            .for_each(super::compat::rewrite_statement);
+        Ok(statements)
+    }
+
     /// The query as the parser should see it ([`super::compat`]), with the
     /// engine following the session's `TimeZone` first.
     /// Queries over the server's limits ([`super::limits`]) are refused here.
@@ -215,6 +239,7 @@ impl Session {
             vars,
             interrupt,
             transactions: TransactionStatementHook,
+            cursors: Default::default(),
         }
     }
 
@@ -388,12 +413,16 @@ impl Session {
                 }
             }
             Utility::Declare => self.declare(client, statement, None).await,
-            Utility::Fetch => fetch(client, statement).await,
+            Utility::Fetch => self.fetch(client, statement, &Format::UnifiedText).await,
             Utility::Close => {
                 if let ast::Statement::Close { cursor } = statement {
                     match cursor {
-                        ast::CloseCursor::All => portals(client)?.clear_portals(),
+                        ast::CloseCursor::All => {
+                            self.cursors().clear();
+                            portals(client)?.clear_portals()
+                        }
                         ast::CloseCursor::Specific { name } => {
+                            self.cursors().remove(&name.value);
                             portals(client)?.rm_portal(&name.value)
                         }
                     }
@@ -415,6 +444,7 @@ impl Session {
             let changes = self.vars.reset_all();
             report(client, changes).await?;
             portals(client)?.clear_portals();
+            self.cursors().clear();
         }
         Ok(Response::Execution(Tag::new(tag)))
     }
@@ -587,12 +617,7 @@ impl Session {
             // A cursor outlives its statement: no deadline, but a cancel
             // request still stops a FETCH in progress.
             let guard = self.interrupt.guard(None);
-            let Response::Query(rows) = self
-                .execute(plan.clone(), &Format::UnifiedText, &guard)
-                .await?
-            else {
-                return Err(user_error(code::SYNTAX_ERROR, "a cursor needs a query"));
-            };
+            let (cursor, rows) = self.cursor_rows(plan.clone(), &guard).await?;
             let stored = Arc::new(StoredStatement::new(
                 name.value.clone(),
                 (query.to_string(), Some((query_statement, plan))),
@@ -600,9 +625,82 @@ impl Session {
             ));
             let portal = Portal::new_cursor(name.value.clone(), stored);
             portal.start(rows).await;
+            self.cursors().insert(name.value.clone(), cursor);
             portals(client)?.put_portal(Arc::new(portal));
         }
         Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+    }
+}
+
+impl Session {
+    /// The open cursors.
+    fn cursors(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cursor>> {
+        match self.cursors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Checks and starts a cursor's query; its rows are encoded as each
+    /// `FETCH` asks ([`encode::cursor_rows`]), text until then.
+    async fn cursor_rows(
+        &self,
+        plan: LogicalPlan,
+        guard: &Guard,
+    ) -> PgWireResult<(Cursor, QueryResponse)> {
+        self.check(&plan)?;
+        let ctx = self.ctx()?.clone();
+        let df = guard
+            .run(async move {
+                ctx.execute_logical_plan(plan)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        let df = self.in_session_zone(df)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let options = Arc::new(self.vars.format_options());
+        let text = encode::fields(&schema, &Format::UnifiedText, options)?;
+        let fields: encode::CursorFields = Arc::new(std::sync::Mutex::new(text.clone()));
+        let stream = guard
+            .run(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .await?;
+        let rows = guard.rows(encode::cursor_rows(stream, fields.clone()));
+        Ok((Cursor { schema, fields }, QueryResponse::new(text, rows)))
+    }
+
+    /// `FETCH [n] FROM cursor`, its rows in `format`.
+    async fn fetch<C>(
+        &self,
+        client: &mut C,
+        statement: &ast::Statement,
+        format: &Format,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+    {
+        let cursor = match statement {
+            ast::Statement::Fetch { name, .. } => self.cursors().get(&name.value).cloned(),
+            _ => None,
+        };
+        let fields = match &cursor {
+            Some(c) => {
+                let options = Arc::new(self.vars.format_options());
+                let fields = encode::fields(&c.schema, format, options)?;
+                match c.fields.lock() {
+                    Ok(mut f) => *f = fields.clone(),
+                    Err(poisoned) => *poisoned.into_inner() = fields.clone(),
+                }
+                Some(fields)
+            }
+            None => None,
+        };
+        let mut response = fetch(client, statement).await?;
+        if let (Response::Query(q), Some(fields)) = (&mut response, fields) {
+            q.row_schema = fields;
+        }
+        Ok(response)
     }
 }
 
@@ -1018,11 +1116,11 @@ impl SimpleQueryHandler for Session {
         }
         let query = &*self.parser.rewrite(query)?;
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =
-            match self.parser.sql.parse(query) {
+            match self.parser.parse(query) {
                 Ok(statements) => statements.into_iter().map(Ok).collect(),
                 Err(_) => crate::cli::split_statements(query)
                     .into_iter()
-                    .flat_map(|text| match self.parser.sql.parse(&text) {
+                    .flat_map(|text| match self.parser.parse(&text) {
                         Ok(s) => s.into_iter().map(Ok).collect::<Vec<_>>(),
                         Err(e) => vec![Err((text, syntax_error(e)))],
                     })
@@ -1094,7 +1192,7 @@ impl QueryParser for Parser {
             return Err(e);
         }
         let sql = &*self.rewrite(sql)?;
-        let mut statements = match self.sql.parse(sql) {
+        let mut statements = match self.parse(sql) {
             Ok(s) => s,
             Err(e) => match housekeeping(sql) {
                 // Planned as an empty statement; answered at execution.
@@ -1137,16 +1235,23 @@ impl QueryParser for Parser {
     }
 
     fn get_parameter_types(&self, statement: &Statement) -> PgWireResult<Vec<Type>> {
-        let Some((_, plan)) = &statement.1 else {
+        let Some((sql, plan)) = &statement.1 else {
             return Ok(vec![]);
         };
-        parameter_types(plan)?
+        let mut types = parameter_types(plan)?
             .into_iter()
             .map(|t| match t {
                 Some(t) => datafusion_postgres::arrow_pg::datatypes::into_pg_type(&t),
                 None => Ok(Type::UNKNOWN),
             })
-            .collect()
+            .collect::<PgWireResult<Vec<_>>>()?;
+        // `$1::oid[]`: int4 values, described as `oid[]` (asyncpg).
+        for (i, kind) in super::compat::oid_array_parameters(sql) {
+            if let Some(t) = types.get_mut(i) {
+                *t = super::encode::oid_array_kind_type(&kind);
+            }
+        }
+        Ok(types)
     }
 
     fn get_result_schema(
@@ -1315,6 +1420,11 @@ impl ExtendedQueryHandler for Session {
         if let Some(Utility::Declare) = utility(statement) {
             return self.declare(client, statement, Some(portal)).await;
         }
+        if let Some(Utility::Fetch) = utility(statement) {
+            return self
+                .fetch(client, statement, &portal.result_column_format)
+                .await;
+        }
         if let Some(kind) = utility(statement) {
             return self.utility(client, kind, statement).await;
         }
@@ -1338,13 +1448,18 @@ impl Session {
         C: ClientPortalStore,
         C::PortalStore: PortalStore<Statement = Statement>,
     {
-        if let Some((ast::Statement::Fetch { name, .. }, _)) = &statement.1
-            && let Some(Entry::Value(cursor)) = client.portal_store().get_portal(&name.value)
-            && let Some((_, plan)) = &cursor.statement.statement.1
-        {
-            // A cursor's rows were encoded as text when it was declared.
-            let _ = format;
-            return Ok(plan_fields(plan, &Format::UnifiedText)?.as_ref().clone());
+        if let Some((ast::Statement::Fetch { name, .. }, _)) = &statement.1 {
+            if let Some(cursor) = self.cursors().get(&name.value).cloned() {
+                let options = Arc::new(self.vars.format_options());
+                return Ok(encode::fields(&cursor.schema, format, options)?
+                    .as_ref()
+                    .clone());
+            }
+            if let Some(Entry::Value(cursor)) = client.portal_store().get_portal(&name.value)
+                && let Some((_, plan)) = &cursor.statement.statement.1
+            {
+                return Ok(plan_fields(plan, format)?.as_ref().clone());
+            }
         }
         self.parser.get_result_schema(statement, Some(format))
     }

@@ -104,26 +104,6 @@ fn pgjdbc_as_metabase_and_dbeaver_use_it() {
     );
 }
 
-/// Checks that still fail, each for a reason in the pg_catalog emulation of
-/// datafusion-pg-catalog 0.19 that OKO does not own yet. The test fails if
-/// any other check fails, and if one of these starts to pass.
-/// - `information_schema._pg_expandarray` is missing: `getPrimaryKeys`,
-///   `getIndexInfo` (OKO declares no keys or indexes, so nothing is lost).
-/// - `pg_settings` lacks `max_index_keys`: `getImportedKeys`/`getExportedKeys`.
-/// - `format()` is missing and `pg_constraint.conkey` is text, not `int2[]`:
-///   Metabase's newest field and foreign-key sync queries (older Metabase
-///   versions sync through `DatabaseMetaData`, which passes).
-/// - oid-alias columns keep their alias type through a CAST, and a
-///   `regclass` column is described as `oid`.
-/// - `CAST(timestamptz AS timestamp)` converts in UTC, not in the session's
-///   time zone (values are right; wall-clock casts differ off UTC).
-const KNOWN_GAPS: &[&str] = &[
-    "metadata_get_primary_keys",
-    "metadata_get_index_info",
-    "metadata_get_imported_and_exported_keys",
-    "metabase_describe_fields_query",
-    "metabase_describe_fks_query",
-    "pgjdbc_unknown_type_lookup",
-    "cast_result_types",
-    "timestamptz_follows_session_time_zone",
-];
+/// Checks that still fail. The test fails if any other check fails, and if
+/// one of these starts to pass. (None at the moment.)
+const KNOWN_GAPS: &[&str] = &[];

@@ -45,49 +45,27 @@ fn psycopg2_driver() {
     run_suite("psycopg2_client.py", &["psycopg2"], &[]);
 }
 
-/// Known gap: a server-side cursor answers `FETCH` in text even when the
-/// client asked for binary results (its rows are encoded when declared).
+/// Including a server-side cursor read with binary results (each `FETCH`
+/// encodes its rows as it asks).
 #[test]
 fn psycopg3_driver() {
-    run_suite(
-        "psycopg3_client.py",
-        &["psycopg"],
-        &["server_side_cursor_binary"],
-    );
+    run_suite("psycopg3_client.py", &["psycopg"], &[]);
 }
 
-/// Known gaps: column reflection needs `json_build_object` and scalar
-/// subqueries inside CASE over `pg_sequence`/`pg_collation`, which the
-/// engine and the pg_catalog emulation lack; psycopg 3 binds the LIKE
-/// pattern of `get_schema_names` as a parameter with `ESCAPE '/'`, which the
-/// rewrite to backslash escapes cannot reach. Table and view names, queries
-/// and `pandas.read_sql` work on both dialects.
+/// Inspector (schema, table, view and column names and types), table
+/// reflection, queries and `pandas.read_sql`, on both dialects.
 #[test]
 fn sqlalchemy_and_pandas() {
     run_suite(
         "sqlalchemy_client.py",
         &["sqlalchemy", "pandas", "psycopg2", "psycopg"],
-        &[
-            "psycopg_inspector_schema_names",
-            "psycopg2_inspector_columns_of_table",
-            "psycopg_inspector_columns_of_table",
-            "psycopg2_inspector_columns_of_view",
-            "psycopg_inspector_columns_of_view",
-            "psycopg2_reflect_table",
-            "psycopg_reflect_table",
-        ],
+        &[],
     );
 }
 
-/// Known gaps: `pg_type.typtype` is text rather than `"char"`, and `$1::oid[]`
-/// is described as `int4[]`, so asyncpg's introspection of a type it has no
-/// codec for does not finish. Every type OKO's tables and reports return has
-/// a built-in asyncpg codec, so queries, binary results and pools work.
+/// Including asyncpg's introspection of a type it has no codec for
+/// (`$1::oid[]` bound and `oid[]` read).
 #[test]
 fn asyncpg_driver() {
-    run_suite(
-        "asyncpg_client.py",
-        &["asyncpg"],
-        &["type_by_name_query", "type_introspection_query"],
-    );
+    run_suite("asyncpg_client.py", &["asyncpg"], &[]);
 }

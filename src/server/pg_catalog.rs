@@ -1,0 +1,527 @@
+//! `pg_catalog` with PostgreSQL's column types where clients depend on them.
+//!
+//! datafusion-pg-catalog's emulation stores some columns as text that
+//! PostgreSQL types otherwise, and drivers notice:
+//! - `"char"` columns (`pg_type.typtype`, `pg_constraint.contype`, …):
+//!   asyncpg decodes them as bytes and compares with `b'b'`; they are marked
+//!   `"char"` (OID 18) here, which arrow-pg sends as one byte in binary;
+//! - `int2vector`/`int2[]` columns (`pg_constraint.conkey`,
+//!   `pg_index.indkey`, …): pgjdbc and Metabase subscript them
+//!   (`conkey[pos.n]`), compare with `= ANY(conkey)` or expand them
+//!   (`_pg_expandarray(indkey)`); they are `int2[]` here.
+//!
+//! Those tables are static (rows exported from a real PostgreSQL), so they
+//! are converted once, when the server starts. `pg_settings` is replaced by
+//! the connection's own settings ([`super::vars`], found through the session
+//! configuration), and `pg_class` gets the (NULL) `relacl` and
+//! `reloptions` it lacks. Every other table is datafusion-pg-catalog's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, Int16Builder, Int32Builder, ListBuilder, RecordBatch,
+    StringArray, StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use datafusion::catalog::{MemTable, SchemaProvider, Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::TableType;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::pg_functions::quote_ident;
+use super::vars::Vars;
+
+/// arrow-pg's marker of a `"char"` column.
+const CHAR: &str = "pg.char";
+
+/// How a column is retyped.
+#[derive(Clone, Copy)]
+enum Retype {
+    /// Text holding one character → `"char"`.
+    Char,
+    /// `{1,2}`, `[1, 2]` or `1 2` → `int2[]`.
+    Int2Array,
+    /// `1 2` (an `oidvector`) → `oid[]` (int4 values).
+    OidArray,
+}
+
+/// The retyped columns of the static tables.
+const RETYPED: &[(&str, &[(&str, Retype)])] = &[
+    (
+        "pg_type",
+        &[
+            ("typtype", Retype::Char),
+            ("typcategory", Retype::Char),
+            ("typalign", Retype::Char),
+            ("typstorage", Retype::Char),
+            ("typdelim", Retype::Char),
+        ],
+    ),
+    (
+        "pg_constraint",
+        &[
+            ("contype", Retype::Char),
+            ("confupdtype", Retype::Char),
+            ("confdeltype", Retype::Char),
+            ("confmatchtype", Retype::Char),
+            ("conkey", Retype::Int2Array),
+            ("confkey", Retype::Int2Array),
+        ],
+    ),
+    (
+        "pg_index",
+        &[
+            ("indkey", Retype::Int2Array),
+            ("indoption", Retype::Int2Array),
+            ("indclass", Retype::OidArray),
+            ("indcollation", Retype::OidArray),
+        ],
+    ),
+    ("pg_am", &[("amtype", Retype::Char)]),
+];
+
+/// Columns the emulated tables lack, always NULL here (SQLAlchemy reads
+/// `pg_class.reloptions` while reflecting a table's indexes).
+const MISSING: &[(&str, &[&str])] = &[("pg_class", &["relacl", "reloptions"])];
+
+/// `pg_catalog`: datafusion-pg-catalog's, with the tables above retyped and
+/// `pg_settings` per connection.
+#[derive(Debug)]
+pub struct PgCatalog {
+    inner: Arc<dyn SchemaProvider>,
+    /// The retyped static tables, by name.
+    retyped: HashMap<&'static str, Arc<dyn TableProvider>>,
+}
+
+impl PgCatalog {
+    /// Wraps datafusion-pg-catalog's `pg_catalog` schema, converting its
+    /// static tables with `ctx`.
+    pub async fn new(inner: Arc<dyn SchemaProvider>, ctx: &SessionContext) -> Result<PgCatalog> {
+        let mut retyped = HashMap::new();
+        for (name, columns) in RETYPED {
+            let Some(table) = inner.table(name).await? else {
+                continue;
+            };
+            let plan = table.scan(&ctx.state(), None, &[], None).await?;
+            let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
+            let schema = retyped_schema(&table.schema(), columns);
+            let batches = batches
+                .iter()
+                .map(|b| retype_batch(b, &schema, columns))
+                .collect::<Result<Vec<_>>>()?;
+            let table: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![batches])?);
+            retyped.insert(*name, table);
+        }
+        Ok(PgCatalog { inner, retyped })
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for PgCatalog {
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let lower = name.to_ascii_lowercase();
+        if lower == "pg_settings" {
+            return Ok(Some(Arc::new(PgSettings::new())));
+        }
+        if let Some(t) = self.retyped.get(lower.as_str()) {
+            return Ok(Some(t.clone()));
+        }
+        let table = self.inner.table(name).await?;
+        match (table, MISSING.iter().find(|(t, _)| *t == lower)) {
+            (Some(table), Some((_, columns))) => {
+                let mut table = WithNullColumns::new(table, columns);
+                if lower == "pg_class" {
+                    table.namespaces = self.inner.table("pg_namespace").await?;
+                }
+                Ok(Some(Arc::new(table)))
+            }
+            (table, _) => Ok(table),
+        }
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.inner.table_exist(name)
+    }
+}
+
+fn retyped_schema(schema: &SchemaRef, columns: &[(&str, Retype)]) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match columns.iter().find(|(c, _)| c == f.name()) {
+            Some((_, Retype::Char)) => f
+                .as_ref()
+                .clone()
+                .with_metadata(HashMap::from([(CHAR.to_string(), "char".to_string())])),
+            Some((_, Retype::Int2Array)) => {
+                Field::new(f.name(), DataType::new_list(DataType::Int16, true), true)
+            }
+            Some((_, Retype::OidArray)) => {
+                Field::new(f.name(), DataType::new_list(DataType::Int32, true), true)
+            }
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn retype_batch(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    columns: &[(&str, Retype)],
+) -> Result<RecordBatch> {
+    let arrays = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(
+            |(array, field)| match columns.iter().find(|(c, _)| c == field.name()) {
+                Some((_, Retype::Int2Array)) => int2_arrays(array),
+                Some((_, Retype::OidArray)) => oid_arrays(array),
+                _ => Ok(array.clone()),
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+}
+
+/// Text arrays of small integers (`{1,2}`, `[1, 2]`, `1 2`) → `int2[]`; an
+/// empty or unreadable text is NULL.
+fn int2_arrays(array: &ArrayRef) -> Result<ArrayRef> {
+    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut out = ListBuilder::new(Int16Builder::new());
+    for i in 0..text.len() {
+        match numbers::<i16>(text, i) {
+            Some(ns) => {
+                out.values().append_slice(&ns);
+                out.append(true);
+            }
+            None => out.append(false),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// Text `oidvector`s (`1 2`) → `oid[]` (int4 values, as every oid here).
+fn oid_arrays(array: &ArrayRef) -> Result<ArrayRef> {
+    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut out = ListBuilder::new(Int32Builder::new());
+    for i in 0..text.len() {
+        match numbers::<i32>(text, i) {
+            Some(ns) => {
+                out.values().append_slice(&ns);
+                out.append(true);
+            }
+            None => out.append(false),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// The numbers of row `i`'s text array, `None` when it is NULL, empty or
+/// unreadable.
+fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>> {
+    (!text.is_null(i))
+        .then(|| text.value(i).trim())
+        .filter(|s| !s.is_empty())
+        .and_then(|s| {
+            s.trim_matches(|c| matches!(c, '{' | '}' | '[' | ']'))
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse::<T>().ok())
+                .collect()
+        })
+}
+
+/// A table with [`MISSING`] columns (`text[]`, NULL) after its own.
+#[derive(Debug)]
+struct WithNullColumns {
+    inner: Arc<dyn TableProvider>,
+    schema: SchemaRef,
+    /// For `pg_class`: `pg_namespace`, to note the relations' names.
+    namespaces: Option<Arc<dyn TableProvider>>,
+}
+
+impl WithNullColumns {
+    fn new(inner: Arc<dyn TableProvider>, columns: &[&str]) -> WithNullColumns {
+        let base = inner.schema();
+        let fields = base.fields().iter().map(|f| f.as_ref().clone()).chain(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::new_list(DataType::Utf8, true), true)),
+        );
+        WithNullColumns {
+            schema: Arc::new(Schema::new(fields.collect::<Vec<_>>())),
+            inner,
+            namespaces: None,
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for WithNullColumns {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Catalog tables are small: read the inner one whole.
+        let plan = self.inner.scan(state, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        if let Some(namespaces) = &self.namespaces {
+            let plan = namespaces.scan(state, None, &[], None).await?;
+            let spaces = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+            note_relation_names(&batches, &spaces)?;
+        }
+        let batches = batches
+            .into_iter()
+            .map(|b| {
+                let rows = b.num_rows();
+                let mut columns = b.columns().to_vec();
+                for field in &self.schema.fields()[columns.len()..] {
+                    columns.push(datafusion::arrow::array::new_null_array(
+                        field.data_type(),
+                        rows,
+                    ));
+                }
+                RecordBatch::try_new(self.schema.clone(), columns)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[batches],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
+    }
+}
+
+/// Relation names by oid, as a `regclass` is written: noted whenever
+/// `pg_class` is read (a client holds no relation oid it did not read
+/// there). Oids are the same for every connection of a server.
+static RELATION_NAMES: LazyLock<RwLock<HashMap<i32, String>>> = LazyLock::new(Default::default);
+
+/// The name a `regclass` of `oid` is written as: bare for a relation in
+/// `public` or `pg_catalog` (on every search path here), else qualified.
+pub fn relation_name(oid: i32) -> Option<String> {
+    let names = match RELATION_NAMES.read() {
+        Ok(n) => n,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    names.get(&oid).cloned()
+}
+
+/// Column `name` of `b` cast to `t`, if it has one.
+fn column_as(b: &RecordBatch, name: &str, t: &DataType) -> Result<Option<ArrayRef>> {
+    b.column_by_name(name)
+        .map(|c| datafusion::arrow::compute::cast(c, t))
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn note_relation_names(classes: &[RecordBatch], spaces: &[RecordBatch]) -> Result<()> {
+    let mut schemas: HashMap<i32, String> = HashMap::new();
+    for b in spaces {
+        let (Some(oid), Some(name)) = (
+            column_as(b, "oid", &DataType::Int32)?,
+            column_as(b, "nspname", &DataType::Utf8)?,
+        ) else {
+            continue;
+        };
+        let (oid, name) = (oid.as_primitive::<Int32Type>(), name.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if oid.is_valid(i) && name.is_valid(i) {
+                schemas.insert(oid.value(i), name.value(i).to_string());
+            }
+        }
+    }
+    let mut noted = Vec::new();
+    for b in classes {
+        let (Some(oid), Some(name), Some(space)) = (
+            column_as(b, "oid", &DataType::Int32)?,
+            column_as(b, "relname", &DataType::Utf8)?,
+            column_as(b, "relnamespace", &DataType::Int32)?,
+        ) else {
+            continue;
+        };
+        let (oid, name, space) = (
+            oid.as_primitive::<Int32Type>(),
+            name.as_string::<i32>(),
+            space.as_primitive::<Int32Type>(),
+        );
+        for i in 0..b.num_rows() {
+            if !oid.is_valid(i) || !name.is_valid(i) {
+                continue;
+            }
+            let relation = quote_ident(name.value(i));
+            let text = match schemas.get(&space.value(i)).map(String::as_str) {
+                None | Some("public") | Some("pg_catalog") => relation,
+                Some(schema) => format!("{}.{relation}", quote_ident(schema)),
+            };
+            noted.push((oid.value(i), text));
+        }
+    }
+    let mut names = match RELATION_NAMES.write() {
+        Ok(n) => n,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    names.extend(noted);
+    Ok(())
+}
+
+/// `pg_settings`: the settings of the connection that reads it.
+#[derive(Debug)]
+struct PgSettings {
+    schema: SchemaRef,
+}
+
+impl PgSettings {
+    fn new() -> PgSettings {
+        let text = |n: &str| Field::new(n, DataType::Utf8, true);
+        PgSettings {
+            schema: Arc::new(Schema::new(vec![
+                text("name"),
+                text("setting"),
+                text("unit"),
+                text("category"),
+                text("short_desc"),
+                text("extra_desc"),
+                text("context"),
+                text("vartype"),
+                text("source"),
+                text("min_val"),
+                text("max_val"),
+                text("enumvals"),
+                text("boot_val"),
+                text("reset_val"),
+                text("sourcefile"),
+                Field::new("sourceline", DataType::Int32, true),
+                Field::new("pending_restart", DataType::Boolean, true),
+            ])),
+        }
+    }
+
+    fn batch(&self, vars: &Vars) -> Result<RecordBatch> {
+        let all = vars.all();
+        let n = all.len();
+        let mut names = StringBuilder::new();
+        let mut settings = StringBuilder::new();
+        let mut sources = StringBuilder::new();
+        let mut defaults = StringBuilder::new();
+        for (name, value) in &all {
+            let default = Vars::default().get(name);
+            names.append_value(name);
+            settings.append_value(value);
+            sources.append_value(if default.as_deref() == Some(value.as_str()) {
+                "default"
+            } else {
+                "session"
+            });
+            defaults.append_option(default);
+        }
+        let nulls = |n: usize| {
+            let mut b = StringBuilder::new();
+            (0..n).for_each(|_| b.append_null());
+            Arc::new(b.finish()) as ArrayRef
+        };
+        let mut sourceline = Int32Builder::new();
+        let mut pending = BooleanBuilder::new();
+        (0..n).for_each(|_| {
+            sourceline.append_null();
+            pending.append_value(false);
+        });
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(names.finish()),
+            Arc::new(settings.finish()),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            Arc::new(sources.finish()),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            nulls(n),
+            Arc::new(defaults.finish()),
+            nulls(n),
+            Arc::new(sourceline.finish()),
+            Arc::new(pending.finish()),
+        ];
+        Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
+    }
+}
+
+#[async_trait]
+impl TableProvider for PgSettings {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let vars = state.config().get_extension::<Vars>().unwrap_or_default();
+        let batch = self.batch(&vars)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int2_vectors_and_arrays_become_int2_arrays() {
+        let text: ArrayRef = Arc::new(datafusion::arrow::array::StringArray::from(vec![
+            Some("[1, 2]"),
+            Some("{3}"),
+            Some("1 2 3"),
+            Some(""),
+            None,
+        ]));
+        let out = int2_arrays(&text).unwrap();
+        let list = out.as_list::<i32>();
+        assert_eq!(
+            list.value(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int16Type>()
+                .values(),
+            &[1, 2]
+        );
+        assert_eq!(list.value(2).len(), 3);
+        assert!(list.is_null(3) && list.is_null(4));
+    }
+}

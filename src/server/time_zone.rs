@@ -1,0 +1,172 @@
+//! Casts from `timestamptz` that depend on the session's `TimeZone`.
+//!
+//! PostgreSQL converts a `timestamptz` to `timestamp` (wall-clock time) and
+//! to `date` in the session's time zone; Metabase buckets days and weeks
+//! that way (`date_trunc('week', CAST(created_at AS timestamp))`). Arrow
+//! casts `Timestamp(tz)` to a naive timestamp keeping the UTC wall clock,
+//! and to a date in the column's own zone (UTC for OKO's tables). This
+//! analyzer rule, which runs after type coercion with the connection's
+//! configuration (whose `execution.time_zone` follows `TimeZone`, see
+//! [`super::session`]), rewrites such casts:
+//! - `CAST(x AS timestamp)` → `CAST(to_local_time(CAST(x AS
+//!   timestamptz in the session zone)) AS timestamp)`;
+//! - `CAST(x AS date)` → `CAST(CAST(x AS timestamptz in the session zone) AS
+//!   date)`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan};
+use datafusion::optimizer::AnalyzerRule;
+
+/// The analyzer rule; see the module documentation.
+#[derive(Debug, Default)]
+pub struct SessionZoneCasts;
+
+impl AnalyzerRule for SessionZoneCasts {
+    fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> Result<LogicalPlan> {
+        let Some(zone) = config.execution.time_zone.clone() else {
+            return Ok(plan);
+        };
+        let zone: Arc<str> = zone.into();
+        plan.transform_up_with_subqueries(|node| {
+            // The expressions of a node read the columns of its inputs.
+            let mut schema = DFSchema::empty();
+            for input in node.inputs() {
+                schema.merge(input.schema());
+            }
+            if node.inputs().is_empty() {
+                return Ok(Transformed::no(node));
+            }
+            // A changed expression keeps its name: the nodes above refer
+            // to it by name (`GROUP BY 1` of a cast, say).
+            let names = NamePreserver::new(&node);
+            node.map_expressions(|e| {
+                let name = names.save(&e);
+                let rewritten = e.transform_up(|e| match e {
+                    Expr::Cast(Cast { expr, field }) => {
+                        in_zone(*expr, field, &schema, &zone).map(|(e, changed)| {
+                            if changed {
+                                Transformed::yes(e)
+                            } else {
+                                Transformed::no(e)
+                            }
+                        })
+                    }
+                    other => Ok(Transformed::no(other)),
+                })?;
+                Ok(rewritten.update_data(|e| name.restore(e)))
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "oko_session_zone_casts"
+    }
+}
+
+/// `CAST(expr AS field)`, converted in `zone` when it casts a `timestamptz`
+/// to a naive timestamp or a date; whether it was changed.
+fn in_zone(
+    expr: Expr,
+    field: FieldRef,
+    schema: &DFSchema,
+    zone: &Arc<str>,
+) -> Result<(Expr, bool)> {
+    let to_timestamp = matches!(field.data_type(), DataType::Timestamp(_, None));
+    let to_date = matches!(field.data_type(), DataType::Date32 | DataType::Date64);
+    // (An expression not typed against these inputs, an outer reference,
+    // stays as it is.)
+    let source = expr.get_type(schema).ok();
+    let Some(DataType::Timestamp(unit, Some(from))) = source.filter(|_| to_timestamp || to_date)
+    else {
+        return Ok((
+            Expr::Cast(Cast {
+                expr: Box::new(expr),
+                field,
+            }),
+            false,
+        ));
+    };
+    let zoned = if *from == **zone {
+        expr
+    } else {
+        Expr::Cast(Cast::new(
+            Box::new(expr),
+            DataType::Timestamp(unit, Some(zone.clone())),
+        ))
+    };
+    let converted = if to_timestamp {
+        Expr::ScalarFunction(ScalarFunction::new_udf(
+            datafusion::functions::datetime::to_local_time(),
+            vec![zoned],
+        ))
+    } else {
+        zoned
+    };
+    Ok((
+        Expr::Cast(Cast {
+            expr: Box::new(converted),
+            field,
+        }),
+        true,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    #[tokio::test]
+    async fn a_grouped_cast_keeps_its_name() {
+        let mut config = SessionConfig::new();
+        config.options_mut().execution.time_zone = Some("Asia/Yekaterinburg".into());
+        let ctx = SessionContext::new_with_config(config);
+        ctx.add_analyzer_rule(Arc::new(SessionZoneCasts));
+        let batches = ctx
+            .sql(
+                "SELECT date_trunc('day', CAST(t AS TIMESTAMP)) AS d, count(*) AS n FROM \
+                 (SELECT CAST('2026-06-01T22:30:00Z' AS TIMESTAMP WITH TIME ZONE) AS t) \
+                 GROUP BY 1 ORDER BY 1",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let out = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(out.contains("2026-06-02T00:00:00"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn timestamptz_casts_follow_the_session_zone() {
+        let mut config = SessionConfig::new();
+        config.options_mut().execution.time_zone = Some("Asia/Yekaterinburg".into());
+        let ctx = SessionContext::new_with_config(config);
+        ctx.add_analyzer_rule(Arc::new(SessionZoneCasts));
+        let batches = ctx
+            .sql(
+                "SELECT CAST(t AS TIMESTAMP) AS wall, CAST(t AS DATE) AS day FROM \
+                 (SELECT CAST('2026-06-01T22:30:00Z' AS TIMESTAMP WITH TIME ZONE) AS t)",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let out = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(out.contains("2026-06-02T03:30:00"), "{out}");
+        assert!(out.contains("2026-06-02 "), "{out}");
+    }
+}
