@@ -575,6 +575,7 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         shared,
         tls,
         std::time::Duration::from_millis(config.server.refresh_ms.max(50)),
+        config.server.compact_after_inserts,
         shutdown_signal(),
     )
     .await?;

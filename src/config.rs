@@ -49,6 +49,9 @@ pub struct ServerConfig {
     /// Failed logins one client address may make per minute; after that
     /// its logins are refused until the minute has passed.
     pub max_failed_logins: u32,
+    /// Compact a table after this many SQL inserts into it (each leaves a
+    /// small file per partition); 0 turns automatic compaction off.
+    pub compact_after_inserts: u64,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +65,7 @@ impl Default for ServerConfig {
             tls_key: None,
             require_tls: false,
             max_failed_logins: 5,
+            compact_after_inserts: 200,
         }
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! - `oko compact`: SQL inserts and small loads leave small files; compaction
 //!   rewrites each partition's small files into files of about
-//!   `--target-mb` (default 128). Policy: run it daily (cron) or whenever a
-//!   partition holds more than a few dozen files; queries read the same rows
+//!   `--target-mb` (default 128). The server compacts a table by itself
+//!   after `[server] compact_after_inserts` SQL inserts; after many small
+//!   loads, run this (or daily from cron). Queries read the same rows
 //!   before and after.
 //! - `oko retention --tenant T --before DATE`: deletes the tenant's facts older
 //!   than the date, each table by its own time column. Delta removes files

@@ -42,6 +42,8 @@ pub struct LiveTable {
     delta: Mutex<DeltaTable>,
     /// Held by a writer from its checks to its commit.
     writers: Mutex<()>,
+    /// SQL inserts committed since the last compaction.
+    inserts_since_compaction: std::sync::atomic::AtomicU64,
 }
 
 impl LiveTable {
@@ -55,6 +57,7 @@ impl LiveTable {
             current: RwLock::new(provider),
             delta: Mutex::new(delta),
             writers: Mutex::new(()),
+            inserts_since_compaction: Default::default(),
         }))
     }
 
@@ -85,6 +88,8 @@ impl LiveTable {
         let version = crate::ingest::commit_with(&mut writer, &mut delta, props)
             .await
             .with_context(|| format!("cannot commit the insert into table {table}"))?;
+        self.inserts_since_compaction
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         delta.update_incremental(None).await?;
         let provider = delta.table_provider().await?;
         match self.current.write() {
@@ -123,6 +128,35 @@ impl LiveTable {
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
+    }
+
+    /// Compacts the table when `after` SQL inserts (each a small file per
+    /// partition) have been committed since the last time: Delta's
+    /// bin-packing rewrites each partition's small files into large ones, in
+    /// one commit that changes no row. Writers wait meanwhile. Returns the
+    /// files removed and added, when it ran.
+    pub async fn compact_if_due(&self, after: u64) -> anyhow::Result<Option<(u64, u64)>> {
+        use std::sync::atomic::Ordering;
+        if after == 0 || self.inserts_since_compaction.load(Ordering::Relaxed) < after {
+            return Ok(None);
+        }
+        let _turn = self.writer_turn().await;
+        let mut delta = self.delta.lock().await;
+        delta.update_incremental(None).await?;
+        let (compacted, metrics) = delta
+            .clone()
+            .optimize()
+            .with_writer_properties(crate::ingest::writer_properties())
+            .await
+            .with_context(|| format!("cannot compact table {}", self.table))?;
+        *delta = compacted;
+        let provider = delta.table_provider().await?;
+        match self.current.write() {
+            Ok(mut p) => *p = provider,
+            Err(poisoned) => *poisoned.into_inner() = provider,
+        }
+        self.inserts_since_compaction.store(0, Ordering::Relaxed);
+        Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
     }
 
     /// Loads commits newer than the current snapshot, if any. Returns the
@@ -220,7 +254,9 @@ impl TableProvider for LiveTable {
 }
 
 /// Refreshes every table every `period` until the task is dropped.
-pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration) {
+/// Refreshes every table every `period` until the task is dropped, and
+/// compacts a table after `compact_after` SQL inserts (0: never).
+pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration, compact_after: u64) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -230,6 +266,13 @@ pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration) {
                 Ok(Some(v)) => tracing::debug!(table = %t.table, version = v, "new snapshot"),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(table = %t.table, "cannot refresh: {e:#}"),
+            }
+            match t.compact_if_due(compact_after).await {
+                Ok(Some((removed, added))) => {
+                    tracing::info!(table = %t.table, removed, added, "compacted")
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(table = %t.table, "cannot compact: {e:#}"),
             }
         }
     }

@@ -388,9 +388,14 @@ pub async fn run(
     shared: Arc<Shared>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
     refresh: Duration,
+    compact_after_inserts: u64,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let refresher = tokio::spawn(live::refresh_forever(shared.tables(), refresh));
+    let refresher = tokio::spawn(live::refresh_forever(
+        shared.tables(),
+        refresh,
+        compact_after_inserts,
+    ));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

@@ -787,3 +787,47 @@ async fn loads_and_inserts_commit_side_by_side() {
     }
     assert_eq!(n, 220, "20 inserts and 4 loads of 50 rows");
 }
+
+/// Small inserts are compacted by the server itself after
+/// `compact_after_inserts` of them, without changing a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_compacts_after_many_small_inserts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store_s = store.display().to_string();
+    let cfg = config(dir.path(), "compact_after_inserts = 5")
+        .display()
+        .to_string();
+    let server = start(&["--store", &store_s, "--config", &cfg]);
+    let c = as_user(server.port, "admin").await;
+    for i in 0..6 {
+        c.execute(
+            "INSERT INTO lead_notes (tenant, lead_id, comment) VALUES ('t', $1, 'x')",
+            &[&format!("L{i}")],
+        )
+        .await
+        .unwrap();
+    }
+    let log = store.join("lead_notes").join("_delta_log");
+    let optimized = || {
+        std::fs::read_dir(&log).unwrap().flatten().any(|e| {
+            e.path().extension().is_some_and(|x| x == "json")
+                && std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("\"OPTIMIZE\""))
+        })
+    };
+    let mut waited = 0;
+    while !optimized() {
+        assert!(waited < 100, "no OPTIMIZE commit after 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(count(&c, "SELECT count(*) FROM lead_notes").await, 6);
+    // Inserts go on after the compaction.
+    c.execute(
+        "INSERT INTO lead_notes (tenant, lead_id, comment) VALUES ('t', 'L9', 'x')",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM lead_notes").await, 7);
+}
