@@ -254,13 +254,39 @@ impl TableProvider for LiveTable {
 }
 
 /// Refreshes every table every `period` until the task is dropped.
+/// How often freed memory is handed back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+
+/// glibc keeps memory freed by finished queries in per-thread arenas; under
+/// mixed reads and writes the server's resident size grew with it
+/// (`benches/README.md`, section C). `malloc_trim` hands the free pages of
+/// every arena back. A no-op with other C libraries.
+fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory of the allocator
+        // this process already uses; it takes no pointers.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Refreshes every table every `period` until the task is dropped, and
 /// compacts a table after `compact_after` SQL inserts (0: never).
 pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration, compact_after: u64) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_trim = std::time::Instant::now();
     loop {
         tick.tick().await;
+        if last_trim.elapsed() >= TRIM_EVERY {
+            return_free_memory();
+            last_trim = std::time::Instant::now();
+        }
         for t in &tables {
             match t.refresh().await {
                 Ok(Some(v)) => tracing::debug!(table = %t.table, version = v, "new snapshot"),
