@@ -507,6 +507,7 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         config.server.listen = l;
     }
     crate::engine::reports::check_settings(&config.reports)?;
+    crate::notify::check(&config.notify)?;
     // A malformed message can make the protocol decoder panic inside one
     // connection's task: that connection ends, the server goes on. Log it
     // as one line rather than a backtrace per bad packet.
@@ -570,6 +571,16 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     }
     use std::io::Write;
     std::io::stdout().flush()?;
+    let notifier = if config.notify.is_empty() {
+        None
+    } else {
+        let ratings = store.table_or_create(crate::model::Table::Ratings).await?;
+        let notifier =
+            crate::notify::Notifier::new(config.notify.clone(), ratings, shared.engine_context())?;
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(notifier.run(std::time::Duration::from_secs(1), stop.clone()));
+        Some((task, stop))
+    };
     crate::server::run(
         listener,
         shared,
@@ -579,6 +590,16 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
         shutdown_signal(),
     )
     .await?;
+    if let Some((task, stop)) = notifier {
+        // Let a post under way record that it was delivered.
+        stop.notify_one();
+        if tokio::time::timeout(std::time::Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("notifications did not stop in 15 s");
+        }
+    }
     eprintln!("OKO stopped");
     Ok(())
 }

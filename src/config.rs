@@ -25,6 +25,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Who may connect (`[[users]]`); see [`crate::auth`].
     pub users: Vec<crate::auth::UserConfig>,
+    /// Webhooks new ratings are pushed to (`[[notify]]`); see [`crate::notify`].
+    pub notify: Vec<crate::notify::Subscription>,
 }
 
 /// `oko serve` settings.

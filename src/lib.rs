@@ -13,6 +13,7 @@
 //! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
 //! | [`lifecycle`] | compaction, retention, erasure, vacuum |
 //! | [`engine`] | a DataFusion session with our functions and tables |
+//! | [`notify`] | new ratings pushed to subscribed webhooks (Slack-compatible JSON) |
 //! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection, live tables |
 //! | [`cli`] | the `oko` command line |
 
@@ -25,5 +26,6 @@ pub mod generate;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;
+pub mod notify;
 pub mod server;
 pub mod store;

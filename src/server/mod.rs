@@ -195,6 +195,15 @@ impl Shared {
         Ok(ctx)
     }
 
+    /// A session over every tenant's live tables and views, for the
+    /// server's own queries (not a client's: no settings, no principal).
+    pub fn engine_context(&self) -> SessionContext {
+        let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
+        ctx.register_catalog(CATALOG, self.catalog.clone());
+        oko_udfs::register_all(&ctx);
+        ctx
+    }
+
     /// The live tables (for the refresher).
     pub fn tables(&self) -> Vec<Arc<LiveTable>> {
         self.tables.clone()

@@ -13,6 +13,7 @@ mod crosscheck;
 mod dashboard;
 mod hostile;
 mod lifecycle;
+mod notify;
 mod roundtrip;
 mod s3;
 mod security;

@@ -1,7 +1,7 @@
 //! `oko serve` over the real wire protocol: tokio-postgres and psql.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -13,6 +13,15 @@ pub struct Server {
 }
 
 impl Server {
+    /// Stops the server with SIGTERM, as an operator would, and waits for
+    /// it to exit; true when it exited successfully.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().is_ok_and(|s| s.success())
+    }
+
     /// Has the process not exited?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -1,0 +1,810 @@
+//! Rating notifications (SPEC.md §2): a supervisor subscribes, in the
+//! config, to new ratings — every one, low scores, or answers that need
+//! moderation — and `oko serve` pushes them to a webhook as Slack-compatible
+//! JSON.
+//!
+//! ```toml
+//! [[notify]]
+//! name = "low-scores"                 # letters, digits, - and _
+//! url = "https://hooks.slack.com/services/…"
+//! tenant = "okna"                     # default: every tenant
+//! max_score = 3                       # valid scores from min_score to max_score
+//! invalid = true                      # also answers a moderator must look at
+//! scope = "calls"                     # calls, chats or all (default)
+//! ```
+//!
+//! How new ratings are found: every append to `ratings` — an SQL `INSERT`
+//! or an `oko load`, from this process or another — is one Delta commit
+//! whose `add` actions name the files that hold exactly the new rows. The
+//! notifier reads the commit log after the last version it delivered, reads
+//! those files, keeps what a subscription wants and posts it. Commits that
+//! only rewrite rows (compaction, deletes) announce nothing.
+//!
+//! Delivery is at least once: a subscription's position is kept in the
+//! store (`ratings/_oko/notify/<name>.json`, which vacuum leaves alone) and
+//! moves only after the webhook answered 2xx. A webhook that is down, or a
+//! server restart, delays notifications and loses none; a failed post is
+//! retried with a growing pause (up to 5 minutes). A new subscription starts
+//! at the table's current version: history is never announced, and neither
+//! is a rating received more than `max_age_hours` (24) before it was
+//! committed — a backfill of old exports stays quiet.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::prelude::{SessionContext, col, lit};
+use deltalake::DeltaTable;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
+
+/// Ratings of one commit round that go into one post, at most; the rest
+/// are counted in the post (`omitted`).
+const MAX_RATINGS_PER_POST: usize = 500;
+/// Lines of the human-readable text; the rest are summed up in one line.
+const MAX_TEXT_LINES: usize = 20;
+/// Commits read in one round, so a long outage catches up in steps.
+const MAX_VERSIONS_PER_ROUND: u64 = 50;
+/// The longest pause between retries of a failing webhook.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How far before a rating its lead is looked for (leads are partitioned
+/// by month; a lead older than this is announced without its details).
+const LEAD_LOOKBACK_DAYS: i64 = 62;
+
+/// One `[[notify]]` entry of the config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// Names the subscription in posts, logs and its stored position.
+    pub name: String,
+    /// The webhook (http or https) the ratings are posted to.
+    pub url: String,
+    /// Only this tenant's ratings (default: every tenant's).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Valid scores from `min_score` to `max_score` are announced.
+    #[serde(default = "lowest_score")]
+    pub min_score: i64,
+    #[serde(default = "highest_score")]
+    pub max_score: i64,
+    /// Also announce answers without a valid score (7, 0, text), which
+    /// wait for a moderator.
+    #[serde(default)]
+    pub invalid: bool,
+    /// `calls`, `chats` or `all`: the channel scope of the rated lead.
+    #[serde(default = "all_scope")]
+    pub scope: String,
+    /// A rating received longer ago than this when it is committed (a
+    /// backfill) is not announced.
+    #[serde(default = "one_day")]
+    pub max_age_hours: i64,
+}
+
+fn lowest_score() -> i64 {
+    1
+}
+fn highest_score() -> i64 {
+    5
+}
+fn all_scope() -> String {
+    "all".into()
+}
+fn one_day() -> i64 {
+    24
+}
+
+/// Refuses subscriptions that could never work, before the server starts.
+pub fn check(subs: &[Subscription]) -> Result<()> {
+    let mut names = HashSet::new();
+    for s in subs {
+        let what = format!("[[notify]] {:?}", s.name);
+        if s.name.is_empty()
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("{what}: a name is letters, digits, '-' and '_'");
+        }
+        if !names.insert(&s.name) {
+            bail!("{what}: two subscriptions have this name");
+        }
+        let url = url::Url::parse(&s.url).with_context(|| format!("{what}: url {:?}", s.url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("{what}: the url must be http:// or https://");
+        }
+        if !(1..=5).contains(&s.min_score) || !(1..=5).contains(&s.max_score) {
+            bail!("{what}: min_score and max_score are scores from 1 to 5");
+        }
+        if s.min_score > s.max_score {
+            bail!("{what}: min_score is above max_score");
+        }
+        if channels_of(&s.scope).is_none() {
+            bail!("{what}: scope is calls, chats or all, not {:?}", s.scope);
+        }
+        if s.max_age_hours <= 0 {
+            bail!("{what}: max_age_hours must be positive");
+        }
+    }
+    Ok(())
+}
+
+/// The channels of a report scope (SPEC.md §1).
+fn channels_of(scope: &str) -> Option<&'static [&'static str]> {
+    match scope {
+        "calls" => Some(&["call", "callback"]),
+        "chats" => Some(&["chat", "social", "messenger"]),
+        "all" => Some(&["call", "callback", "chat", "social", "messenger"]),
+        _ => None,
+    }
+}
+
+/// A rating as committed, with what is known of its lead.
+#[derive(Debug, Clone, Serialize)]
+struct NewRating {
+    /// The commit that added it.
+    #[serde(skip)]
+    version: u64,
+    tenant: String,
+    rating_id: String,
+    lead_id: String,
+    score_raw: Option<String>,
+    /// The parsed score, when it is a valid one (1..5).
+    score: Option<i64>,
+    received_at: DateTime<Utc>,
+    channel: Option<String>,
+    manager_id: Option<String>,
+    manager: Option<String>,
+    client_id: Option<String>,
+}
+
+impl Subscription {
+    fn wants(&self, r: &NewRating, now: DateTime<Utc>) -> bool {
+        if self.tenant.as_ref().is_some_and(|t| *t != r.tenant) {
+            return false;
+        }
+        if now - r.received_at > chrono::Duration::hours(self.max_age_hours) {
+            return false;
+        }
+        let in_scope = match (&r.channel, channels_of(&self.scope)) {
+            (Some(c), Some(chs)) => chs.contains(&c.as_str()),
+            // A lead not found: only a subscription to every channel knows
+            // it wants it.
+            (None, _) => self.scope == "all",
+            (_, None) => false,
+        };
+        in_scope
+            && match r.score {
+                Some(s) => (self.min_score..=self.max_score).contains(&s),
+                None => self.invalid,
+            }
+    }
+}
+
+/// Where a subscription is, and when it may try again.
+struct Cursor {
+    sub: Subscription,
+    /// The last version delivered (None: not read from the store yet).
+    position: Option<u64>,
+    failures: u32,
+    retry_at: Instant,
+}
+
+/// Pushes new ratings to the subscribed webhooks; see the module docs.
+pub struct Notifier {
+    cursors: Vec<Cursor>,
+    /// Our own handle on `ratings`: its log is read, never its snapshot.
+    ratings: DeltaTable,
+    /// For the leads, managers and tenants of the new ratings.
+    ctx: SessionContext,
+    http: reqwest::Client,
+}
+
+impl Notifier {
+    pub fn new(subs: Vec<Subscription>, ratings: DeltaTable, ctx: SessionContext) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("oko/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the webhook client")?;
+        let now = Instant::now();
+        Ok(Notifier {
+            cursors: subs
+                .into_iter()
+                .map(|sub| Cursor {
+                    sub,
+                    position: None,
+                    failures: 0,
+                    retry_at: now,
+                })
+                .collect(),
+            ratings,
+            ctx,
+            http,
+        })
+    }
+
+    /// Looks for new ratings every `period` until `stop` is notified; a
+    /// round under way (a post and the position it moves) is finished
+    /// first, so a graceful shutdown repeats nothing.
+    pub async fn run(mut self, period: Duration, stop: Arc<tokio::sync::Notify>) {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.notified() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.round().await {
+                tracing::warn!("notifications: {e:#}");
+            }
+        }
+    }
+
+    /// One pass: read the commits no ready subscription has delivered yet
+    /// (a bounded number), and post to each what it wants.
+    async fn round(&mut self) -> Result<()> {
+        let store = self.ratings.object_store();
+        let log = self.ratings.log_store();
+        let known = self.cursors.iter().filter_map(|c| c.position).min();
+        let latest = log
+            .get_latest_version(known.unwrap_or(0))
+            .await
+            .context("cannot read the ratings log")?;
+        for c in self.cursors.iter_mut().filter(|c| c.position.is_none()) {
+            c.position = Some(match load_position(&store, &c.sub.name).await? {
+                Some(p) => p,
+                None => {
+                    save_position(&store, &c.sub.name, latest).await?;
+                    tracing::info!(
+                        subscription = c.sub.name,
+                        version = latest,
+                        "notifications start"
+                    );
+                    latest
+                }
+            });
+        }
+        let now = Instant::now();
+        let ready = |c: &Cursor| c.retry_at <= now && c.position.is_some_and(|p| p < latest);
+        let Some(from) = self
+            .cursors
+            .iter()
+            .filter(|c| ready(c))
+            .filter_map(|c| c.position)
+            .min()
+        else {
+            return Ok(());
+        };
+        let to = latest.min(from + MAX_VERSIONS_PER_ROUND);
+        let mut new = self.read_commits(from + 1..=to).await?;
+        if new.is_empty() {
+            for c in self.cursors.iter_mut().filter(|c| ready(c)) {
+                c.position = Some(to);
+                save_position(&store, &c.sub.name, to).await?;
+            }
+            return Ok(());
+        }
+        self.describe_leads(&mut new).await?;
+        let tenants = self.tenant_zones(&new).await?;
+        let wall = Utc::now();
+        for c in self.cursors.iter_mut().filter(|c| ready(c)) {
+            let Some(position) = c.position else { continue };
+            let mine: Vec<&NewRating> = new
+                .iter()
+                .filter(|r| r.version > position && r.version <= to && c.sub.wants(r, wall))
+                .collect();
+            if !mine.is_empty() {
+                let body = message(&c.sub, &mine, &tenants);
+                if let Err(e) = post(&self.http, &c.sub.url, &body).await {
+                    c.failures += 1;
+                    let pause = Duration::from_secs(1 << c.failures.min(9)).min(MAX_BACKOFF);
+                    c.retry_at = Instant::now() + pause;
+                    tracing::warn!(
+                        subscription = c.sub.name,
+                        ratings = mine.len(),
+                        retry_in_s = pause.as_secs(),
+                        "cannot deliver notifications: {e:#}"
+                    );
+                    continue;
+                }
+                tracing::info!(subscription = c.sub.name, ratings = mine.len(), "notified");
+            }
+            c.failures = 0;
+            c.position = Some(to);
+            save_position(&store, &c.sub.name, to).await?;
+        }
+        Ok(())
+    }
+
+    /// The rows appended by the commits in `versions`.
+    async fn read_commits(
+        &self,
+        versions: std::ops::RangeInclusive<u64>,
+    ) -> Result<Vec<NewRating>> {
+        let log = self.ratings.log_store();
+        let store = self.ratings.object_store();
+        let mut out = Vec::new();
+        for version in versions {
+            let Some(bytes) = log.read_commit_entry(version).await? else {
+                tracing::warn!(
+                    version,
+                    "notifications: commit {version} of ratings is gone (log cleaned up); skipped"
+                );
+                continue;
+            };
+            for (path, tenant) in appended_files(&bytes)
+                .with_context(|| format!("cannot read commit {version} of ratings"))?
+            {
+                read_file(&store, &path, &tenant, version, &mut out)
+                    .await
+                    .with_context(|| format!("cannot read {path} (commit {version} of ratings)"))?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills in each rating's lead (channel, manager, client) and the
+    /// manager's name.
+    async fn describe_leads(&self, ratings: &mut [NewRating]) -> Result<()> {
+        let mut by_tenant: BTreeMap<String, (HashSet<String>, DateTime<Utc>)> = BTreeMap::new();
+        for r in ratings.iter() {
+            let e = by_tenant
+                .entry(r.tenant.clone())
+                .or_insert_with(|| (HashSet::new(), r.received_at));
+            e.0.insert(r.lead_id.clone());
+            e.1 = e.1.min(r.received_at);
+        }
+        let mut leads: HashMap<(String, String), [Option<String>; 3]> = HashMap::new();
+        let mut managers: HashMap<(String, String), String> = HashMap::new();
+        for (tenant, (ids, earliest)) in by_tenant {
+            let since = earliest - chrono::Duration::days(LEAD_LOOKBACK_DAYS);
+            let month = crate::model::month_of_micros(since.timestamp_micros()).unwrap_or_default();
+            let found = self
+                .ctx
+                .table("leads")
+                .await?
+                .filter(
+                    col("tenant")
+                        .eq(lit(tenant.as_str()))
+                        .and(col("created_month").gt_eq(lit(month)))
+                        .and(
+                            col("lead_id")
+                                .in_list(ids.iter().map(|i| lit(i.as_str())).collect(), false),
+                        ),
+                )?
+                .select_columns(&["lead_id", "channel", "manager_id", "client_id"])?
+                .collect()
+                .await?;
+            let mut manager_ids = HashSet::new();
+            for b in &found {
+                let [id, channel, manager, client] = texts(b)?;
+                for i in 0..b.num_rows() {
+                    if let Some(m) = &manager[i] {
+                        manager_ids.insert(m.clone());
+                    }
+                    if let Some(id) = &id[i] {
+                        leads.insert(
+                            (tenant.clone(), id.clone()),
+                            [channel[i].clone(), manager[i].clone(), client[i].clone()],
+                        );
+                    }
+                }
+            }
+            if manager_ids.is_empty() {
+                continue;
+            }
+            let names = self
+                .ctx
+                .table("managers")
+                .await?
+                .filter(col("tenant").eq(lit(tenant.as_str())).and(
+                    col("manager_id").in_list(manager_ids.into_iter().map(lit).collect(), false),
+                ))?
+                .select_columns(&["manager_id", "name"])?
+                .collect()
+                .await?;
+            for b in &names {
+                let [id, name] = texts(b)?;
+                for (id, name) in id.into_iter().zip(name) {
+                    if let (Some(id), Some(name)) = (id, name) {
+                        managers.insert((tenant.clone(), id), name);
+                    }
+                }
+            }
+        }
+        for r in ratings.iter_mut() {
+            if let Some([channel, manager, client]) =
+                leads.get(&(r.tenant.clone(), r.lead_id.clone()))
+            {
+                r.channel = channel.clone();
+                r.manager_id = manager.clone();
+                r.client_id = client.clone();
+                r.manager = manager
+                    .as_ref()
+                    .and_then(|m| managers.get(&(r.tenant.clone(), m.clone())).cloned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Each tenant's display name and time zone, for the text.
+    async fn tenant_zones(
+        &self,
+        ratings: &[NewRating],
+    ) -> Result<HashMap<String, (String, chrono_tz::Tz)>> {
+        let wanted: HashSet<&str> = ratings.iter().map(|r| r.tenant.as_str()).collect();
+        let rows = self
+            .ctx
+            .table("tenants")
+            .await?
+            .filter(col("tenant").in_list(wanted.into_iter().map(lit).collect(), false))?
+            .select_columns(&["tenant", "name", "timezone"])?
+            .collect()
+            .await?;
+        let mut out = HashMap::new();
+        for b in &rows {
+            let [tenant, name, zone] = texts(b)?;
+            for i in 0..b.num_rows() {
+                let Some(t) = &tenant[i] else { continue };
+                let zone = zone[i]
+                    .as_deref()
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(chrono_tz::UTC);
+                out.insert(
+                    t.clone(),
+                    (name[i].clone().unwrap_or_else(|| t.clone()), zone),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The files a commit appended (path, tenant), when it is an append:
+/// compaction and deletes rewrite rows that were announced before.
+fn appended_files(commit: &[u8]) -> Result<Vec<(String, String)>> {
+    let mut operation = None;
+    let mut adds = Vec::new();
+    for line in commit.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let action: serde_json::Value = serde_json::from_slice(line)?;
+        if let Some(op) = action
+            .pointer("/commitInfo/operation")
+            .and_then(|v| v.as_str())
+        {
+            operation = Some(op.to_string());
+        }
+        if let Some(add) = action.get("add") {
+            if add.get("dataChange").and_then(|v| v.as_bool()) == Some(false) {
+                continue;
+            }
+            let path = add
+                .get("path")
+                .and_then(|v| v.as_str())
+                .context("an add action without a path")?;
+            let tenant = add
+                .pointer("/partitionValues/tenant")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            adds.push((path.to_string(), tenant.to_string()));
+        }
+    }
+    Ok(if operation.as_deref() == Some("WRITE") {
+        adds
+    } else {
+        Vec::new()
+    })
+}
+
+/// Reads one appended Parquet file of `ratings` into `out`.
+async fn read_file(
+    store: &Arc<dyn ObjectStore>,
+    path: &str,
+    tenant: &str,
+    version: u64,
+    out: &mut Vec<NewRating>,
+) -> Result<()> {
+    // Appended files are small (an insert) or bounded by the writer's
+    // file size (a load): read whole, then decoded.
+    let bytes = store
+        .get(&Path::from_url_path(path)?)
+        .await?
+        .bytes()
+        .await?;
+    for b in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
+        let b = b?;
+        let [rating_id, lead_id, score_raw] = texts_of(&b, ["rating_id", "lead_id", "score_raw"])?;
+        let score = column(&b, "score", &DataType::Int64)?;
+        let score = score.as_primitive::<Int64Type>();
+        let received = column(
+            &b,
+            "received_at",
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )?;
+        let received = received.as_primitive::<TimestampMicrosecondType>();
+        for i in 0..b.num_rows() {
+            let (Some(rating_id), Some(lead_id)) = (rating_id[i].clone(), lead_id[i].clone())
+            else {
+                continue;
+            };
+            let received_at = if received.is_null(i) {
+                continue;
+            } else {
+                DateTime::from_timestamp_micros(received.value(i)).unwrap_or_default()
+            };
+            out.push(NewRating {
+                version,
+                tenant: tenant.to_string(),
+                rating_id,
+                lead_id,
+                score_raw: score_raw[i].clone(),
+                score: (!score.is_null(i))
+                    .then(|| score.value(i))
+                    .filter(|s| (1..=5).contains(s)),
+                received_at,
+                channel: None,
+                manager_id: None,
+                manager: None,
+                client_id: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn column(b: &RecordBatch, name: &str, to: &DataType) -> Result<Arc<dyn Array>> {
+    let c = b
+        .column_by_name(name)
+        .with_context(|| format!("the file has no column {name}"))?;
+    Ok(cast(c, to)?)
+}
+
+/// Named columns as optional strings.
+fn texts_of<const N: usize>(b: &RecordBatch, names: [&str; N]) -> Result<[Vec<Option<String>>; N]> {
+    let mut out: [Vec<Option<String>>; N] = std::array::from_fn(|_| Vec::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        let c = column(b, name, &DataType::Utf8)?;
+        *slot = c
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect();
+    }
+    Ok(out)
+}
+
+/// Every column of a query result, in order, as optional strings.
+fn texts<const N: usize>(b: &RecordBatch) -> Result<[Vec<Option<String>>; N]> {
+    let schema = b.schema();
+    let names: [&str; N] = std::array::from_fn(|i| schema.field(i).name().as_str());
+    texts_of(b, names)
+}
+
+/// The post: Slack's `text` (what a person reads), and the same ratings as
+/// data for any other receiver.
+fn message(
+    sub: &Subscription,
+    ratings: &[&NewRating],
+    tenants: &HashMap<String, (String, chrono_tz::Tz)>,
+) -> serde_json::Value {
+    let n = ratings.len();
+    let mut text = format!("OKO · «{}»: {}\n", sub.name, count_ru(n));
+    for r in ratings.iter().take(MAX_TEXT_LINES) {
+        text.push_str(&line(r, tenants));
+        text.push('\n');
+    }
+    if n > MAX_TEXT_LINES {
+        text.push_str(&format!("… и ещё {}\n", n - MAX_TEXT_LINES));
+    }
+    let shown = &ratings[..n.min(MAX_RATINGS_PER_POST)];
+    serde_json::json!({
+        "text": text.trim_end(),
+        "subscription": sub.name,
+        "ratings": shown,
+        "omitted": n - shown.len(),
+    })
+}
+
+/// "новая оценка" in the right form for `n`.
+fn count_ru(n: usize) -> String {
+    let word = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "новая оценка",
+        (2..=4, r) if !(12..=14).contains(&r) => "новые оценки",
+        _ => "новых оценок",
+    };
+    format!("{n} {word}")
+}
+
+/// One rating as a line of text, its time on the tenant's wall clock.
+fn line(r: &NewRating, tenants: &HashMap<String, (String, chrono_tz::Tz)>) -> String {
+    let (tenant, zone) = tenants
+        .get(&r.tenant)
+        .cloned()
+        .unwrap_or_else(|| (r.tenant.clone(), chrono_tz::UTC));
+    let what = match r.score {
+        Some(s) => format!("{} {s}/5", "★".repeat(s as usize)),
+        None => "❓ нужна модерация".to_string(),
+    };
+    let mut parts = vec![what, tenant];
+    parts.push(match (&r.manager, &r.manager_id) {
+        (Some(name), Some(id)) => format!("{name} ({id})"),
+        (None, Some(id)) => id.clone(),
+        _ => "Нет менеджера".to_string(),
+    });
+    if let Some(c) = &r.channel {
+        parts.push(c.clone());
+    }
+    parts.push(format!("лид {}", r.lead_id));
+    if let Some(c) = &r.client_id {
+        parts.push(format!("клиент {c}"));
+    }
+    if let Some(raw) = r.score_raw.as_deref().filter(|s| !s.trim().is_empty()) {
+        parts.push(format!("«{}»", raw.trim()));
+    }
+    parts.push(
+        r.received_at
+            .with_timezone(&zone)
+            .format("%d.%m.%Y %H:%M")
+            .to_string(),
+    );
+    parts.join(" · ")
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<()> {
+    let response = http.post(url).json(body).send().await?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!(
+            "the webhook answered {status}: {}",
+            text.chars().take(200).collect::<String>()
+        );
+    }
+    Ok(())
+}
+
+fn position_path(name: &str) -> Path {
+    Path::from(format!("_oko/notify/{name}.json"))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Position {
+    version: u64,
+}
+
+async fn load_position(store: &Arc<dyn ObjectStore>, name: &str) -> Result<Option<u64>> {
+    match store.get(&position_path(name)).await {
+        Ok(got) => {
+            let bytes = got.bytes().await?;
+            let p: Position = serde_json::from_slice(&bytes).with_context(|| {
+                format!("the stored position of notifications {name:?} is damaged")
+            })?;
+            Ok(Some(p.version))
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot read the position of notifications {name:?}"))
+        }
+    }
+}
+
+async fn save_position(store: &Arc<dyn ObjectStore>, name: &str, version: u64) -> Result<()> {
+    let body = serde_json::to_vec(&Position { version })?;
+    store
+        .put(&position_path(name), body.into())
+        .await
+        .with_context(|| format!("cannot store the position of notifications {name:?}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(toml_text: &str) -> Subscription {
+        toml::from_str(&format!(
+            "name = \"s\"\nurl = \"http://127.0.0.1:9/\"\n{toml_text}"
+        ))
+        .unwrap()
+    }
+
+    fn rating(score: Option<i64>, channel: Option<&str>, hours_ago: i64) -> NewRating {
+        NewRating {
+            version: 1,
+            tenant: "okna".into(),
+            rating_id: "r".into(),
+            lead_id: "l".into(),
+            score_raw: score.map(|s| s.to_string()),
+            score,
+            received_at: Utc::now() - chrono::Duration::hours(hours_ago),
+            channel: channel.map(str::to_string),
+            manager_id: None,
+            manager: None,
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn a_subscription_takes_its_scores_scope_tenant_and_age() {
+        let now = Utc::now();
+        let low = sub("max_score = 3\ninvalid = true\nscope = \"calls\"\ntenant = \"okna\"");
+        assert!(low.wants(&rating(Some(2), Some("call"), 1), now));
+        assert!(low.wants(&rating(None, Some("callback"), 1), now));
+        assert!(!low.wants(&rating(Some(4), Some("call"), 1), now));
+        assert!(!low.wants(&rating(Some(1), Some("chat"), 1), now));
+        assert!(
+            !low.wants(&rating(Some(1), Some("call"), 25), now),
+            "a backfill"
+        );
+        assert!(
+            !low.wants(&rating(Some(1), None, 1), now),
+            "unknown channel, scope calls"
+        );
+        let mut other = rating(Some(1), Some("call"), 1);
+        other.tenant = "klinika".into();
+        assert!(!low.wants(&other, now));
+        let every = sub("");
+        assert!(every.wants(&rating(Some(5), None, 1), now));
+        assert!(
+            !every.wants(&rating(None, Some("chat"), 1), now),
+            "invalid is opt-in"
+        );
+    }
+
+    #[test]
+    fn bad_subscriptions_are_refused_with_a_reason() {
+        for (extra, says) in [
+            ("min_score = 0", "scores from 1 to 5"),
+            ("min_score = 4\nmax_score = 2", "above max_score"),
+            ("scope = \"phones\"", "scope is calls, chats or all"),
+            ("max_age_hours = 0", "positive"),
+        ] {
+            let e = check(&[sub(extra)]).unwrap_err().to_string();
+            assert!(e.contains(says), "{extra}: {e}");
+        }
+        let mut ftp = sub("");
+        ftp.url = "ftp://x/".into();
+        assert!(check(&[ftp]).unwrap_err().to_string().contains("http"));
+        let mut bad = sub("");
+        bad.name = "a/b".into();
+        assert!(check(&[bad]).is_err());
+        assert!(
+            check(&[sub(""), sub("")])
+                .unwrap_err()
+                .to_string()
+                .contains("two")
+        );
+    }
+
+    #[test]
+    fn only_appends_announce_rows() {
+        let write = br#"{"commitInfo":{"operation":"WRITE"}}
+{"add":{"path":"tenant=okna/part-1.parquet","partitionValues":{"tenant":"okna"},"dataChange":true}}"#;
+        assert_eq!(
+            appended_files(write).unwrap(),
+            vec![("tenant=okna/part-1.parquet".to_string(), "okna".to_string())]
+        );
+        let optimize = br#"{"commitInfo":{"operation":"OPTIMIZE"}}
+{"add":{"path":"tenant=okna/part-2.parquet","partitionValues":{"tenant":"okna"},"dataChange":false}}"#;
+        assert!(appended_files(optimize).unwrap().is_empty());
+        let delete = br#"{"commitInfo":{"operation":"DELETE"}}
+{"add":{"path":"tenant=okna/part-3.parquet","partitionValues":{"tenant":"okna"},"dataChange":true}}"#;
+        assert!(appended_files(delete).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_text_counts_in_russian() {
+        assert_eq!(count_ru(1), "1 новая оценка");
+        assert_eq!(count_ru(3), "3 новые оценки");
+        assert_eq!(count_ru(11), "11 новых оценок");
+        assert_eq!(count_ru(21), "21 новая оценка");
+        assert_eq!(count_ru(25), "25 новых оценок");
+    }
+}
