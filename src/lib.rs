@@ -8,6 +8,7 @@
 //! | [`model`] | the tables: schemas, keys, partitioning — the one place column names live in Rust |
 //! | [`auth`] | users, roles, SCRAM-SHA-256 verifiers and the server side of the exchange |
 //! | [`config`] | the TOML configuration, `OKO_*` variables |
+//! | [`durable`] | a local store folder whose writes are fsynced before they are acknowledged |
 //! | [`store`] | Delta tables under one URL (local folder or S3), registered in a session |
 //! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
 //! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod durable;
 pub mod engine;
 pub mod generate;
 pub mod ingest;

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use deltalake::DeltaTable;
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
 use crate::config::StoreConfig;
+use crate::durable::DurableFs;
 use crate::model::Table;
 
 /// A handle on the store: its root URL and the options to reach it.
@@ -59,10 +60,28 @@ impl Store {
         {
             return Ok(None);
         }
-        let t = DeltaTable::try_from_url_with_storage_options(url.clone(), self.options.clone())
+        let t = self
+            .open_url(&url)
             .await
             .with_context(|| format!("cannot open table {table} at {url}"))?;
         Ok(t.version().is_some().then_some(t))
+    }
+
+    /// The Delta table at `url`, loaded when it exists. A local folder is
+    /// reached through [`DurableFs`], so every acknowledged write is on
+    /// disk; other stores as deltalake reaches them.
+    async fn open_url(&self, url: &Url) -> deltalake::DeltaResult<DeltaTable> {
+        let mut builder =
+            DeltaTableBuilder::from_url(url.clone())?.with_storage_options(self.options.clone());
+        if let Ok(root) = self.root.to_file_path() {
+            builder = builder.with_storage_backend(Arc::new(DurableFs::new(root)), url.clone());
+        }
+        let mut table = builder.build()?;
+        match table.load().await {
+            // A location without a table yet: the caller may create it.
+            Ok(()) | Err(DeltaTableError::NotATable(_)) => Ok(table),
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens a table, creating it (empty, with the model's schema and
@@ -77,7 +96,8 @@ impl Store {
             std::fs::create_dir_all(&path)
                 .with_context(|| format!("cannot create the folder {}", path.display()))?;
         }
-        let t = DeltaTable::try_from_url_with_storage_options(url.clone(), self.options.clone())
+        let t = self
+            .open_url(&url)
             .await
             .with_context(|| format!("cannot open table {table} at {url}"))?;
         let schema: StructType = table

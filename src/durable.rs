@@ -1,0 +1,220 @@
+//! A store in a local folder that keeps what it acknowledges: every object
+//! written (a data file, a commit, a checkpoint) is flushed to disk with
+//! `fsync`, together with the folders that name it, before the write
+//! returns.
+//!
+//! object_store's `LocalFileSystem` writes through the page cache only: a
+//! commit survives a crash of the process, not a power loss or a kernel
+//! panic. Delta writes its data files before the commit that references
+//! them, so syncing each write as it completes also orders them: once a
+//! commit is durable, so are the files it names. Object stores (S3 and the
+//! like) are durable on acknowledgement and are used as they are.
+
+use std::fmt;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result, UploadPart,
+};
+
+/// Files and folders flushed by every [`DurableFs`] of this process (for
+/// tests and diagnostics).
+static SYNCS: AtomicU64 = AtomicU64::new(0);
+
+/// How many files and folders have been flushed so far.
+pub fn syncs() -> u64 {
+    SYNCS.load(Ordering::Relaxed)
+}
+
+/// The whole local file system (`/` is the root, as deltalake expects of a
+/// root store), flushing each write under `root` up to `root` itself.
+#[derive(Debug)]
+pub struct DurableFs {
+    inner: Arc<LocalFileSystem>,
+    /// The store's folder: the highest folder flushed after a write.
+    root: PathBuf,
+}
+
+impl DurableFs {
+    pub fn new(root: PathBuf) -> Self {
+        DurableFs {
+            inner: Arc::new(LocalFileSystem::new()),
+            root,
+        }
+    }
+
+    /// Flushes the object at `location` and every folder from its own up to
+    /// the store's root (a new partition folder must be named durably too).
+    async fn flush(&self, location: &Path) -> Result<()> {
+        let file = self.inner.path_to_filesystem(location)?;
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || sync_upwards(&file, &root))
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "DurableFs",
+                source: Box::new(e),
+            })?
+            .map_err(|e| object_store::Error::Generic {
+                store: "DurableFs",
+                source: Box::new(e),
+            })
+    }
+}
+
+fn sync_upwards(file: &FsPath, root: &FsPath) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    SYNCS.fetch_add(1, Ordering::Relaxed);
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        // Folders are opened read-only; fsync on the handle flushes their
+        // entries.
+        std::fs::File::open(d)?.sync_all()?;
+        SYNCS.fetch_add(1, Ordering::Relaxed);
+        if d == root || !d.starts_with(root) {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+impl fmt::Display for DurableFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DurableFs({})", self.root.display())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for DurableFs {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let put = self.inner.put_opts(location, payload, opts).await?;
+        self.flush(location).await?;
+        Ok(put)
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        let upload = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(DurableUpload {
+            upload,
+            location: location.clone(),
+            store: DurableFs {
+                inner: self.inner.clone(),
+                root: self.root.clone(),
+            },
+        }))
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<bytes::Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(from, to, options).await?;
+        self.flush(to).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.inner.rename_opts(from, to, options).await?;
+        self.flush(to).await
+    }
+}
+
+/// A streamed write (large data files): flushed when it completes.
+#[derive(Debug)]
+struct DurableUpload {
+    upload: Box<dyn MultipartUpload>,
+    location: Path,
+    store: DurableFs,
+}
+
+#[async_trait]
+impl MultipartUpload for DurableUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        self.upload.put_part(data)
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        let put = self.upload.complete().await?;
+        self.store.flush(&self.location).await?;
+        Ok(put)
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.upload.abort().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::StoreConfig;
+    use crate::model::Table;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_local_commit_is_flushed_with_its_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig {
+            url: dir.path().display().to_string(),
+            ..StoreConfig::default()
+        })
+        .unwrap();
+        let before = super::syncs();
+        let table = store.table_or_create(Table::ManualStats).await.unwrap();
+        // The commit file, `_delta_log`, the table's folder, the store's.
+        assert!(
+            super::syncs() >= before + 4,
+            "{} syncs",
+            super::syncs() - before
+        );
+        assert_eq!(table.version(), Some(0));
+        let reopened = store.table(Table::ManualStats).await.unwrap().unwrap();
+        assert_eq!(reopened.version(), Some(0));
+    }
+}
