@@ -343,9 +343,26 @@ impl Notifier {
             for (path, tenant) in appended_files(&bytes)
                 .with_context(|| format!("cannot read commit {version} of ratings"))?
             {
-                read_file(&store, &path, &tenant, version, &mut out)
-                    .await
-                    .with_context(|| format!("cannot read {path} (commit {version} of ratings)"))?;
+                match read_file(&store, &path, &tenant, version, &mut out).await {
+                    Ok(()) => {}
+                    // Compacted and vacuumed away before it was announced:
+                    // waiting would not bring it back.
+                    Err(e)
+                        if e.downcast_ref::<object_store::Error>()
+                            .is_some_and(|e| matches!(e, object_store::Error::NotFound { .. })) =>
+                    {
+                        tracing::warn!(
+                            version,
+                            path,
+                            "notifications: a file of ratings is gone; its ratings are skipped"
+                        );
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot read {path} (commit {version} of ratings)")
+                        });
+                    }
+                }
             }
         }
         Ok(out)
