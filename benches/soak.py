@@ -110,6 +110,8 @@ def main():
                 with lock:
                     stats[key] += 1
                     stats["latencies"].append(time.monotonic() - t0)
+                    stats.setdefault("by_kind", {}).setdefault(key, []).append(
+                        time.monotonic() - t0)
             except Exception as e:  # noqa: BLE001
                 with lock:
                     stats["errors"].append(f"{user}: {e}".strip()[:300])
@@ -137,8 +139,9 @@ def main():
         mods = c.fetchone()[0] - mods_before
     lat = sorted(stats["latencies"])
 
-    def pct(p):
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else None
+    def pct(p, xs=None):
+        xs = lat if xs is None else sorted(xs)
+        return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, 1) if xs else None
 
     third = max(1, len(samples) // 3)
     out = {
@@ -154,6 +157,10 @@ def main():
         "first_errors": stats["errors"][:5],
         "ops_per_s": round(len(lat) / elapsed, 1),
         "latency_ms": {"p50": pct(0.5), "p99": pct(0.99)},
+        "latency_ms_by_kind": {
+            k: {"p50": pct(0.5, v), "p99": pct(0.99, v)}
+            for k, v in sorted(stats.get("by_kind", {}).items())
+        },
         "rss_mib": {
             "first_third_max": round(max(samples[:third]) / 1024) if samples else None,
             "last_third_max": round(max(samples[-third:]) / 1024) if samples else None,

@@ -27,7 +27,13 @@ use tokio::sync::Mutex;
 use super::write::{DeleteSink, InsertSink};
 use crate::auth::Principal;
 use crate::model::Table;
+use datafusion::arrow::compute::concat_batches;
+use datafusion::common::DataFusionError;
 use datafusion::datasource::sink::DataSink;
+use datafusion::prelude::SessionContext;
+use futures::FutureExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::oneshot;
 
 /// A table provider that always scans the newest snapshot it was given.
 #[derive(Debug)]
@@ -44,6 +50,26 @@ pub struct LiveTable {
     writers: Mutex<()>,
     /// SQL inserts committed since the last compaction.
     inserts_since_compaction: std::sync::atomic::AtomicU64,
+    /// Statements waiting for the next group commit.
+    queue: std::sync::Mutex<Vec<Queued>>,
+    /// A committer task is draining `queue`.
+    committing: AtomicBool,
+}
+
+/// One `INSERT` statement's checked rows, waiting to be committed together
+/// with the others queued beside it.
+pub struct Queued {
+    pub batch: RecordBatch,
+    pub user: String,
+    /// Every tenant's tables, for the group's checks.
+    pub engine: SessionContext,
+    reply: oneshot::Sender<Result<i64>>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queued({} rows by {})", self.batch.num_rows(), self.user)
+    }
 }
 
 impl LiveTable {
@@ -58,6 +84,8 @@ impl LiveTable {
             delta: Mutex::new(delta),
             writers: Mutex::new(()),
             inserts_since_compaction: Default::default(),
+            queue: Default::default(),
+            committing: AtomicBool::new(false),
         }))
     }
 
@@ -70,10 +98,125 @@ impl LiveTable {
         self.writers.lock().await
     }
 
-    /// Appends rows (in the model's schema) as one commit and serves the
-    /// new snapshot at once. Returns the new version.
-    pub async fn append(&self, batch: RecordBatch, user: &str) -> anyhow::Result<i64> {
+    /// Commits one statement's rows (in the model's schema, checked on
+    /// their own) and returns the new version once they are committed.
+    ///
+    /// Group commit: statements that arrive while a commit is under way
+    /// queue up and the next commit takes them all — one Delta commit for
+    /// many statements, so a table's writers do not wait in line one commit
+    /// each. The group's checks ([`super::write::settle`]: stored and
+    /// repeated keys, moderations' previous scores) run on the whole group
+    /// in arrival order; a statement that fails them gets its own error and
+    /// nothing of it is written, the others commit. The commit runs in its
+    /// own task, so a statement cancelled while it waits does not cancel
+    /// the others' commit.
+    pub async fn append_queued(
+        &self,
+        batch: RecordBatch,
+        user: &str,
+        engine: SessionContext,
+    ) -> Result<i64> {
+        let (reply, answer) = oneshot::channel();
+        lock(&self.queue).push(Queued {
+            batch,
+            user: user.to_string(),
+            engine,
+            reply,
+        });
+        if !self.committing.swap(true, Ordering::AcqRel) {
+            let me = self
+                .me
+                .upgrade()
+                .ok_or_else(|| DataFusionError::Internal("the table is closing".into()))?;
+            tokio::spawn(me.commit_queued());
+        }
+        answer.await.map_err(|_| {
+            DataFusionError::External(
+                format!(
+                    "the commit into table {} stopped before it answered; the rows may not be written",
+                    self.table
+                )
+                .into(),
+            )
+        })?
+    }
+
+    /// Commits queued groups until the queue is empty.
+    async fn commit_queued(self: Arc<Self>) {
+        loop {
+            let group = std::mem::take(&mut *lock(&self.queue));
+            if group.is_empty() {
+                self.committing.store(false, Ordering::Release);
+                // A statement queued between the take and the store saw a
+                // committer at work and left it to us: look again.
+                if lock(&self.queue).is_empty() || self.committing.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                continue;
+            }
+            // A panic in the checks must not leave the table without a
+            // committer: its statements get an error (their answers drop),
+            // the next group goes on.
+            if std::panic::AssertUnwindSafe(self.commit_group(group))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!(table = %self.table, "a group commit failed internally");
+            }
+        }
+    }
+
+    async fn commit_group(&self, group: Vec<Queued>) {
+        let _turn = self.writer_turn().await;
+        let engine = group[0].engine.clone();
+        let mut batches = Vec::with_capacity(group.len());
+        let mut members = Vec::with_capacity(group.len());
+        for q in group {
+            batches.push(q.batch);
+            members.push((q.user, q.reply));
+        }
+        let settled = super::write::settle(self.table, &engine, batches).await;
+        let mut accepted = Vec::new();
+        let mut users = Vec::new();
+        let mut waiting = Vec::new();
+        for (result, (user, reply)) in settled.into_iter().zip(members) {
+            match result {
+                Ok(batch) => {
+                    accepted.push(batch);
+                    users.push(user);
+                    waiting.push(reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let statements = accepted.len();
+        match self.append(accepted, &users).await {
+            Ok(version) => {
+                tracing::debug!(table = %self.table, statements, version, "group committed");
+                for reply in waiting {
+                    let _ = reply.send(Ok(version));
+                }
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                for reply in waiting {
+                    let _ = reply.send(Err(DataFusionError::External(message.clone().into())));
+                }
+            }
+        }
+    }
+
+    /// Appends the statements' rows as one commit and serves the new
+    /// snapshot at once. Returns the new version.
+    async fn append(&self, batches: Vec<RecordBatch>, users: &[String]) -> anyhow::Result<i64> {
         let table = self.table;
+        let batch = concat_batches(&table.schema(), &batches)?;
         let batch = crate::ingest::sort_batch(batch, table)?;
         let rows = batch.num_rows();
         let mut delta = self.delta.lock().await;
@@ -83,7 +226,7 @@ impl LiveTable {
         writer.write(batch).await?;
         let props = CommitProperties::default().with_metadata([(
             "oko.insert".to_string(),
-            serde_json::json!({ "user": user, "rows": rows }),
+            serde_json::json!({ "users": users, "rows": rows, "statements": batches.len() }),
         )]);
         let version = crate::ingest::commit_with(&mut writer, &mut delta, props)
             .await
@@ -302,4 +445,9 @@ pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration, comp
             }
         }
     }
+}
+
+/// A std mutex's data, also after a panic elsewhere poisoned it.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

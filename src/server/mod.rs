@@ -173,7 +173,8 @@ impl Shared {
         // The principal rides along for writes, the settings for `pg_settings`.
         let config = session_config()
             .with_extension(Arc::new(principal.clone()))
-            .with_extension(vars.clone());
+            .with_extension(vars.clone())
+            .with_extension(Arc::new(write::EngineCatalog(self.catalog.clone())));
         let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
         // The Postgres functions and type names of pg_catalog, into this
         // session; its (throwaway) pg_catalog schema lands in the session's

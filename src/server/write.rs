@@ -20,8 +20,12 @@
 //! One bad row fails the statement and nothing is written. The commit is
 //! made before the client hears `INSERT 0 n`, and the table's snapshot is
 //! refreshed in the same step, so the next query (on any connection) sees
-//! the rows. Writers of one table take turns in this process; Delta's
-//! optimistic commit keeps concurrent loads from other processes.
+//! the rows. Statements into one table that arrive while a commit is under
+//! way are committed together by the next one (group commit,
+//! [`LiveTable::append_queued`]); the checks that depend on what is stored
+//! — keys, previous scores — run for the whole group at that point
+//! ([`settle`]), so each statement still succeeds or fails on its own.
+//! Delta's optimistic commit keeps concurrent loads from other processes.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -41,7 +45,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
 use super::errors::{code, coded};
@@ -121,9 +125,6 @@ impl DataSink for InsertSink {
         if rows == 0 {
             return Ok(0);
         }
-        // Writers of this table take turns: the checks below and the commit
-        // see the same stored rows.
-        let _turn = self.live.writer_turn().await;
         let mut values = to_values(table, &input)?;
         self.fill_server_columns(table, &mut values).await?;
         let mut builder = BatchBuilder::new(table);
@@ -141,13 +142,19 @@ impl DataSink for InsertSink {
         let batch = builder
             .finish()
             .map_err(|e| DataFusionError::External(e.into()))?;
-        self.refuse_duplicates(table, &batch).await?;
+        let mut keys = HashSet::new();
+        for k in key_strings(table, &batch)? {
+            if !keys.insert(k.clone()) {
+                return Err(duplicate(table, &k));
+            }
+        }
         let written = batch.num_rows() as u64;
+        // Stored keys and moderations' previous scores are settled with the
+        // statements committed beside this one (`settle`).
         let version = self
             .live
-            .append(batch, &self.principal.user)
-            .await
-            .map_err(|e| DataFusionError::External(format!("{e:#}").into()))?;
+            .append_queued(batch, &self.principal.user, self.engine()?)
+            .await?;
         tracing::info!(
             table = %table,
             rows = written,
@@ -160,8 +167,21 @@ impl DataSink for InsertSink {
 }
 
 impl InsertSink {
-    fn ctx(&self) -> SessionContext {
-        SessionContext::new_with_state(self.state.clone())
+    /// A context over every tenant's tables, for the group checks: the
+    /// rows carry their tenant already (filled or checked against the
+    /// user's), so keys and scores are looked up by tenant.
+    fn engine(&self) -> Result<SessionContext> {
+        let catalog = self
+            .state
+            .config()
+            .get_extension::<EngineCatalog>()
+            .ok_or_else(|| DataFusionError::Internal("the session has no engine catalog".into()))?;
+        let ctx = SessionContext::new_with_config_rt(
+            SessionConfig::new().with_default_catalog_and_schema(super::CATALOG, "public"),
+            self.state.runtime_env().clone(),
+        );
+        ctx.register_catalog(super::CATALOG, catalog.0.clone());
+        Ok(ctx)
     }
 
     /// Columns the server owns or defaults.
@@ -204,19 +224,16 @@ impl InsertSink {
         Ok(())
     }
 
-    /// The moderator is the session user; the previous score is the
-    /// rating's effective score now (the rating must exist).
+    /// The moderator is the session user. (The previous score is settled
+    /// when the group commits: [`settle`].)
     async fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
         let t = Table::RatingModerations;
-        let at = |name: &str| t.columns().iter().position(|c| c.name == name).unwrap_or(0);
-        let (tenant, rating, moderator, previous) = (
-            at("tenant"),
-            at("rating_id"),
-            at("moderator"),
-            at("previous_score"),
-        );
+        let moderator = t
+            .columns()
+            .iter()
+            .position(|c| c.name == "moderator")
+            .unwrap_or(0);
         let user = &self.principal.user;
-        let mut ids: Vec<Expr> = Vec::new();
         for (n, row) in rows.iter_mut().enumerate() {
             match &row[moderator] {
                 Value::Null => row[moderator] = Value::Text(Cow::Owned(user.clone())),
@@ -229,82 +246,118 @@ impl InsertSink {
                 }
                 _ => {}
             }
-            if let Value::Text(id) = &row[rating] {
-                ids.push(lit(id.to_string()));
-            }
-        }
-        // What every rating's effective score is now, as this user sees it.
-        let mut current: HashMap<(String, String), Option<i32>> = HashMap::new();
-        if !ids.is_empty() {
-            let batches = self
-                .ctx()
-                .table("ratings_effective")
-                .await?
-                .filter(col("rating_id").in_list(ids, false))?
-                .select(vec![
-                    col("tenant"),
-                    col("rating_id"),
-                    col("effective_score"),
-                ])?
-                .collect()
-                .await?;
-            for b in &batches {
-                let score = cast(b.column(2), &arrow_type(Kind::Int))?;
-                let score = score
-                    .as_any()
-                    .downcast_ref::<Int32Array>()
-                    .ok_or_else(|| DataFusionError::Internal("score is not int".into()))?;
-                for i in 0..b.num_rows() {
-                    let key = (
-                        array_value_to_string(b.column(0), i)?,
-                        array_value_to_string(b.column(1), i)?,
-                    );
-                    current.insert(key, score.is_valid(i).then(|| score.value(i)));
-                }
-            }
-        }
-        for (n, row) in rows.iter_mut().enumerate() {
-            let (Value::Text(tn), Value::Text(id)) = (&row[tenant], &row[rating]) else {
-                continue; // check_row names the missing value
-            };
-            let key = (tn.to_string(), id.to_string());
-            let Some(score) = current.get(&key) else {
-                return Err(invalid(format!(
-                    "row {}: tenant {} has no rating `{}` to moderate",
-                    n + 1,
-                    key.0,
-                    key.1
-                )));
-            };
-            let computed = match score {
-                Some(s) => Value::Int(*s),
-                None => Value::Null,
-            };
-            if row[previous] != Value::Null && row[previous] != computed {
-                return Err(invalid(format!(
-                    "row {}: previous_score is filled by the server (the rating's score now is {})",
-                    n + 1,
-                    score
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| "none".into())
-                )));
-            }
-            row[previous] = computed;
         }
         Ok(())
     }
+}
 
-    /// Refuses rows whose key is stored already or repeated in the batch.
-    async fn refuse_duplicates(&self, table: Table, batch: &RecordBatch) -> Result<()> {
-        let key: Vec<usize> = table
-            .key()
-            .iter()
-            .filter_map(|k| table.columns().iter().position(|c| c.name == *k))
-            .collect();
-        let key_of = |b: &RecordBatch, cols: &[usize], i: usize| -> Result<String> {
+/// The session's view of every tenant's tables (a config extension set by
+/// the server): the group checks of [`settle`] look keys and scores up in
+/// it, whichever user's statement leads the group.
+pub struct EngineCatalog(pub Arc<dyn datafusion::catalog::CatalogProvider>);
+
+/// The group checks of one commit, statements in arrival order: a key
+/// stored already, or written by an earlier statement of the group, fails
+/// its statement (23505); a moderation's `previous_score` is the rating's
+/// effective score after the stored moderations and the group's earlier
+/// ones (the rating must exist). Each statement gets its rows back, or its
+/// own error.
+pub(super) async fn settle(
+    table: Table,
+    engine: &SessionContext,
+    batches: Vec<RecordBatch>,
+) -> Vec<Result<RecordBatch>> {
+    let lookups = async {
+        let stored = stored_keys(table, engine, &batches).await?;
+        let scores = if table == Table::RatingModerations {
+            effective_scores(engine, &batches).await?
+        } else {
+            HashMap::new()
+        };
+        Ok::<_, DataFusionError>((stored, scores))
+    };
+    let (stored, mut scores) = match lookups.await {
+        Ok(found) => found,
+        Err(e) => {
+            let message = e.to_string();
+            return batches
+                .iter()
+                .map(|_| Err(DataFusionError::External(message.clone().into())))
+                .collect();
+        }
+    };
+    // Moderations chain in the order they happened (`moderated_at`), as
+    // `ratings_effective` reads them; other statements in arrival order.
+    let mut order: Vec<usize> = (0..batches.len()).collect();
+    if table == Table::RatingModerations {
+        order.sort_by_key(|&i| earliest(&batches[i], "moderated_at"));
+    }
+    let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
+    let mut results: Vec<Option<Result<RecordBatch>>> = slots.iter().map(|_| None).collect();
+    let mut written = HashSet::new();
+    for i in order {
+        let Some(batch) = slots[i].take() else {
+            continue;
+        };
+        results[i] = Some(settle_one(table, batch, &stored, &mut written, &mut scores));
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(DataFusionError::Internal(
+                    "a statement was not settled".into(),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// One statement of the group: its keys against the stored ones and the
+/// group's earlier statements, its moderations' previous scores.
+fn settle_one(
+    table: Table,
+    batch: RecordBatch,
+    stored: &HashSet<String>,
+    written: &mut HashSet<String>,
+    scores: &mut HashMap<(String, String), Option<i32>>,
+) -> Result<RecordBatch> {
+    let keys = key_strings(table, &batch)?;
+    if let Some(k) = keys
+        .iter()
+        .find(|k| stored.contains(*k) || written.contains(*k))
+    {
+        return Err(duplicate(table, k));
+    }
+    let batch = if table == Table::RatingModerations {
+        settle_moderation(batch, scores)?
+    } else {
+        batch
+    };
+    written.extend(keys);
+    Ok(batch)
+}
+
+/// The smallest value of a timestamp column (for ordering statements).
+fn earliest(batch: &RecordBatch, name: &str) -> Option<i64> {
+    let c = batch.column(batch.schema().index_of(name).ok()?);
+    let t = c.as_any().downcast_ref::<TimestampMicrosecondArray>()?;
+    t.iter().flatten().min()
+}
+
+/// Each row's key as one string (columns joined by U+001F, NULL as U+0000).
+fn key_strings(table: Table, batch: &RecordBatch) -> Result<Vec<String>> {
+    let schema = batch.schema();
+    let cols: Vec<usize> = table
+        .key()
+        .iter()
+        .filter_map(|k| schema.index_of(k).ok())
+        .collect();
+    (0..batch.num_rows())
+        .map(|i| {
             let mut parts = Vec::with_capacity(cols.len());
-            for &c in cols {
-                let a = b.column(c);
+            for &c in &cols {
+                let a = batch.column(c);
                 parts.push(if a.is_null(i) {
                     "\u{0}".to_string()
                 } else {
@@ -312,85 +365,182 @@ impl InsertSink {
                 });
             }
             Ok(parts.join("\u{1f}"))
-        };
-        let mut new = HashSet::new();
-        for i in 0..batch.num_rows() {
-            let k = key_of(batch, &key, i)?;
-            if !new.insert(k.clone()) {
-                return Err(duplicate(table, &k));
-            }
-        }
-        // The stored rows with the same tenant and the same first other key
-        // column: a small, pruned scan.
-        let names = table.key();
-        let mut filter: Option<Expr> = None;
-        for name in names.iter().take(2) {
-            let i = table
-                .columns()
-                .iter()
-                .position(|c| c.name == *name)
-                .unwrap_or(0);
-            let mut distinct = HashSet::new();
-            let values: Vec<Expr> = (0..batch.num_rows())
-                .filter(|&r| batch.column(i).is_valid(r))
-                .filter_map(|r| {
-                    datafusion::common::ScalarValue::try_from_array(batch.column(i), r).ok()
-                })
-                .filter(|v| distinct.insert(v.to_string()))
-                .map(lit)
-                .collect();
-            if values.is_empty() {
+        })
+        .collect()
+}
+
+/// The keys of `batches` that are stored already: one scan, pruned by the
+/// tenants and the first other key column of all the group's rows.
+async fn stored_keys(
+    table: Table,
+    engine: &SessionContext,
+    batches: &[RecordBatch],
+) -> Result<HashSet<String>> {
+    let names = table.key();
+    let mut filter: Option<Expr> = None;
+    for name in names.iter().take(2) {
+        let mut distinct = HashSet::new();
+        let mut values: Vec<Expr> = Vec::new();
+        for b in batches {
+            let Ok(i) = b.schema().index_of(name) else {
                 continue;
-            }
-            let e = col(*name).in_list(values, false);
-            filter = Some(match filter {
-                Some(f) => f.and(e),
-                None => e,
-            });
-        }
-        let mut df = self.ctx().table(table.name()).await?;
-        if let Some(f) = filter {
-            df = df.filter(f)?;
-        }
-        let stored = df
-            .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())?
-            .collect()
-            .await?;
-        let model = table.schema();
-        for b in &stored {
-            // Stored columns may come back dictionary-encoded: compare in the
-            // model's types.
-            let arrays: Vec<ArrayRef> = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let field = model.field_with_name(n)?;
-                    Ok(cast(b.column(i), field.data_type())?)
-                })
-                .collect::<Result<_>>()?;
-            let typed = RecordBatch::try_new(
-                Arc::new(Schema::new(
-                    names
-                        .iter()
-                        .map(|n| {
-                            model
-                                .field_with_name(n)
-                                .map(|f| f.clone().with_nullable(true))
-                        })
-                        .collect::<std::result::Result<Vec<_>, _>>()?,
-                )),
-                arrays,
-            )?;
-            let all: Vec<usize> = (0..names.len()).collect();
-            for i in 0..typed.num_rows() {
-                let k = key_of(&typed, &all, i)?;
-                if new.contains(&k) {
-                    return Err(duplicate(table, &k));
+            };
+            for r in 0..b.num_rows() {
+                if b.column(i).is_valid(r)
+                    && let Ok(v) = datafusion::common::ScalarValue::try_from_array(b.column(i), r)
+                    && distinct.insert(v.to_string())
+                {
+                    values.push(lit(v));
                 }
             }
         }
-        Ok(())
+        if values.is_empty() {
+            continue;
+        }
+        let e = col(*name).in_list(values, false);
+        filter = Some(match filter {
+            Some(f) => f.and(e),
+            None => e,
+        });
     }
+    let mut df = engine.table(table.name()).await?;
+    if let Some(f) = filter {
+        df = df.filter(f)?;
+    }
+    let found = df
+        .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())?
+        .collect()
+        .await?;
+    let model = table.schema();
+    let mut stored = HashSet::new();
+    for b in &found {
+        // Stored columns may come back dictionary-encoded: compare in the
+        // model's types.
+        let fields = names
+            .iter()
+            .map(|n| {
+                model
+                    .field_with_name(n)
+                    .map(|f| f.clone().with_nullable(true))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let arrays = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Ok(cast(b.column(i), f.data_type())?))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let typed = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+        stored.extend(key_strings(table, &typed)?);
+    }
+    Ok(stored)
+}
+
+/// Every moderated rating's effective score now, by (tenant, rating_id):
+/// `None` inside means voided or not valid; a rating missing from the map
+/// does not exist.
+async fn effective_scores(
+    engine: &SessionContext,
+    batches: &[RecordBatch],
+) -> Result<HashMap<(String, String), Option<i32>>> {
+    let mut ids = HashSet::new();
+    for b in batches {
+        let ratings = text_column(b, "rating_id")?;
+        ids.extend(ratings.into_iter().flatten().map(str::to_string));
+    }
+    let mut current = HashMap::new();
+    if ids.is_empty() {
+        return Ok(current);
+    }
+    let found = engine
+        .table("ratings_effective")
+        .await?
+        .filter(col("rating_id").in_list(ids.into_iter().map(lit).collect(), false))?
+        .select(vec![
+            col("tenant"),
+            col("rating_id"),
+            col("effective_score"),
+        ])?
+        .collect()
+        .await?;
+    for b in &found {
+        let score = cast(b.column(2), &arrow_type(Kind::Int))?;
+        let score = score
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .ok_or_else(|| DataFusionError::Internal("score is not int".into()))?;
+        for i in 0..b.num_rows() {
+            let key = (
+                array_value_to_string(b.column(0), i)?,
+                array_value_to_string(b.column(1), i)?,
+            );
+            current.insert(key, score.is_valid(i).then(|| score.value(i)));
+        }
+    }
+    Ok(current)
+}
+
+/// Fills `previous_score` of one statement's moderations from `scores`
+/// (each row sees the rows and statements before it), or fails the
+/// statement; `scores` moves on only when the statement is accepted.
+fn settle_moderation(
+    batch: RecordBatch,
+    scores: &mut HashMap<(String, String), Option<i32>>,
+) -> Result<RecordBatch> {
+    let tenants = text_column(&batch, "tenant")?;
+    let ratings = text_column(&batch, "rating_id")?;
+    let schema = batch.schema();
+    let int = |name: &str| -> Result<Int32Array> {
+        let c = cast(batch.column(schema.index_of(name)?), &arrow_type(Kind::Int))?;
+        c.as_any()
+            .downcast_ref::<Int32Array>()
+            .cloned()
+            .ok_or_else(|| DataFusionError::Internal(format!("{name} is not int")))
+    };
+    let (new_scores, given) = (int("new_score")?, int("previous_score")?);
+    let mut mine: HashMap<(String, String), Option<i32>> = HashMap::new();
+    let mut previous = Vec::with_capacity(batch.num_rows());
+    for n in 0..batch.num_rows() {
+        let (Some(tenant), Some(rating)) = (tenants[n], ratings[n]) else {
+            return Err(invalid(format!(
+                "row {}: a moderation needs a tenant and a rating_id",
+                n + 1
+            )));
+        };
+        let key = (tenant.to_string(), rating.to_string());
+        let Some(score) = mine.get(&key).or_else(|| scores.get(&key)).copied() else {
+            return Err(invalid(format!(
+                "row {}: tenant {} has no rating `{}` to moderate",
+                n + 1,
+                key.0,
+                key.1
+            )));
+        };
+        if given.is_valid(n) && Some(given.value(n)) != score {
+            return Err(invalid(format!(
+                "row {}: previous_score is filled by the server (the rating's score now is {})",
+                n + 1,
+                score
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into())
+            )));
+        }
+        previous.push(score);
+        mine.insert(key, new_scores.is_valid(n).then(|| new_scores.value(n)));
+    }
+    scores.extend(mine);
+    let mut columns = batch.columns().to_vec();
+    columns[schema.index_of("previous_score")?] = Arc::new(Int32Array::from(previous));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// A text column of a batch, value by value.
+fn text_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<Vec<Option<&'a str>>> {
+    let c = batch.column(batch.schema().index_of(name)?);
+    let strings = c
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| DataFusionError::Internal(format!("{name} is not text")))?;
+    Ok(strings.iter().collect())
 }
 
 /// The input rows as model values, in the table's column order. Input

@@ -611,6 +611,98 @@ async fn concurrent_writers_lose_nothing() {
     assert_eq!(after, before + 30);
 }
 
+/// Statements that meet in one group commit still succeed or fail one by
+/// one: of 12 concurrent inserts of the same lead exactly one is written
+/// and the others get 23505; 8 concurrent moderations of one rating chain
+/// their previous scores in `moderated_at` order, as `ratings_effective`
+/// reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_statements_keep_their_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path(), "");
+    let port = server.port;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        tasks.push(tokio::spawn(async move {
+            let c = as_user(port, "admin").await;
+            c.execute(
+                "INSERT INTO leads (tenant, lead_id, channel, direction, created_at) \
+                 VALUES ('okna', 'SAME-LEAD', 'chat', 'in', now())",
+                &[],
+            )
+            .await
+            .map_err(|e| sqlstate(&e))
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Ok(1)).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == Ok(1) || *o == Err("23505".to_string())),
+        "{outcomes:?}"
+    );
+    let v = as_user(port, "viewer").await;
+    assert_eq!(
+        count(&v, "SELECT count(*) FROM leads WHERE lead_id = 'SAME-LEAD'").await,
+        1
+    );
+
+    let rating = values(
+        &v,
+        "SELECT rating_id FROM ratings_effective WHERE tenant = 'okna' AND status = 'valid' ORDER BY rating_id LIMIT 1",
+    )
+    .await
+    .unwrap()[0]
+        .clone();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let rating = rating.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = as_user(port, "mod").await;
+            c.execute(
+                "INSERT INTO rating_moderations (tenant, rating_id, new_score, reason) VALUES ('okna', $1, $2, 'race')",
+                &[&rating, &(1 + i % 5)],
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 1);
+    }
+    let chain = values(
+        &v,
+        &format!(
+            "SELECT coalesce(previous_score::text, '-'), coalesce(new_score::text, '-') FROM rating_moderations \
+             WHERE tenant = 'okna' AND rating_id = '{rating}' AND reason = 'race' ORDER BY moderated_at"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(chain.len(), 16);
+    for pair in chain.chunks(2).collect::<Vec<_>>().windows(2) {
+        assert_eq!(
+            pair[1][0], pair[0][1],
+            "each previous score is the score before it: {chain:?}"
+        );
+    }
+    let last = values(
+        &v,
+        &format!("SELECT effective_score::text FROM ratings_effective WHERE tenant = 'okna' AND rating_id = '{rating}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(last[0], chain[15]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_connection_limit_clients_get_53300() {
     let dir = tempfile::tempdir().unwrap();
