@@ -109,15 +109,9 @@ fn write_refused(
         (WriteOp::Insert(InsertOp::Append), Some(t)) if MODERATION_TABLES.contains(&t) => {
             Role::Moderator
         }
-        (WriteOp::Insert(InsertOp::Append), Some(t)) if !t.is_dimension() => Role::Admin,
-        (WriteOp::Insert(InsertOp::Append), Some(_)) => {
-            return Some((
-                format!("INSERT INTO {name} is not available: it is a dimension table"),
-                Some(format!(
-                    "load it with `oko load` (a load upserts {name} by its key)"
-                )),
-            ));
-        }
+        // Facts, and new rows of the dimension tables (a stored key gets
+        // 23505; changing a stored row is a load's upsert).
+        (WriteOp::Insert(InsertOp::Append), Some(_)) => Role::Admin,
         (WriteOp::Delete, Some(_)) => Role::Admin,
         (_, None) => {
             return Some((
@@ -228,7 +222,7 @@ mod tests {
             ("UPDATE leads SET class = 'x'", [false, false, false]),
             (
                 "INSERT INTO tenants (tenant, timezone) VALUES ('t', 'UTC')",
-                [false, false, false],
+                [false, false, true],
             ),
             ("CREATE TABLE t AS SELECT 1", [false, false, false]),
             ("CREATE VIEW v AS SELECT 1", [false, false, false]),

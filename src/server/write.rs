@@ -659,10 +659,17 @@ fn refused(message: String) -> DataFusionError {
 /// A key stored already: SQLSTATE 23505.
 fn duplicate(table: Table, key: &str) -> DataFusionError {
     let shown = key.replace('\u{1f}', ", ").replace('\u{0}', "NULL");
+    let hint = if table.is_dimension() {
+        format!(
+            " (to change a stored row of {table}, load it with `oko load`: a load upserts by key)"
+        )
+    } else {
+        String::new()
+    };
     coded(
         code::UNIQUE_VIOLATION,
         format!(
-            "duplicate key in {table}: ({}) = ({shown}) is already stored or repeated",
+            "duplicate key in {table}: ({}) = ({shown}) is already stored or repeated{hint}",
             table.key().join(", ")
         ),
     )

@@ -611,6 +611,58 @@ async fn concurrent_writers_lose_nothing() {
     assert_eq!(after, before + 30);
 }
 
+/// New managers and tenants can be inserted by admins (a live system
+/// hires people); a stored key is refused with the way to change it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_insert_new_dimension_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path(), "");
+    let port = server.port;
+    let admin = as_user(port, "admin").await;
+    let new_manager = "INSERT INTO managers (tenant, manager_id, name, department, active) \
+                       VALUES ('okna', 'M-NEW', 'Вера Новикова', 'Продажи', true)";
+    assert_eq!(admin.execute(new_manager, &[]).await.unwrap(), 1);
+    assert_eq!(
+        values(
+            &admin,
+            "SELECT name FROM managers WHERE tenant = 'okna' AND manager_id = 'M-NEW'"
+        )
+        .await
+        .unwrap(),
+        ["Вера Новикова"]
+    );
+    let e = admin.execute(new_manager, &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&e), "23505", "{e}");
+    let db = e.as_db_error().unwrap().message().to_string();
+    assert!(db.contains("oko load"), "{db}");
+    admin
+        .execute(
+            "INSERT INTO tenants (tenant, name, timezone) VALUES ('apteka', 'Аптека', 'Europe/Samara')",
+            &[],
+        )
+        .await
+        .unwrap();
+    // A tenant-bound admin adds only its own tenant's managers.
+    let okna_admin = as_user(port, "okna_admin").await;
+    let e = okna_admin
+        .execute(
+            "INSERT INTO managers (tenant, manager_id, name) VALUES ('klinika', 'K-NEW', 'x')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "22023", "{e}");
+    let e = as_user(port, "viewer")
+        .await
+        .execute(
+            "INSERT INTO managers (tenant, manager_id, name) VALUES ('okna', 'V-NEW', 'x')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+}
+
 /// Statements that meet in one group commit still succeed or fail one by
 /// one: of 12 concurrent inserts of the same lead exactly one is written
 /// and the others get 23505; 8 concurrent moderations of one rating chain
