@@ -51,8 +51,9 @@ pub struct ServerConfig {
     /// Failed logins one client address may make per minute; after that
     /// its logins are refused until the minute has passed.
     pub max_failed_logins: u32,
-    /// Compact a table after this many SQL inserts into it (each leaves a
-    /// small file per partition); 0 turns automatic compaction off.
+    /// Compact a table after this many insert commits into it (each leaves
+    /// a small file per partition; one commit may carry many statements);
+    /// 0 turns automatic compaction off.
     pub compact_after_inserts: u64,
 }
 
