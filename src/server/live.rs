@@ -48,7 +48,7 @@ pub struct LiveTable {
     delta: Mutex<DeltaTable>,
     /// Held by a writer from its checks to its commit.
     writers: Mutex<()>,
-    /// SQL inserts committed since the last compaction.
+    /// Insert commits since the last compaction.
     inserts_since_compaction: std::sync::atomic::AtomicU64,
     /// Statements waiting for the next group commit.
     queue: std::sync::Mutex<Vec<Queued>>,
@@ -273,7 +273,7 @@ impl LiveTable {
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
     }
 
-    /// Compacts the table when `after` SQL inserts (each a small file per
+    /// Compacts the table when `after` insert commits (each a small file per
     /// partition) have been committed since the last time: Delta's
     /// bin-packing rewrites each partition's small files into large ones, in
     /// one commit that changes no row. Writers wait meanwhile. Returns the
