@@ -678,7 +678,16 @@ async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Re
     let response = http.post(url).json(body).send().await?;
     let status = response.status();
     if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
+        // The start of the answer says why; the rest is not read.
+        let mut response = response;
+        let mut head = Vec::new();
+        while head.len() < 1024 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        let text = String::from_utf8_lossy(&head);
         bail!(
             "the webhook answered {status}: {}",
             text.chars().take(200).collect::<String>()
