@@ -58,11 +58,11 @@ pub struct LiveTable {
 
 /// One `INSERT` statement's checked rows, waiting to be committed together
 /// with the others queued beside it.
-pub struct Queued {
-    pub batch: RecordBatch,
-    pub user: String,
+struct Queued {
+    batch: RecordBatch,
+    user: String,
     /// Every tenant's tables, for the group's checks.
-    pub engine: SessionContext,
+    engine: SessionContext,
     reply: oneshot::Sender<Result<i64>>,
 }
 
@@ -106,10 +106,11 @@ impl LiveTable {
     /// many statements, so a table's writers do not wait in line one commit
     /// each. The group's checks ([`super::write::settle`]: stored and
     /// repeated keys, moderations' previous scores) run on the whole group
-    /// in arrival order; a statement that fails them gets its own error and
-    /// nothing of it is written, the others commit. The commit runs in its
-    /// own task, so a statement cancelled while it waits does not cancel
-    /// the others' commit.
+    /// in order (arrival; `moderated_at` for moderations); a statement that
+    /// fails them gets its own error and nothing of it is written, the
+    /// others commit. The commit runs in its own task, so a statement
+    /// cancelled while it waits does not stop the group: its rows may still
+    /// be committed, as when a cancel reaches PostgreSQL during COMMIT.
     pub async fn append_queued(
         &self,
         batch: RecordBatch,
