@@ -62,8 +62,8 @@ pub const MAX_INSERT_ROWS: usize = 100_000;
 pub struct InsertSink {
     live: Arc<LiveTable>,
     principal: Arc<Principal>,
-    /// The inserting session: lookups (stored keys, ratings) see what its
-    /// user sees.
+    /// The inserting session: its runtime and the engine catalog the
+    /// group checks look up in.
     state: SessionState,
     /// The table's columns, all nullable: the server fills some of them.
     schema: SchemaRef,
@@ -126,7 +126,7 @@ impl DataSink for InsertSink {
             return Ok(0);
         }
         let mut values = to_values(table, &input)?;
-        self.fill_server_columns(table, &mut values).await?;
+        self.fill_server_columns(table, &mut values)?;
         let mut builder = BatchBuilder::new(table);
         for (n, row) in values.iter_mut().enumerate() {
             check_row(table, self.principal.tenant.as_deref(), row).map_err(|e| {
@@ -185,11 +185,7 @@ impl InsertSink {
     }
 
     /// Columns the server owns or defaults.
-    async fn fill_server_columns(
-        &self,
-        table: Table,
-        rows: &mut [Vec<Value<'static>>],
-    ) -> Result<()> {
+    fn fill_server_columns(&self, table: Table, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
         let idx = |name: &str| table.columns().iter().position(|c| c.name == name);
         let user = &self.principal.user;
         let now = chrono::Utc::now().timestamp_micros();
@@ -219,14 +215,14 @@ impl InsertSink {
             }
         }
         if table == Table::RatingModerations {
-            self.fill_moderations(rows).await?;
+            self.fill_moderations(rows)?;
         }
         Ok(())
     }
 
     /// The moderator is the session user. (The previous score is settled
     /// when the group commits: [`settle`].)
-    async fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
+    fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
         let t = Table::RatingModerations;
         let moderator = t
             .columns()
