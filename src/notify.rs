@@ -52,6 +52,9 @@ const MAX_RATINGS_PER_POST: usize = 500;
 const MAX_TEXT_LINES: usize = 20;
 /// Commits read in one round, so a long outage catches up in steps.
 const MAX_VERSIONS_PER_ROUND: u64 = 50;
+/// Fresh ratings taken from one round's commits; more at once is a bulk
+/// load of recent data, logged and not announced one by one.
+const MAX_NEW_PER_ROUND: usize = 20_000;
 /// The longest pause between retries of a failing webhook.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How far before a rating its lead is looked for (leads are partitioned
@@ -284,7 +287,15 @@ impl Notifier {
             return Ok(());
         };
         let to = latest.min(from + MAX_VERSIONS_PER_ROUND);
-        let mut new = self.read_commits(from + 1..=to).await?;
+        // Older ratings would be a backfill for every subscription.
+        let longest = self
+            .cursors
+            .iter()
+            .map(|c| c.sub.max_age_hours)
+            .max()
+            .unwrap_or(0);
+        let since = Utc::now() - chrono::Duration::hours(longest);
+        let mut new = self.read_commits(from + 1..=to, since).await?;
         if new.is_empty() {
             for c in self.cursors.iter_mut().filter(|c| ready(c)) {
                 c.position = Some(to);
@@ -324,14 +335,21 @@ impl Notifier {
         Ok(())
     }
 
-    /// The rows appended by the commits in `versions`.
+    /// The rows appended by the commits in `versions` and received at
+    /// `since` or later (at most [`MAX_NEW_PER_ROUND`]).
     async fn read_commits(
         &self,
         versions: std::ops::RangeInclusive<u64>,
+        since: DateTime<Utc>,
     ) -> Result<Vec<NewRating>> {
         let log = self.ratings.log_store();
         let store = self.ratings.object_store();
-        let mut out = Vec::new();
+        let mut out = Fresh {
+            since,
+            ratings: Vec::new(),
+            over: 0,
+        };
+        let range = format!("{}..={}", versions.start(), versions.end());
         for version in versions {
             let Some(bytes) = log.read_commit_entry(version).await? else {
                 tracing::warn!(
@@ -365,7 +383,15 @@ impl Notifier {
                 }
             }
         }
-        Ok(out)
+        if out.over > 0 {
+            tracing::warn!(
+                versions = range,
+                announced = out.ratings.len(),
+                not_announced = out.over,
+                "notifications: more fresh ratings at once than {MAX_NEW_PER_ROUND} (a bulk load); the rest are not announced one by one"
+            );
+        }
+        Ok(out.ratings)
     }
 
     /// Fills in each rating's lead (channel, manager, client) and the
@@ -520,13 +546,22 @@ fn appended_files(commit: &[u8]) -> Result<Vec<(String, String)>> {
     })
 }
 
+/// Ratings read from a round's commits.
+struct Fresh {
+    /// Ratings received before this are skipped (backfills).
+    since: DateTime<Utc>,
+    ratings: Vec<NewRating>,
+    /// Fresh ratings beyond [`MAX_NEW_PER_ROUND`].
+    over: usize,
+}
+
 /// Reads one appended Parquet file of `ratings` into `out`.
 async fn read_file(
     store: &Arc<dyn ObjectStore>,
     path: &str,
     tenant: &str,
     version: u64,
-    out: &mut Vec<NewRating>,
+    out: &mut Fresh,
 ) -> Result<()> {
     // Appended files are small (an insert) or bounded by the writer's
     // file size (a load): read whole, then decoded.
@@ -556,7 +591,14 @@ async fn read_file(
             } else {
                 DateTime::from_timestamp_micros(received.value(i)).unwrap_or_default()
             };
-            out.push(NewRating {
+            if received_at < out.since {
+                continue;
+            }
+            if out.ratings.len() >= MAX_NEW_PER_ROUND {
+                out.over += 1;
+                continue;
+            }
+            out.ratings.push(NewRating {
                 version,
                 tenant: tenant.to_string(),
                 rating_id,
