@@ -277,16 +277,14 @@ impl Notifier {
         }
         let now = Instant::now();
         let ready = |c: &Cursor| c.retry_at <= now && c.position.is_some_and(|p| p < latest);
-        let Some(from) = self
+        let waiting = self
             .cursors
             .iter()
             .filter(|c| ready(c))
-            .filter_map(|c| c.position)
-            .min()
-        else {
+            .filter_map(|c| c.position);
+        let Some((from, to)) = next_range(waiting, latest) else {
             return Ok(());
         };
-        let to = latest.min(from + MAX_VERSIONS_PER_ROUND);
         // Older ratings would be a backfill for every subscription.
         let longest = self
             .cursors
@@ -296,8 +294,10 @@ impl Notifier {
             .unwrap_or(0);
         let since = Utc::now() - chrono::Duration::hours(longest);
         let mut new = self.read_commits(from + 1..=to, since).await?;
+        // A cursor ahead of the slowest one may already be past `to`.
+        let behind = |c: &Cursor| ready(c) && c.position.is_some_and(|p| p < to);
         if new.is_empty() {
-            for c in self.cursors.iter_mut().filter(|c| ready(c)) {
+            for c in self.cursors.iter_mut().filter(|c| behind(c)) {
                 c.position = Some(to);
                 save_position(&store, &c.sub.name, to).await?;
             }
@@ -306,7 +306,7 @@ impl Notifier {
         self.describe_leads(&mut new).await?;
         let tenants = self.tenant_zones(&new).await?;
         let wall = Utc::now();
-        for c in self.cursors.iter_mut().filter(|c| ready(c)) {
+        for c in self.cursors.iter_mut().filter(|c| behind(c)) {
             let Some(position) = c.position else { continue };
             let mine: Vec<&NewRating> = new
                 .iter()
@@ -509,6 +509,14 @@ impl Notifier {
         }
         Ok(out)
     }
+}
+
+/// The commits one round reads, `(from, to]`: from the slowest waiting
+/// subscription, at most [`MAX_VERSIONS_PER_ROUND`]. A subscription takes
+/// part when its position is below `to` (others are ahead already).
+fn next_range(positions: impl Iterator<Item = u64>, latest: u64) -> Option<(u64, u64)> {
+    let from = positions.filter(|p| *p < latest).min()?;
+    Some((from, latest.min(from + MAX_VERSIONS_PER_ROUND)))
 }
 
 /// The files a commit appended (path, tenant), when it is an append:
@@ -865,6 +873,16 @@ mod tests {
         let delete = br#"{"commitInfo":{"operation":"DELETE"}}
 {"add":{"path":"tenant=okna/part-3.parquet","partitionValues":{"tenant":"okna"},"dataChange":true}}"#;
         assert!(appended_files(delete).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_round_starts_at_the_slowest_and_leaves_the_others_where_they_are() {
+        assert_eq!(next_range([130, 130].into_iter(), 130), None);
+        assert_eq!(next_range([7, 129].into_iter(), 130), Some((7, 57)));
+        // The cursor at 120 is past `to` (57): it must not move back.
+        let (_, to) = next_range([7, 120].into_iter(), 130).unwrap();
+        assert!(120 >= to);
+        assert_eq!(next_range([125].into_iter(), 130), Some((125, 130)));
     }
 
     #[test]
