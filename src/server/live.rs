@@ -35,6 +35,9 @@ use futures::FutureExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::oneshot;
 
+/// Insert commits between the checkpoints the server writes.
+const CHECKPOINT_EVERY: u64 = 10;
+
 /// A table provider that always scans the newest snapshot it was given.
 #[derive(Debug)]
 pub struct LiveTable {
@@ -235,6 +238,21 @@ impl LiveTable {
         self.inserts_since_compaction
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         delta.update_incremental(None).await?;
+        // An incrementally updated snapshot replays every commit since the
+        // one it was loaded from, so each insert cost more than the last
+        // (10M store: 7 → 25 ms to commit, 2 → 20 ms to update, over
+        // Delta's checkpoint interval of 100). Every CHECKPOINT_EVERY
+        // commits: a checkpoint, and a snapshot loaded fresh from it.
+        if version > 0 && (version as u64).is_multiple_of(CHECKPOINT_EVERY) {
+            match deltalake::checkpoints::create_checkpoint(&delta, None).await {
+                Ok(()) => {
+                    let mut fresh = DeltaTable::new(delta.log_store());
+                    fresh.load().await?;
+                    *delta = fresh;
+                }
+                Err(e) => tracing::warn!(table = %table, version, "cannot write a checkpoint: {e}"),
+            }
+        }
         let provider = delta.table_provider().await?;
         match self.current.write() {
             Ok(mut p) => *p = provider,
