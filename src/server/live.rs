@@ -245,11 +245,7 @@ impl LiveTable {
         // commits: a checkpoint, and a snapshot loaded fresh from it.
         if version > 0 && (version as u64).is_multiple_of(CHECKPOINT_EVERY) {
             match deltalake::checkpoints::create_checkpoint(&delta, None).await {
-                Ok(()) => {
-                    let mut fresh = DeltaTable::new(delta.log_store());
-                    fresh.load().await?;
-                    *delta = fresh;
-                }
+                Ok(()) => load_fresh(&mut delta).await?,
                 Err(e) => tracing::warn!(table = %table, version, "cannot write a checkpoint: {e}"),
             }
         }
@@ -330,7 +326,9 @@ impl LiveTable {
         if before.is_some_and(|v| v >= latest) {
             return Ok(None);
         }
-        delta.update_incremental(None).await?;
+        // Commits of other processes (loads): from their checkpoint, not
+        // replayed onto a snapshot that grows with every one of them.
+        load_fresh(&mut delta).await?;
         let provider = delta.table_provider().await?;
         match self.current.write() {
             Ok(mut p) => *p = provider,
@@ -464,6 +462,16 @@ pub async fn refresh_forever(tables: Vec<Arc<LiveTable>>, period: Duration, comp
             }
         }
     }
+}
+
+/// Replaces `delta`'s snapshot with one loaded from the latest checkpoint
+/// and the commits after it (an incremental update replays every commit
+/// since the snapshot it started from).
+async fn load_fresh(delta: &mut DeltaTable) -> deltalake::DeltaResult<()> {
+    let mut fresh = DeltaTable::new(delta.log_store());
+    fresh.load().await?;
+    *delta = fresh;
+    Ok(())
 }
 
 /// A std mutex's data, also after a panic elsewhere poisoned it.
