@@ -12,8 +12,8 @@
 //!   23505 otherwise).
 //!
 //! The server fills what a client must not choose: in `rating_moderations`
-//! the moderator is the session user, `moderated_at` defaults to now and
-//! `previous_score` is the rating's effective score before this moderation
+//! the moderator is the session user, `moderated_at` is the commit's time
+//! and `previous_score` is the rating's effective score before this moderation
 //! (the rating must exist); in `lead_notes` and `manual_stats` the author
 //! defaults to the session user.
 //!
@@ -196,7 +196,11 @@ impl InsertSink {
                 }
             }
         }
+        if table == Table::RatingModerations {
+            self.fill_moderations(rows)?;
+        }
         let defaults: &[(&str, Value<'static>)] = match table {
+            // A placeholder: `settle` stamps the commit time.
             Table::RatingModerations => &[("moderated_at", Value::Timestamp(now))],
             Table::LeadNotes => &[
                 ("author", Value::Text(Cow::Owned(user.clone()))),
@@ -214,23 +218,25 @@ impl InsertSink {
                 }
             }
         }
-        if table == Table::RatingModerations {
-            self.fill_moderations(rows)?;
-        }
         Ok(())
     }
 
-    /// The moderator is the session user. (The previous score is settled
-    /// when the group commits: [`settle`].)
+    /// The moderator is the session user and the time is the commit's
+    /// (stamped with the previous score when the group commits: [`settle`]),
+    /// so the moderations of one rating follow each other in the order
+    /// their previous scores chain.
     fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
         let t = Table::RatingModerations;
-        let moderator = t
-            .columns()
-            .iter()
-            .position(|c| c.name == "moderator")
-            .unwrap_or(0);
+        let at = |name: &str| t.columns().iter().position(|c| c.name == name).unwrap_or(0);
+        let (moderator, moderated_at) = (at("moderator"), at("moderated_at"));
         let user = &self.principal.user;
         for (n, row) in rows.iter_mut().enumerate() {
+            if row[moderated_at] != Value::Null {
+                return Err(refused(format!(
+                    "row {}: moderated_at is set by the server (the time of the commit)",
+                    n + 1
+                )));
+            }
             match &row[moderator] {
                 Value::Null => row[moderator] = Value::Text(Cow::Owned(user.clone())),
                 Value::Text(m) if m == user => {}
@@ -291,10 +297,20 @@ pub(super) async fn settle(
     let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
     let mut results: Vec<Option<Result<RecordBatch>>> = slots.iter().map(|_| None).collect();
     let mut written = HashSet::new();
+    let mut stamp = 0;
     for i in order {
-        let Some(batch) = slots[i].take() else {
+        let Some(mut batch) = slots[i].take() else {
             continue;
         };
+        if table == Table::RatingModerations {
+            batch = match stamp_moderations(batch, &mut stamp) {
+                Ok(b) => b,
+                Err(e) => {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+            };
+        }
         results[i] = Some(settle_one(table, batch, &stored, &mut written, &mut scores));
     }
     results
@@ -307,6 +323,27 @@ pub(super) async fn settle(
             })
         })
         .collect()
+}
+
+/// Stamps a statement's moderations with the commit's time, each row
+/// later than the one before (`last`, in microseconds), so the order the
+/// group settles them in is the order `ratings_effective` reads.
+fn stamp_moderations(batch: RecordBatch, last: &mut i64) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let at = schema.index_of("moderated_at")?;
+    let field = schema.field(at);
+    let mut stamps = Vec::with_capacity(batch.num_rows());
+    for _ in 0..batch.num_rows() {
+        *last = chrono::Utc::now().timestamp_micros().max(*last + 1);
+        stamps.push(*last);
+    }
+    let stamped = cast(
+        &(Arc::new(TimestampMicrosecondArray::from(stamps)) as ArrayRef),
+        field.data_type(),
+    )?;
+    let mut columns = batch.columns().to_vec();
+    columns[at] = stamped;
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// One statement of the group: its keys against the stored ones and the

@@ -473,6 +473,7 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
     // Nobody signs for someone else; a rating must exist; a score is 1..5.
     for (sql, code) in [
         (format!("INSERT INTO rating_moderations (tenant, rating_id, new_score, moderator) VALUES ('okna', '{rating}', 4, 'boss')"), "42501"),
+        (format!("INSERT INTO rating_moderations (tenant, rating_id, new_score, moderated_at) VALUES ('okna', '{rating}', 4, '2020-01-01T00:00:00Z')"), "42501"),
         ("INSERT INTO rating_moderations (tenant, rating_id, new_score) VALUES ('okna', 'NO-SUCH', 4)".to_string(), "22023"),
         (format!("INSERT INTO rating_moderations (tenant, rating_id, new_score) VALUES ('okna', '{rating}', 9)"), "22023"),
     ] {
