@@ -249,12 +249,18 @@ impl LiveTable {
                 Err(e) => tracing::warn!(table = %table, version, "cannot write a checkpoint: {e}"),
             }
         }
+        self.serve(&delta).await?;
+        Ok(version)
+    }
+
+    /// Serves `delta`'s snapshot to the next scan.
+    async fn serve(&self, delta: &DeltaTable) -> anyhow::Result<()> {
         let provider = delta.table_provider().await?;
         match self.current.write() {
             Ok(mut p) => *p = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
-        Ok(version)
+        Ok(())
     }
 
     fn provider(&self) -> Arc<dyn TableProvider> {
@@ -280,11 +286,7 @@ impl LiveTable {
             .await
             .with_context(|| format!("cannot delete from table {}", self.table))?;
         *delta = table;
-        let provider = delta.table_provider().await?;
-        match self.current.write() {
-            Ok(mut p) => *p = provider,
-            Err(poisoned) => *poisoned.into_inner() = provider,
-        }
+        self.serve(&delta).await?;
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
     }
 
@@ -308,11 +310,7 @@ impl LiveTable {
             .await
             .with_context(|| format!("cannot compact table {}", self.table))?;
         *delta = compacted;
-        let provider = delta.table_provider().await?;
-        match self.current.write() {
-            Ok(mut p) => *p = provider,
-            Err(poisoned) => *poisoned.into_inner() = provider,
-        }
+        self.serve(&delta).await?;
         self.inserts_since_compaction.store(0, Ordering::Relaxed);
         Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
     }
@@ -329,11 +327,7 @@ impl LiveTable {
         // Commits of other processes (loads): from their checkpoint, not
         // replayed onto a snapshot that grows with every one of them.
         load_fresh(&mut delta).await?;
-        let provider = delta.table_provider().await?;
-        match self.current.write() {
-            Ok(mut p) => *p = provider,
-            Err(poisoned) => *poisoned.into_inner() = provider,
-        }
+        self.serve(&delta).await?;
         Ok(delta.version())
     }
 }
