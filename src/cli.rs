@@ -542,7 +542,12 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     }
     let trusted = access.trusts_everyone();
     let shared = std::sync::Arc::new(
-        crate::server::Shared::open(&store, &config.reports, memory, access).await?,
+        crate::server::Shared::open(&store, &config.reports, memory, access)
+            .await?
+            .with_statement_timeout(
+                (config.server.statement_timeout_s > 0)
+                    .then(|| std::time::Duration::from_secs(config.server.statement_timeout_s)),
+            ),
     );
     let what = if args.demo {
         "the demo dataset"

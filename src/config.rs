@@ -38,6 +38,11 @@ pub struct ServerConfig {
     /// Memory all running queries may use together, in MiB; a query that
     /// needs more fails with an error and the server stays up.
     pub memory_limit_mb: Option<usize>,
+    /// The longest a statement may run, in seconds (0: no limit). It is
+    /// every session's `statement_timeout` and the most a session may set
+    /// for itself: PostgreSQL has no default limit, but one analyst's
+    /// runaway query must not hold a shared server's cores for hours.
+    pub statement_timeout_s: u64,
     /// How often the server looks for new commits, in milliseconds.
     pub refresh_ms: u64,
     /// Connections served at once; one more gets SQLSTATE 53300.
@@ -62,6 +67,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:5433".into(),
             memory_limit_mb: Some(4096),
+            statement_timeout_s: 300,
             refresh_ms: 500,
             max_connections: 100,
             tls_cert: None,

@@ -45,8 +45,8 @@ use std::sync::LazyLock;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr as SqlExpr, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectNamePart, Query, Select,
-    SelectItem, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectNamePart, OrderByKind, Query,
+    Select, SelectItem, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -199,6 +199,9 @@ impl VisitorMut for StatementRewrites {
     }
 
     fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(aggregated) = array_subquery(expr) {
+            *expr = aggregated;
+        }
         // (A lookup inside a subquery would be a subquery DataFusion
         // cannot decorrelate: only the outermost query gets one.)
         if self.depth <= 1
@@ -569,6 +572,65 @@ fn hoist_outer_values(query: &mut Query, aliases: &HashMap<String, String>) {
             }
         }
     }
+}
+
+/// `ARRAY(SELECT x FROM … [ORDER BY …])` (psql's `\du` lists each role's
+/// groups so) → `(SELECT array_agg(x ORDER BY …) FROM …)`: the same values
+/// in the same order, in a form DataFusion plans (and decorrelates). One
+/// difference: no rows give NULL where PostgreSQL gives `{}`. Subqueries
+/// with `DISTINCT`, grouping, `LIMIT` or set operations are left alone (and
+/// refused by the planner).
+fn array_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Function(f) = expr else {
+        return None;
+    };
+    let FunctionArguments::Subquery(query) = &f.args else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("array")
+        || query.limit_clause.is_some()
+        || query.fetch.is_some()
+        || query.with.is_some()
+    {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let plain_grouping =
+        matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    if select.projection.len() != 1
+        || select.distinct.is_some()
+        || !plain_grouping
+        || select.having.is_some()
+    {
+        return None;
+    }
+    let item = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+        _ => return None,
+    };
+    let order = match &query.order_by {
+        None => String::new(),
+        Some(o) => match &o.kind {
+            OrderByKind::Expressions(exprs) => format!(
+                " ORDER BY {}",
+                exprs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            OrderByKind::All(_) => return None,
+        },
+    };
+    let aggregate = parse_expr(&format!("array_agg({item}{order})"))?;
+    let mut select = select.clone();
+    select.projection = vec![SelectItem::UnnamedExpr(aggregate)];
+    let mut aggregated = query.clone();
+    aggregated.order_by = None;
+    aggregated.body = Box::new(SetExpr::Select(select));
+    Some(SqlExpr::Subquery(aggregated))
 }
 
 fn parse_expr(sql: &str) -> Option<SqlExpr> {

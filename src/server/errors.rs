@@ -33,6 +33,11 @@ pub mod code {
     pub const TOO_MANY_CONNECTIONS: &str = "53300";
     pub const INVALID_AUTHORIZATION: &str = "28000";
     pub const INVALID_PASSWORD: &str = "28P01";
+    pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
+    pub const READ_ONLY_SQL_TRANSACTION: &str = "25006";
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+    pub const STATEMENT_TOO_COMPLEX: &str = "54001";
+    pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
 }
 
 /// An error whose SQLSTATE is decided where it happens (a refused or
@@ -132,6 +137,8 @@ pub fn datafusion_info(e: &DataFusionError) -> ErrorInfo {
                 arrow_info(a)
             } else if let Some(c) = inner.downcast_ref::<Coded>() {
                 error(c.code, c.message.clone())
+            } else if is_regex_error(&inner.to_string()) {
+                error(code::INVALID_REGULAR_EXPRESSION, inner.to_string())
             } else {
                 error(code::INTERNAL_ERROR, root.to_string())
             }
@@ -161,6 +168,9 @@ fn schema_info(s: &SchemaError) -> ErrorInfo {
 }
 
 fn arrow_info(a: &ArrowError) -> ErrorInfo {
+    if is_regex_error(&a.to_string()) {
+        return error(code::INVALID_REGULAR_EXPRESSION, a.to_string());
+    }
     match a {
         ArrowError::DivideByZero => error(code::DIVISION_BY_ZERO, "division by zero"),
         ArrowError::CastError(m) | ArrowError::ParseError(m) => {
@@ -179,7 +189,9 @@ fn arrow_info(a: &ArrowError) -> ErrorInfo {
 /// Planning errors carry their kind in the message only.
 fn plan_info(m: &str) -> ErrorInfo {
     let lower = m.to_ascii_lowercase();
-    let code = if lower.contains("table '") && lower.contains("not found")
+    let code = if is_regex_error(m) {
+        code::INVALID_REGULAR_EXPRESSION
+    } else if lower.contains("table '") && lower.contains("not found")
         || lower.contains("no table named")
     {
         code::UNDEFINED_TABLE
@@ -204,9 +216,22 @@ fn plan_info(m: &str) -> ErrorInfo {
     error(code, m)
 }
 
+/// A regular expression that does not parse or is too big to compile
+/// (the regex crate's messages, however DataFusion wraps them).
+fn is_regex_error(m: &str) -> bool {
+    let lower = m.to_ascii_lowercase();
+    lower.contains("regex parse error")
+        || lower.contains("regular expression did not compile")
+        || lower.contains("compiled regex exceeds size limit")
+        || lower.contains("regular expression") && lower.contains("invalid")
+        || lower.contains("regex") && lower.contains("size limit")
+}
+
 fn execution_info(m: &str) -> ErrorInfo {
     let lower = m.to_ascii_lowercase();
-    let code = if lower.contains("divide by zero") || lower.contains("division by zero") {
+    let code = if is_regex_error(m) {
+        code::INVALID_REGULAR_EXPRESSION
+    } else if lower.contains("divide by zero") || lower.contains("division by zero") {
         code::DIVISION_BY_ZERO
     } else if lower.contains("cannot cast") || lower.contains("invalid input syntax") {
         code::INVALID_TEXT_REPRESENTATION
@@ -250,6 +275,14 @@ mod tests {
         assert_eq!(
             code_of("SELECT CAST('abc' AS INT)").await,
             code::INVALID_TEXT_REPRESENTATION
+        );
+        assert_eq!(
+            code_of("SELECT regexp_like('abc', '(')").await,
+            code::INVALID_REGULAR_EXPRESSION
+        );
+        assert_eq!(
+            code_of("SELECT 'abc' ~ repeat('(a{1000}){1000}', 3)").await,
+            code::INVALID_REGULAR_EXPRESSION
         );
     }
 }

@@ -54,6 +54,20 @@ impl Interrupt {
     }
 }
 
+/// How many statements may plan at the same time.
+pub const PLANNING_THREADS: usize = 8;
+
+static PLANNING: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(PLANNING_THREADS)));
+
+fn internal(message: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        "XX000".into(),
+        message.into(),
+    )))
+}
+
 /// Why a statement was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -117,6 +131,34 @@ impl Guard {
         }
     }
 
+    /// Runs CPU-bound statement work (planning, optimising) on a thread of
+    /// its own, unless the statement is stopped first. The runtime's worker
+    /// threads stay free for every other session meanwhile; a stopped
+    /// statement is answered at once, its abandoned planning finishes in
+    /// the background (bounded by [`super::limits`]). At most
+    /// [`PLANNING_THREADS`] statements plan at once; the others wait, still
+    /// under their guard.
+    pub async fn plan<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = PgWireResult<T>> + Send + 'static,
+    ) -> PgWireResult<T> {
+        self.run(async move {
+            let permit = PLANNING
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| internal("the planning threads are gone"))?;
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                runtime.block_on(work)
+            })
+            .await
+            .map_err(|e| internal(&format!("planning failed: {e}")))?
+        })
+        .await
+    }
+
     /// The rows of `rows` until the statement is stopped; then one error
     /// and the end (the inner stream is dropped, which stops its work).
     pub fn rows(&self, rows: SendableRowStream) -> SendableRowStream {
@@ -149,6 +191,47 @@ impl Stream for GuardedRows {
             return Poll::Ready(Some(Err(stop.error())));
         }
         polled
+    }
+}
+
+/// A physical optimizer rule that gives every operator of a client's plan
+/// a yield point (DataFusion's `CooperativeExec`: a unit of the task's
+/// budget per batch).
+///
+/// A stopped statement drops its stream, which aborts the tasks computing
+/// it — but a task only notices at its next yield. Operators that make
+/// batches from memory (a cross or nested-loop join over collected inputs)
+/// never yielded: a `SELECT count(*) FROM leads a, leads b, leads c` kept
+/// both cores busy for hours after its client got 57014. With a yield
+/// point above every operator, an aborted task ends within a batch.
+#[derive(Debug, Default)]
+pub struct YieldPoints;
+
+impl datafusion::physical_optimizer::PhysicalOptimizerRule for YieldPoints {
+    fn optimize(
+        &self,
+        plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        _config: &datafusion::common::config::ConfigOptions,
+    ) -> datafusion::common::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::physical_plan::coop::CooperativeExec;
+        plan.transform_up(|node| {
+            // Leaves that read files yield already.
+            let leaf = node.children().is_empty();
+            if leaf || node.is::<CooperativeExec>() {
+                return Ok(Transformed::no(node));
+            }
+            Ok(Transformed::yes(Arc::new(CooperativeExec::new(node))))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "oko_yield_points"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
     }
 }
 
@@ -226,6 +309,26 @@ mod tests {
             panic!("not a user error");
         };
         assert!(info.message.contains("statement timeout"));
+    }
+
+    #[tokio::test]
+    async fn planning_that_never_yields_is_still_stopped() {
+        let interrupt = Interrupt::default();
+        let guard = interrupt.guard(Some(Duration::from_millis(50)));
+        let started = std::time::Instant::now();
+        // Busy for a second without awaiting anything, like a planner
+        // working through a huge expression.
+        let result: PgWireResult<()> = guard
+            .plan(async {
+                let until = std::time::Instant::now() + Duration::from_secs(1);
+                while std::time::Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                Ok(())
+            })
+            .await;
+        assert!(result.is_err());
+        assert!(started.elapsed() < Duration::from_millis(900));
     }
 
     #[tokio::test]

@@ -36,7 +36,11 @@ pub fn check(sql: &str) -> PgWireResult<()> {
     }
     // Cheap for ordinary queries: only texts with many operator characters
     // are tokenized.
-    let rough = sql.bytes().filter(|b| b"+-*/%|=<>(".contains(b)).count() + sql.len() / 4;
+    let rough = sql
+        .bytes()
+        .filter(|b| !b.is_ascii_alphanumeric() && !b" \t\r\n,.;)]}'\"_$".contains(b))
+        .count()
+        + sql.len() / 4;
     if rough <= MAX_OPERATORS {
         return Ok(());
     }
@@ -45,7 +49,18 @@ pub fn check(sql: &str) -> PgWireResult<()> {
         // The parser reports the error.
         return Ok(());
     };
-    let operators = tokens.iter().filter(|t| is_operator(t)).count();
+    // A sign right after `(` or `,` (`IN (-1, -2, …)`) adds one level to
+    // its value only, not to the tree: it is not counted.
+    let mut operators = 0;
+    let mut previous = &Token::EOF;
+    for t in tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))) {
+        let sign = matches!(t, Token::Minus | Token::Plus)
+            && matches!(previous, Token::Comma | Token::LParen);
+        if is_operator(t) && !sign {
+            operators += 1;
+        }
+        previous = t;
+    }
     if operators > MAX_OPERATORS {
         return Err(user_error(
             STATEMENT_TOO_COMPLEX,
@@ -58,28 +73,68 @@ pub fn check(sql: &str) -> PgWireResult<()> {
     Ok(())
 }
 
+/// Whether a token adds to the depth of the expression tree: every
+/// operator symbol (arithmetic, bitwise, comparison, regex, JSON, array,
+/// casts, whatever the tokenizer knows or does not), every opening bracket,
+/// and the keywords that build expressions. Identifiers, literals,
+/// separators and closing brackets do not.
 fn is_operator(t: &Token) -> bool {
     match t {
         Token::Word(w) => matches!(
             w.keyword,
-            Keyword::AND | Keyword::OR | Keyword::NOT | Keyword::CASE | Keyword::WHEN
+            Keyword::AND
+                | Keyword::OR
+                | Keyword::XOR
+                | Keyword::NOT
+                | Keyword::CASE
+                | Keyword::WHEN
+                | Keyword::IS
+                | Keyword::BETWEEN
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::SIMILAR
+                | Keyword::IN
+                | Keyword::AT
+                | Keyword::COLLATE
+                | Keyword::OVERLAPS
+                | Keyword::ANY
+                | Keyword::ALL
+                | Keyword::SOME
+                | Keyword::EXISTS
+                | Keyword::OPERATOR
+                | Keyword::DIV
+                | Keyword::MOD
         ),
-        Token::LParen
-        | Token::Plus
-        | Token::Minus
-        | Token::Mul
-        | Token::Div
-        | Token::Mod
-        | Token::StringConcat
-        | Token::Eq
-        | Token::Neq
-        | Token::Lt
-        | Token::Gt
-        | Token::LtEq
-        | Token::GtEq
-        | Token::DoubleColon
-        | Token::Caret => true,
-        _ => false,
+        Token::EOF
+        | Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::QuoteDelimitedStringLiteral(_)
+        | Token::NationalQuoteDelimitedStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_)
+        | Token::Placeholder(_)
+        | Token::Comma
+        | Token::Whitespace(_)
+        | Token::RParen
+        | Token::RBracket
+        | Token::RBrace
+        | Token::Period
+        | Token::SemiColon => false,
+        _ => true,
     }
 }
 
@@ -98,11 +153,36 @@ mod tests {
                 .join(",")
         );
         assert!(check(&wide).is_ok());
-        let chain = format!("SELECT 1{}", "+1".repeat(MAX_OPERATORS + 1));
-        let Err(pgwire::error::PgWireError::UserError(info)) = check(&chain) else {
-            panic!("a deep chain passed");
-        };
-        assert_eq!(info.code, STATEMENT_TOO_COMPLEX);
+        for op in [
+            "+", "&", "|", "#", "<<", ">>", "||", "->", "->>", "~", " AND ", " OR ", " IS ",
+            "::int::", "@>", "^", "!~",
+        ] {
+            let chain = format!("SELECT 1{}", format!("{op}1").repeat(MAX_OPERATORS + 1));
+            let Err(pgwire::error::PgWireError::UserError(info)) = check(&chain) else {
+                panic!("a deep chain of {op} passed");
+            };
+            assert_eq!(info.code, STATEMENT_TOO_COMPLEX, "{op}");
+        }
+        let nested = format!("SELECT {}1{}", "abs(".repeat(2_001), ")".repeat(2_001));
+        assert!(check(&nested).is_err(), "nested calls");
+        let strings = format!(
+            "SELECT * FROM t WHERE s IN ({})",
+            (0..50_000)
+                .map(|i| format!("'x{i}'"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(check(&strings).is_ok(), "a long list of strings");
+        let negative = format!(
+            "SELECT * FROM t WHERE n IN ({})",
+            (0..50_000)
+                .map(|i| format!("-{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(check(&negative).is_ok(), "a long list of negative numbers");
+        let unary = format!("SELECT {}1", "- ".repeat(MAX_OPERATORS + 1));
+        assert!(check(&unary).is_err(), "a chain of signs");
         let Err(pgwire::error::PgWireError::UserError(info)) =
             check(&"x".repeat(MAX_QUERY_BYTES + 1))
         else {

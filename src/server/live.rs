@@ -342,11 +342,25 @@ impl TableProvider for LiveTable {
         TableType::Base
     }
 
+    /// Filters too big for the Delta scan ([`pushable`]) stay above it.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        self.provider().supports_filters_pushdown(filters)
+        let small: Vec<&Expr> = filters.iter().copied().filter(|f| pushable(f)).collect();
+        let mut answers = self
+            .provider()
+            .supports_filters_pushdown(&small)?
+            .into_iter();
+        Ok(filters
+            .iter()
+            .map(|f| match pushable(f) {
+                true => answers
+                    .next()
+                    .unwrap_or(TableProviderFilterPushDown::Unsupported),
+                false => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
     }
 
     /// `DELETE … WHERE`: runs as a [`DeleteSink`] when the plan executes.
@@ -401,10 +415,31 @@ impl TableProvider for LiveTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.provider()
-            .scan(state, projection, filters, limit)
-            .await
+        let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
+        self.provider().scan(state, projection, &small, limit).await
     }
+}
+
+/// The most expression nodes a filter handed to the Delta scan may have.
+/// The scan converts a filter to a predicate of its own recursively (an
+/// `IN` list of 200,000 values became a chain that overflowed the stack when
+/// it was dropped); a bigger filter is applied by DataFusion above the scan
+/// instead (a hash set for `IN` lists), with the same rows as the result.
+const MAX_PUSHED_NODES: usize = 1_000;
+
+/// Whether `filter` is small enough to hand to the Delta scan.
+fn pushable(filter: &Expr) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut nodes = 0usize;
+    let _ = filter.apply(|_| {
+        nodes += 1;
+        Ok(if nodes > MAX_PUSHED_NODES {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    nodes <= MAX_PUSHED_NODES
 }
 
 /// Refreshes every table every `period` until the task is dropped.

@@ -17,20 +17,24 @@
 //! | [`write`] | `INSERT`: rows checked like a load, one Delta commit, visible at once |
 //! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
+//! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
 //! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
 //! | [`limits`] | statement length and complexity limits, checked before parsing |
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
 //! | [`information_schema`] | `information_schema` with PostgreSQL type names |
 //! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
+//! | [`pg_roles`] | the configured users as `pg_roles`, `pg_user`, `pg_auth_members` (`\du`) |
 //! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
+//! | [`value_limits`] | functions that build big strings/arrays: capped per call, counted in the pool |
 //! | [`live`] | tables that follow new Delta commits |
 
 pub mod access;
 pub mod compat;
 pub mod encode;
+pub mod engine_settings;
 pub mod errors;
 pub mod information_schema;
 pub mod interrupt;
@@ -38,10 +42,12 @@ pub mod limits;
 pub mod live;
 pub mod pg_catalog;
 pub mod pg_functions;
+pub mod pg_roles;
 pub mod session;
 pub mod startup;
 pub mod tenant;
 pub mod time_zone;
+pub mod value_limits;
 pub mod vars;
 pub mod wire;
 pub mod write;
@@ -57,7 +63,6 @@ use datafusion::catalog::{CatalogProvider, TableProvider};
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
-use datafusion_postgres::auth::AuthManager;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use pgwire::api::auth::{DefaultServerParameterProvider, ServerParameterProvider, StartupHandler};
 use pgwire::api::cancel::CancelHandler;
@@ -97,6 +102,8 @@ pub struct Shared {
     access: startup::Access,
     /// The catalog of each tenant a bound user logged in to, built once.
     tenant_catalogs: tokio::sync::Mutex<HashMap<String, Arc<dyn CatalogProvider>>>,
+    /// `[server] statement_timeout_s`: every session's default and ceiling.
+    statement_timeout: Option<Duration>,
 }
 
 impl Shared {
@@ -124,7 +131,9 @@ impl Shared {
                 .with_context(|| format!("cannot reach the storage of table {table}"))?;
             tables.push(LiveTable::new(table, delta).await?);
         }
-        let catalog = build_catalog(&runtime, settings, |live| Ok(live.clone()), &tables).await?;
+        let users = access.role_entries();
+        let catalog =
+            build_catalog(&runtime, settings, |live| Ok(live.clone()), &tables, &users).await?;
         Ok(Shared {
             catalog,
             runtime,
@@ -134,7 +143,14 @@ impl Shared {
             tables,
             access,
             tenant_catalogs: tokio::sync::Mutex::default(),
+            statement_timeout: None,
         })
+    }
+
+    /// Sets the server's statement time limit (`None`: none).
+    pub fn with_statement_timeout(mut self, limit: Option<Duration>) -> Shared {
+        self.statement_timeout = limit;
+        self
     }
 
     /// The catalog `principal` sees: every tenant's rows, or (for a user
@@ -153,6 +169,7 @@ impl Shared {
             &self.settings,
             |live| Ok(Arc::new(tenant::TenantTable::new(live.clone(), tenant)?)),
             &self.tables,
+            &self.access.role_entries_of(tenant),
         )
         .await
         .with_context(|| format!("cannot build the catalog of tenant {tenant}"))?;
@@ -175,11 +192,17 @@ impl Shared {
             .with_extension(Arc::new(principal.clone()))
             .with_extension(vars.clone())
             .with_extension(Arc::new(write::EngineCatalog(self.catalog.clone())));
-        let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(interrupt::YieldPoints))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         // The Postgres functions and type names of pg_catalog, into this
         // session; its (throwaway) pg_catalog schema lands in the session's
         // own default catalog, which the user's catalog then replaces.
-        setup_pg_catalog(&ctx, CATALOG, Arc::new(AuthManager::default()))
+        setup_pg_catalog(&ctx, CATALOG, pg_roles::NoRoles)
             .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         ctx.register_catalog(CATALOG, catalog);
         oko_udfs::register_all(&ctx);
@@ -193,6 +216,9 @@ impl Shared {
         ctx.register_udf(vars::to_regtype_udf());
         pg_functions::register(&ctx);
         ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
+        ctx.add_analyzer_rule(Arc::new(value_limits::BoundedValues::new(
+            self.runtime.memory_pool.clone(),
+        )));
         Ok(ctx)
     }
 
@@ -228,6 +254,7 @@ async fn build_catalog(
     settings: &ReportSettings,
     provider: impl Fn(&Arc<LiveTable>) -> datafusion::common::Result<Arc<dyn TableProvider>>,
     tables: &[Arc<LiveTable>],
+    users: &[pg_roles::RoleEntry],
 ) -> Result<Arc<dyn CatalogProvider>> {
     let template = SessionContext::new_with_config_rt(session_config(), runtime.clone());
     oko_udfs::register_all(&template);
@@ -235,7 +262,7 @@ async fn build_catalog(
         template.register_table(live.table.name(), provider(live)?)?;
     }
     crate::engine::reports::register(&template, settings).await?;
-    setup_pg_catalog(&template, CATALOG, Arc::new(AuthManager::default()))
+    setup_pg_catalog(&template, CATALOG, pg_roles::NoRoles)
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
     let catalog = template
         .catalog(CATALOG)
@@ -246,7 +273,7 @@ async fn build_catalog(
         .context("pg_catalog is missing")?;
     catalog.register_schema(
         "pg_catalog",
-        Arc::new(pg_catalog::PgCatalog::new(emulated, &template).await?),
+        Arc::new(pg_catalog::PgCatalog::new(emulated, &template, pg_roles::tables(users)?).await?),
     )?;
     catalog.register_schema(
         information_schema::NAME,
@@ -369,6 +396,7 @@ async fn serve_connection(
         }
     };
     let vars = Arc::new(Vars::default());
+    vars.set_timeout_ceiling(shared.statement_timeout);
     let interrupt = Arc::new(Interrupt::default());
     let login = Arc::new(session::LoginSlot::default());
     let permit = shared.access.admit();

@@ -13,8 +13,9 @@
 //! Those tables are static (rows exported from a real PostgreSQL), so they
 //! are converted once, when the server starts. `pg_settings` is replaced by
 //! the connection's own settings ([`super::vars`], found through the session
-//! configuration), and `pg_class` gets the (NULL) `relacl` and
-//! `reloptions` it lacks. Every other table is datafusion-pg-catalog's.
+//! configuration), `pg_class` gets the (NULL) `relacl` and `reloptions` it
+//! lacks, and the role tables are OKO's users ([`super::pg_roles`]). Every
+//! other table is datafusion-pg-catalog's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
@@ -101,8 +102,14 @@ pub struct PgCatalog {
 impl PgCatalog {
     /// Wraps datafusion-pg-catalog's `pg_catalog` schema, converting its
     /// static tables with `ctx`.
-    pub async fn new(inner: Arc<dyn SchemaProvider>, ctx: &SessionContext) -> Result<PgCatalog> {
-        let mut retyped = HashMap::new();
+    /// `roles` are the role tables ([`super::pg_roles`]) this catalog shows.
+    pub async fn new(
+        inner: Arc<dyn SchemaProvider>,
+        ctx: &SessionContext,
+        roles: Vec<(&'static str, Arc<dyn TableProvider>)>,
+    ) -> Result<PgCatalog> {
+        let mut retyped: HashMap<&'static str, Arc<dyn TableProvider>> =
+            roles.into_iter().collect();
         for (name, columns) in RETYPED {
             let Some(table) = inner.table(name).await? else {
                 continue;
@@ -124,7 +131,13 @@ impl PgCatalog {
 #[async_trait]
 impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.inner.table_names();
+        for name in self.retyped.keys() {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
@@ -149,7 +162,9 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.inner.table_exist(name)
+        self.retyped
+            .contains_key(name.to_ascii_lowercase().as_str())
+            || self.inner.table_exist(name)
     }
 }
 

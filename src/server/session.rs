@@ -177,6 +177,8 @@ pub struct Parser {
     sql: PostgresCompatibilityParser,
     /// For the rewrites that depend on session settings.
     vars: Arc<Vars>,
+    /// Planning a prepared statement can be cancelled or time out too.
+    interrupt: Arc<Interrupt>,
 }
 
 impl Parser {
@@ -234,6 +236,7 @@ impl Session {
                 login: login.clone(),
                 sql: PostgresCompatibilityParser::new(),
                 vars: vars.clone(),
+                interrupt: interrupt.clone(),
             }),
             login,
             vars,
@@ -260,6 +263,26 @@ impl Session {
         guard: &Guard,
     ) -> PgWireResult<Response> {
         self.check(&plan)?;
+        if let Some(what) = writes(&plan)
+            && let Some(e) = self.vars.write_refusal(what)
+        {
+            return Err(user_error(e.code, e.message));
+        }
+        if self.login.get()?.principal.tenant.is_some() {
+            match &plan {
+                LogicalPlan::Explain(e) => {
+                    return self
+                        .tenant_explain(e.plan.as_ref().clone(), false, guard)
+                        .await;
+                }
+                LogicalPlan::Analyze(a) => {
+                    return self
+                        .tenant_explain(a.input.as_ref().clone(), true, guard)
+                        .await;
+                }
+                _ => {}
+            }
+        }
         if let LogicalPlan::Dml(dml) = &plan {
             let tag = match dml.op {
                 WriteOp::Delete => Tag::new("DELETE"),
@@ -290,10 +313,62 @@ impl Session {
         let options = Arc::new(self.vars.format_options());
         let fields = encode::fields(df.schema().as_arrow(), format, options)?;
         let stream = guard
-            .run(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
             .await?;
         let rows = guard.rows(encode::rows(stream, fields.clone()));
         Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+
+    /// `EXPLAIN [ANALYZE]` for a user bound to a tenant: the optimised
+    /// logical plan, and with `ANALYZE` the statement's row count and time.
+    ///
+    /// The physical plan is not shown to such a user: it names store files,
+    /// and its statistics (`Min=… Max=…` of a file several tenants share)
+    /// and per-operator row counts (rows a scan read before the tenant
+    /// filter) tell about other tenants' rows — `EXPLAIN ANALYZE … WHERE
+    /// name < 'X'` was a range oracle over their names. The logical plan
+    /// and the totals only show what the user's own query returns.
+    async fn tenant_explain(
+        &self,
+        inner: LogicalPlan,
+        analyze: bool,
+        guard: &Guard,
+    ) -> PgWireResult<Response> {
+        let ctx = self.ctx()?.clone();
+        let state = ctx.state();
+        let for_plan = inner.clone();
+        let optimized = guard
+            .plan(async move { state.optimize(&for_plan).map_err(errors::from_datafusion) })
+            .await?;
+        let mut rows = vec![vec![
+            Some("logical_plan".to_string()),
+            Some(optimized.display_indent().to_string()),
+        ]];
+        if analyze {
+            let started = std::time::Instant::now();
+            let batches = guard
+                .run(async move {
+                    ctx.execute_logical_plan(inner)
+                        .await
+                        .map_err(errors::from_datafusion)?
+                        .collect()
+                        .await
+                        .map_err(errors::from_datafusion)
+                })
+                .await?;
+            let count: usize = batches.iter().map(|b| b.num_rows()).sum();
+            rows.push(vec![
+                Some("totals".to_string()),
+                Some(format!(
+                    "rows={count}, elapsed={:.3} ms",
+                    started.elapsed().as_secs_f64() * 1000.0
+                )),
+            ]);
+        }
+        Ok(Response::Query(text_response(
+            &["plan_type".to_string(), "plan".to_string()],
+            rows,
+        )?))
     }
 
     /// `timestamptz` columns shown in the session's time zone (the same
@@ -354,7 +429,7 @@ impl Session {
         let guard = self.interrupt.guard(self.vars.statement_timeout());
         let state = self.ctx()?.state();
         let plan = guard
-            .run(async {
+            .plan(async move {
                 state
                     .statement_to_plan(DfStatement::Statement(Box::new(statement)))
                     .await
@@ -461,7 +536,10 @@ impl Session {
         let assignment = match set {
             ast::Set::SingleAssignment {
                 variable, values, ..
-            } => Some((variable.to_string(), values_text(values))),
+            } => Some((
+                super::engine_settings::normalized_name(variable),
+                values_text(values),
+            )),
             ast::Set::SetTimeZone { value, .. } => Some((
                 "timezone".to_string(),
                 values_text(std::slice::from_ref(value)),
@@ -474,7 +552,7 @@ impl Session {
                 if *session {
                     self.vars.set_defaults(read_only, isolation);
                 } else {
-                    self.vars.begin(read_only, isolation);
+                    self.vars.set_transaction(read_only, isolation);
                 }
                 None
             }
@@ -491,27 +569,15 @@ impl Session {
         let Some((name, value)) = assignment else {
             return Ok(Response::Execution(Tag::new("SET")));
         };
-        let lower = name.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "role" | "session_authorization" | "session authorization"
-        ) {
-            return Err(identity_is_fixed());
-        }
-        if lower.starts_with("datafusion.") {
-            if lower.starts_with("datafusion.runtime.") {
-                return Err(user_error(
-                    code::INSUFFICIENT_PRIVILEGE,
-                    format!(
-                        "{name} is shared by every connection and cannot be set from a session; \
-                         set it in the server's configuration"
-                    ),
-                ));
-            }
-            let df_set = format!("SET {name} = '{}'", value.replace('\'', "''"));
+        if name.starts_with("datafusion.") {
+            let value = super::engine_settings::check(&name, &value)
+                .map_err(|e| user_error(e.code, e.message))?;
             self.ctx()?
-                .sql(&df_set)
-                .await
+                .state_ref()
+                .write()
+                .config_mut()
+                .options_mut()
+                .set(&name, &value)
                 .map_err(errors::from_datafusion)?;
             return Ok(Response::Execution(Tag::new("SET")));
         }
@@ -520,7 +586,7 @@ impl Session {
                 report(client, changed.into_iter().collect()).await?;
                 Ok(Response::Execution(Tag::new("SET")))
             }
-            Err(e) => Err(user_error(code::INVALID_PARAMETER_VALUE, e)),
+            Err(e) => Err(user_error(e.code, e.message)),
         }
     }
 
@@ -663,7 +729,7 @@ impl Session {
         let text = encode::fields(&schema, &Format::UnifiedText, options)?;
         let fields: encode::CursorFields = Arc::new(std::sync::Mutex::new(text.clone()));
         let stream = guard
-            .run(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
             .await?;
         let rows = guard.rows(encode::cursor_rows(stream, fields.clone()));
         Ok((Cursor { schema, fields }, QueryResponse::new(text, rows)))
@@ -1161,6 +1227,24 @@ impl SimpleQueryHandler for Session {
     }
 }
 
+/// The command a plan writes with (`INSERT`, `DELETE`, …), anywhere in it
+/// (`EXPLAIN ANALYZE INSERT` writes too).
+fn writes(plan: &LogicalPlan) -> Option<&'static str> {
+    let mut found = None;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::Dml(dml) = node {
+            found = Some(match dml.op {
+                WriteOp::Delete => "DELETE",
+                WriteOp::Update => "UPDATE",
+                _ => "INSERT",
+            });
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
 /// Runs a query to its end, keeping its rows.
 async fn materialize(mut q: QueryResponse) -> PgWireResult<QueryResponse> {
     let mut rows = Vec::new();
@@ -1223,13 +1307,19 @@ impl QueryParser for Parser {
             }
             Some(_) => describe_plan(&[])?,
             None if refuse_copy(&statement).is_err() => describe_plan(&[])?,
-            None => self
-                .login
-                .ctx()?
-                .state()
-                .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
-                .await
-                .map_err(errors::from_datafusion)?,
+            None => {
+                let state = self.login.ctx()?.state();
+                let statement = statement.clone();
+                self.interrupt
+                    .guard(self.vars.statement_timeout())
+                    .plan(async move {
+                        state
+                            .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+                            .await
+                            .map_err(errors::from_datafusion)
+                    })
+                    .await?
+            }
         };
         Ok(Some((sql.to_string(), Some((statement, plan)))))
     }

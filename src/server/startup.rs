@@ -422,3 +422,27 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<pgwire::tokio::TlsAccepto
         .context("the TLS certificate and key do not form a usable pair")?;
     Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(config)))
 }
+
+/// The users as the catalog's role tables show them ([`super::pg_roles`]).
+impl Access {
+    /// Every configured user.
+    pub fn role_entries(&self) -> Vec<super::pg_roles::RoleEntry> {
+        self.users
+            .iter()
+            .map(|(name, u)| super::pg_roles::RoleEntry {
+                name: name.clone(),
+                role: u.role,
+                tenant: u.tenant.clone(),
+            })
+            .collect()
+    }
+
+    /// The users a session of `tenant` may see: that tenant's and the
+    /// users bound to no tenant.
+    pub fn role_entries_of(&self, tenant: &str) -> Vec<super::pg_roles::RoleEntry> {
+        self.role_entries()
+            .into_iter()
+            .filter(|u| u.tenant.as_deref().is_none_or(|t| t == tenant))
+            .collect()
+    }
+}

@@ -91,15 +91,34 @@ const READ_ONLY: &[&str] = &[
     "max_index_keys",
 ];
 
+/// Settings that say who the session is. They are fixed at login: no
+/// `SET`, `set_config()` or startup parameter changes them (views and
+/// dashboards filter on `current_user`).
+const IDENTITY: &[&str] = &["session_authorization", "role", "is_superuser"];
+
 /// One connection's settings.
 #[derive(Debug, Default)]
 pub struct Vars {
     /// Lower-case name → value; names missing here have their default.
     set: RwLock<BTreeMap<String, String>>,
+    /// Who logged in; kept apart from the settings a session may change.
+    user: RwLock<String>,
+    /// The server's `statement_timeout` (milliseconds, 0 = none): the
+    /// session's default and the most a session's own setting can give.
+    timeout_ceiling_ms: std::sync::atomic::AtomicU64,
+    /// Inside `BEGIN` … `COMMIT`/`ROLLBACK`.
+    in_block: std::sync::atomic::AtomicBool,
 }
 
 /// A change a client should hear about.
 pub type Reported = Option<(&'static str, String)>;
+
+/// Why a setting was not changed, with its SQLSTATE.
+pub type SetError = super::errors::Coded;
+
+fn set_error(code: &'static str, message: String) -> SetError {
+    SetError { code, message }
+}
 
 impl Vars {
     /// Settings of a new connection, with what the client sent at startup.
@@ -111,8 +130,9 @@ impl Vars {
                 name.as_str(),
                 "user" | "database" | "options" | "replication"
             ) && !READ_ONLY.contains(&name.as_str())
+                && let Err(e) = vars.set(&name, &v)
             {
-                let _ = vars.set(&name, &v);
+                tracing::debug!("startup parameter {name} ignored: {e}");
             }
         }
         vars
@@ -121,8 +141,17 @@ impl Vars {
     /// The value of `name`, if it is known or was set.
     pub fn get(&self, name: &str) -> Option<String> {
         let name = canonical(name);
+        if name == "session_authorization" {
+            return Some(self.session_user());
+        }
         if let Some(v) = self.read().get(&name) {
             return Some(v.clone());
+        }
+        if name == "statement_timeout" {
+            let ceiling = self
+                .timeout_ceiling_ms
+                .load(std::sync::atomic::Ordering::Relaxed);
+            return Some(ceiling.to_string());
         }
         DEFAULTS
             .iter()
@@ -131,22 +160,47 @@ impl Vars {
     }
 
     /// Sets `name`; returns the `ParameterStatus` to send, if any.
-    pub fn set(&self, name: &str, value: &str) -> std::result::Result<Reported, String> {
+    pub fn set(&self, name: &str, value: &str) -> std::result::Result<Reported, SetError> {
+        use super::errors::code;
         let name = canonical(name);
+        if IDENTITY.contains(&name.as_str()) {
+            return Err(set_error(
+                code::INSUFFICIENT_PRIVILEGE,
+                format!(
+                    "permission denied to set parameter \"{name}\": \
+                     a session's identity is fixed at login"
+                ),
+            ));
+        }
         if READ_ONLY.contains(&name.as_str()) {
-            return Err(format!("parameter \"{name}\" cannot be changed"));
+            return Err(set_error(
+                code::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{name}\" cannot be changed"),
+            ));
+        }
+        if name.starts_with("datafusion.") {
+            return Err(set_error(
+                code::INSUFFICIENT_PRIVILEGE,
+                format!(
+                    "{name} is an engine setting: change it with SET, \
+                     not set_config() or a startup parameter"
+                ),
+            ));
         }
         let value = match name.as_str() {
             "statement_timeout" => parse_duration_ms(value)
                 .map(|ms| ms.to_string())
                 .ok_or_else(|| {
-                    format!(
-                        "invalid value for parameter \"statement_timeout\": \"{value}\" \
-                         (use e.g. 5000, '5s', '2min')"
+                    set_error(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "invalid value for parameter \"statement_timeout\": \"{value}\" \
+                             (use e.g. 5000, '5s', '2min')"
+                        ),
                     )
                 })?,
             "timezone" => {
-                check_time_zone(value)?;
+                check_time_zone(value).map_err(|m| set_error(code::INVALID_PARAMETER_VALUE, m))?;
                 value.to_string()
             }
             _ => value.to_string(),
@@ -158,7 +212,7 @@ impl Vars {
     /// Back to the default; returns the `ParameterStatus` to send, if any.
     pub fn reset(&self, name: &str) -> Reported {
         let name = canonical(name);
-        if READ_ONLY.contains(&name.as_str()) || name == "session_authorization" {
+        if READ_ONLY.contains(&name.as_str()) || IDENTITY.contains(&name.as_str()) {
             return None;
         }
         self.write().remove(&name);
@@ -181,23 +235,48 @@ impl Vars {
         for (k, v) in self.read().iter() {
             all.insert(k.clone(), v.clone());
         }
+        all.insert("session_authorization".into(), self.session_user());
+        all.insert(
+            "statement_timeout".into(),
+            self.get("statement_timeout").unwrap_or_default(),
+        );
         all.into_iter().collect()
     }
 
     /// Records who logged in (`session_user`, `current_user`).
     pub fn set_session_user(&self, user: &str) {
-        self.write()
-            .insert("session_authorization".into(), user.to_string());
+        match self.user.write() {
+            Ok(mut g) => *g = user.to_string(),
+            Err(poisoned) => *poisoned.into_inner() = user.to_string(),
+        }
     }
 
     /// Who logged in.
     pub fn session_user(&self) -> String {
-        self.get("session_authorization").unwrap_or_default()
+        match self.user.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Sets the server's `statement_timeout` ceiling (0: none), which is
+    /// also the session's default.
+    pub fn set_timeout_ceiling(&self, ceiling: Option<Duration>) {
+        let ms = ceiling.map_or(0, |d| d.as_millis().max(1) as u64);
+        self.timeout_ceiling_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Starts a transaction block: `BEGIN READ ONLY` shows in
     /// `transaction_read_only` until it ends.
     pub fn begin(&self, read_only: Option<bool>, isolation: Option<String>) {
+        self.in_block
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.set_transaction(read_only, isolation);
+    }
+
+    /// `SET TRANSACTION …`: the modes of the current transaction.
+    pub fn set_transaction(&self, read_only: Option<bool>, isolation: Option<String>) {
         let mut set = self.write();
         if let Some(ro) = read_only {
             set.insert("transaction_read_only".into(), on_off(ro).into());
@@ -210,6 +289,8 @@ impl Vars {
     /// Ends a transaction block: its settings fall back to the session's
     /// defaults.
     pub fn end(&self) {
+        self.in_block
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let read_only = self
             .get("default_transaction_read_only")
             .unwrap_or_default();
@@ -219,6 +300,46 @@ impl Vars {
         let mut set = self.write();
         set.insert("transaction_read_only".into(), read_only);
         set.insert("transaction_isolation".into(), isolation);
+    }
+
+    /// Why a write (`INSERT`, `DELETE`) may not run now, if it may not.
+    ///
+    /// A read-only transaction (`BEGIN READ ONLY`, `SET TRANSACTION READ
+    /// ONLY`, `default_transaction_read_only = on`) refuses it with 25006,
+    /// as PostgreSQL does. Inside any other transaction block it is refused
+    /// with 0A000: OKO commits every write on its own (one Delta commit per
+    /// table, acknowledged only once durable), so it could neither undo the
+    /// write on `ROLLBACK` nor show it to the block's later statements
+    /// before `COMMIT` — and committing it silently would break the block's
+    /// promise.
+    pub fn write_refusal(&self, what: &str) -> Option<SetError> {
+        use super::errors::code;
+        let in_block = self.in_block.load(std::sync::atomic::Ordering::Relaxed);
+        let read_only = if in_block {
+            self.get("transaction_read_only")
+        } else {
+            self.get("default_transaction_read_only")
+        };
+        if read_only
+            .as_deref()
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"))
+        {
+            return Some(set_error(
+                code::READ_ONLY_SQL_TRANSACTION,
+                format!("cannot execute {what} in a read-only transaction"),
+            ));
+        }
+        in_block.then(|| {
+            set_error(
+                code::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "{what} inside a transaction block is not supported: OKO commits each \
+                     write on its own and could not roll it back; run it outside BEGIN … \
+                     COMMIT (autocommit: psycopg `conn.autocommit = True`, JDBC \
+                     `setAutoCommit(true)`); nothing was written"
+                ),
+            )
+        })
     }
 
     /// `SET SESSION CHARACTERISTICS AS TRANSACTION …`.
@@ -234,12 +355,24 @@ impl Vars {
         }
     }
 
-    /// `statement_timeout`, `None` when off.
+    /// The time a statement may take, `None` when unlimited: the session's
+    /// `statement_timeout`, never more than the server's (a session's `0`
+    /// means the server's).
     pub fn statement_timeout(&self) -> Option<Duration> {
-        self.get("statement_timeout")
+        let ceiling = self
+            .timeout_ceiling_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let own = self
+            .read()
+            .get("statement_timeout")
             .and_then(|v| v.parse::<u64>().ok())
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
+            .unwrap_or(0);
+        let ms = match (own, ceiling) {
+            (0, c) => c,
+            (o, 0) => o,
+            (o, c) => o.min(c),
+        };
+        (ms > 0).then(|| Duration::from_millis(ms))
     }
 
     /// How values are written in text: date style, float digits, ….
@@ -465,7 +598,7 @@ impl ScalarUDFImpl for SetConfig {
                 values.value(i)
             };
             if let Err(e) = self.vars.set(names.value(i), value) {
-                return exec_err!("{e}");
+                return Err(super::errors::coded(e.code, e.message));
             }
             out.append_value(value);
         }

@@ -11,11 +11,13 @@
 //! - has a key not stored yet and not repeated in the statement (SQLSTATE
 //!   23505 otherwise).
 //!
-//! The server fills what a client must not choose: in `rating_moderations`
-//! the moderator is the session user, `moderated_at` is the commit's time
-//! and `previous_score` is the rating's effective score before this moderation
-//! (the rating must exist); in `lead_notes` and `manual_stats` the author
-//! defaults to the session user.
+//! The server fills what a client must not choose ([`owned_columns`]): in
+//! `rating_moderations` the moderator is the session user, `moderated_at` is
+//! the commit's time and `previous_score` is the rating's effective score
+//! before this moderation (the rating must exist); in `lead_notes` the
+//! author is the session user and `created_at` the commit's time; in
+//! `manual_stats` the author is the session user. A row may name its own
+//! writer, never another user, and never its time.
 //!
 //! One bad row fails the statement and nothing is written. The commit is
 //! made before the client hears `INSERT 0 n`, and the table's snapshot is
@@ -187,8 +189,6 @@ impl InsertSink {
     /// Columns the server owns or defaults.
     fn fill_server_columns(&self, table: Table, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
         let idx = |name: &str| table.columns().iter().position(|c| c.name == name);
-        let user = &self.principal.user;
-        let now = chrono::Utc::now().timestamp_micros();
         if let (Some(tenant), Some(t)) = (&self.principal.tenant, idx("tenant")) {
             for row in rows.iter_mut() {
                 if row[t] == Value::Null {
@@ -196,60 +196,57 @@ impl InsertSink {
                 }
             }
         }
-        if table == Table::RatingModerations {
-            self.fill_moderations(rows)?;
-        }
-        let defaults: &[(&str, Value<'static>)] = match table {
-            // A placeholder: `settle` stamps the commit time.
-            Table::RatingModerations => &[("moderated_at", Value::Timestamp(now))],
-            Table::LeadNotes => &[
-                ("author", Value::Text(Cow::Owned(user.clone()))),
-                ("created_at", Value::Timestamp(now)),
-            ],
-            Table::ManualStats => &[("author", Value::Text(Cow::Owned(user.clone())))],
-            _ => &[],
-        };
-        for (name, value) in defaults {
-            if let Some(i) = idx(name) {
-                for row in rows.iter_mut() {
-                    if row[i] == Value::Null {
-                        row[i] = value.clone();
+        self.fill_owned_columns(table, rows)
+    }
+
+    /// Who and when ([`owned_columns`]): "who" is the session user (a row
+    /// may name that user, no one else); "when" is left for the commit to
+    /// stamp (a row may not name it).
+    fn fill_owned_columns(&self, table: Table, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
+        let (who, when) = owned_columns(table);
+        let at = |name: &str| table.columns().iter().position(|c| c.name == name);
+        let user = &self.principal.user;
+        let now = chrono::Utc::now().timestamp_micros();
+        for (n, row) in rows.iter_mut().enumerate() {
+            if let Some(i) = when.and_then(at) {
+                if row[i] != Value::Null {
+                    return Err(refused(format!(
+                        "row {}: {} is set by the server (the time of the commit)",
+                        n + 1,
+                        table.columns()[i].name
+                    )));
+                }
+                // A placeholder: `settle` stamps the commit time.
+                row[i] = Value::Timestamp(now);
+            }
+            if let Some(i) = who.and_then(at) {
+                match &row[i] {
+                    Value::Null => row[i] = Value::Text(Cow::Owned(user.clone())),
+                    Value::Text(m) if m == user => {}
+                    Value::Text(m) => {
+                        return Err(refused(format!(
+                            "row {}: {} is the user who writes the row ({user}), not `{m}`",
+                            n + 1,
+                            table.columns()[i].name
+                        )));
                     }
+                    _ => {}
                 }
             }
         }
         Ok(())
     }
+}
 
-    /// The moderator is the session user and the time is the commit's
-    /// (stamped with the previous score when the group commits: [`settle`]),
-    /// so the moderations of one rating follow each other in the order
-    /// their previous scores chain.
-    fn fill_moderations(&self, rows: &mut [Vec<Value<'static>>]) -> Result<()> {
-        let t = Table::RatingModerations;
-        let at = |name: &str| t.columns().iter().position(|c| c.name == name).unwrap_or(0);
-        let (moderator, moderated_at) = (at("moderator"), at("moderated_at"));
-        let user = &self.principal.user;
-        for (n, row) in rows.iter_mut().enumerate() {
-            if row[moderated_at] != Value::Null {
-                return Err(refused(format!(
-                    "row {}: moderated_at is set by the server (the time of the commit)",
-                    n + 1
-                )));
-            }
-            match &row[moderator] {
-                Value::Null => row[moderator] = Value::Text(Cow::Owned(user.clone())),
-                Value::Text(m) if m == user => {}
-                Value::Text(m) => {
-                    return Err(refused(format!(
-                        "row {}: the moderator is the user who moderates ({user}), not `{m}`",
-                        n + 1
-                    )));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+/// The columns of `table` the server fills, not the client: who wrote a row
+/// (the session user) and when (the commit's time), so a moderation or a
+/// note cannot be forged in another user's name or backdated.
+fn owned_columns(table: Table) -> (Option<&'static str>, Option<&'static str>) {
+    match table {
+        Table::RatingModerations => (Some("moderator"), Some("moderated_at")),
+        Table::LeadNotes => (Some("author"), Some("created_at")),
+        Table::ManualStats => (Some("author"), None),
+        _ => (None, None),
     }
 }
 
@@ -302,8 +299,8 @@ pub(super) async fn settle(
         let Some(mut batch) = slots[i].take() else {
             continue;
         };
-        if table == Table::RatingModerations {
-            batch = match stamp_moderations(batch, &mut stamp) {
+        if let (_, Some(when)) = owned_columns(table) {
+            batch = match stamp_commit_time(batch, when, &mut stamp) {
                 Ok(b) => b,
                 Err(e) => {
                     results[i] = Some(Err(e));
@@ -325,12 +322,12 @@ pub(super) async fn settle(
         .collect()
 }
 
-/// Stamps a statement's moderations with the commit's time, each row
+/// Stamps a statement's rows with the commit's time in `column`, each row
 /// later than the one before (`last`, in microseconds), so the order the
-/// group settles them in is the order `ratings_effective` reads.
-fn stamp_moderations(batch: RecordBatch, last: &mut i64) -> Result<RecordBatch> {
+/// group settles moderations in is the order `ratings_effective` reads.
+fn stamp_commit_time(batch: RecordBatch, column: &str, last: &mut i64) -> Result<RecordBatch> {
     let schema = batch.schema();
-    let at = schema.index_of("moderated_at")?;
+    let at = schema.index_of(column)?;
     let field = schema.field(at);
     let mut stamps = Vec::with_capacity(batch.num_rows());
     for _ in 0..batch.num_rows() {

@@ -135,3 +135,21 @@ pub fn assert_checks(what: &str, stdout: &str, stderr: &str, known_gaps: &[&str]
          known gaps that pass now (take them off the list): {fixed:?}\n{stdout}\n{stderr}"
     );
 }
+
+/// Whether an outside program the test drives is installed. Under CI
+/// (`CI=true`) a missing one fails the test; elsewhere the test says it is
+/// skipping and returns.
+pub fn require_tool(program: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} is missing in CI"
+        );
+        eprintln!("skipping: {program} is not installed");
+    }
+    found
+}

@@ -19,3 +19,4 @@ mod s3;
 mod security;
 mod server;
 mod slt;
+mod trust;

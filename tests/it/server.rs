@@ -22,6 +22,11 @@ impl Server {
         self.child.wait().is_ok_and(|s| s.success())
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Has the process not exited?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
