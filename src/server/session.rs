@@ -288,17 +288,7 @@ impl Session {
                 WriteOp::Delete => Tag::new("DELETE"),
                 _ => Tag::new("INSERT").with_oid(0),
             };
-            let ctx = self.ctx()?.clone();
-            let batches = guard
-                .run(async move {
-                    ctx.execute_logical_plan(plan)
-                        .await
-                        .map_err(errors::from_datafusion)?
-                        .collect()
-                        .await
-                        .map_err(errors::from_datafusion)
-                })
-                .await?;
+            let batches = guard.run(collect(self.ctx()?.clone(), plan)).await?;
             return Ok(Response::Execution(tag.with_rows(written(&batches))));
         }
         let ctx = self.ctx()?.clone();
@@ -346,16 +336,7 @@ impl Session {
         ]];
         if analyze {
             let started = std::time::Instant::now();
-            let batches = guard
-                .run(async move {
-                    ctx.execute_logical_plan(inner)
-                        .await
-                        .map_err(errors::from_datafusion)?
-                        .collect()
-                        .await
-                        .map_err(errors::from_datafusion)
-                })
-                .await?;
+            let batches = guard.run(collect(ctx, inner)).await?;
             let count: usize = batches.iter().map(|b| b.num_rows()).sum();
             rows.push(vec![
                 Some("totals".to_string()),
@@ -1243,6 +1224,19 @@ fn writes(plan: &LogicalPlan) -> Option<&'static str> {
         Ok(TreeNodeRecursion::Continue)
     });
     found
+}
+
+/// Runs a plan to its end, keeping its batches.
+async fn collect(
+    ctx: Arc<SessionContext>,
+    plan: LogicalPlan,
+) -> PgWireResult<Vec<datafusion::arrow::array::RecordBatch>> {
+    ctx.execute_logical_plan(plan)
+        .await
+        .map_err(errors::from_datafusion)?
+        .collect()
+        .await
+        .map_err(errors::from_datafusion)
 }
 
 /// Runs a query to its end, keeping its rows.

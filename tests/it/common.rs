@@ -153,3 +153,60 @@ pub fn require_tool(program: &str) -> bool {
     }
     found
 }
+
+/// A config file with `[server]` lines and one user per `(name, role,
+/// tenant)`, each with the password `<name>-pw`.
+pub fn users_config(
+    dir: &Path,
+    server: &str,
+    users: &[(&str, &str, Option<&str>)],
+) -> std::path::PathBuf {
+    let mut text = format!("[server]\n{server}\n");
+    for (name, role, tenant) in users {
+        let verifier = oko::auth::Verifier::new(&format!("{name}-pw")).expect("a verifier");
+        text.push_str(&format!(
+            "\n[[users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword = \"{verifier}\"\n"
+        ));
+        if let Some(t) = tenant {
+            text.push_str(&format!("tenant = \"{t}\"\n"));
+        }
+    }
+    let path = dir.join("oko.toml");
+    std::fs::write(&path, text).expect("the config is written");
+    path
+}
+
+/// Logs in as `user` with the password [`users_config`] gave it.
+pub async fn login_as(port: u16, user: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user={user} password='{user}-pw' dbname=oko"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{user} cannot log in: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+/// The SQLSTATE of a failed statement.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no code: {e}"))
+}
+
+/// Every value of every row a simple query answers, as text.
+pub async fn text_values(
+    c: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let mut out = Vec::new();
+    for m in c.simple_query(sql).await? {
+        if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
+            for i in 0..row.len() {
+                out.push(row.get(i).unwrap_or("").to_string());
+            }
+        }
+    }
+    Ok(out)
+}

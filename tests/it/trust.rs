@@ -5,11 +5,12 @@
 //! as a logged-in non-admin user; after each, another session must still
 //! be served.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::Client;
 
+use crate::common::{login_as, sqlstate, text_values, users_config};
 use crate::server::{Server, start};
 
 /// Users of every role, two tenant-bound ones of different tenants.
@@ -21,55 +22,17 @@ const USERS: [(&str, &str, Option<&str>); 5] = [
     ("klinika_viewer", "viewer", Some("klinika")),
 ];
 
-fn config(dir: &Path, server: &str) -> PathBuf {
-    let mut text = format!("[server]\n{server}\n");
-    for (name, role, tenant) in USERS {
-        let verifier = oko::auth::Verifier::new(&format!("{name}-pw")).unwrap();
-        text.push_str(&format!(
-            "\n[[users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword = \"{verifier}\"\n"
-        ));
-        if let Some(t) = tenant {
-            text.push_str(&format!("tenant = \"{t}\"\n"));
-        }
-    }
-    let path = dir.join("oko.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn demo_server(dir: &Path, server: &str) -> Server {
-    let cfg = config(dir, server);
+    let cfg = users_config(dir, server, &USERS);
     start(&["--demo", "--config", &cfg.display().to_string()])
 }
 
 async fn as_user(port: u16, user: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user={user} password='{user}-pw' dbname=oko"),
-        NoTls,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{user} cannot log in: {e}"));
-    tokio::spawn(conn);
-    client
+    login_as(port, user).await
 }
 
-fn sqlstate(e: &tokio_postgres::Error) -> String {
-    e.code()
-        .map(|c| c.code().to_string())
-        .unwrap_or_else(|| format!("no code: {e}"))
-}
-
-/// Every value of every row, as text.
 async fn values(c: &Client, sql: &str) -> Result<Vec<String>, tokio_postgres::Error> {
-    let mut out = Vec::new();
-    for m in c.simple_query(sql).await? {
-        if let SimpleQueryMessage::Row(row) = m {
-            for i in 0..row.len() {
-                out.push(row.get(i).unwrap_or("").to_string());
-            }
-        }
-    }
-    Ok(out)
+    text_values(c, sql).await
 }
 
 /// The server answers another session at once.
@@ -296,7 +259,7 @@ fn raw_startup_query(port: u16, params: &[(&str, &str)], sql: &str) -> String {
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     s.write_all(&packet).unwrap();
     // Read messages until ReadyForQuery, send the query, read its row.
-    let mut read_message = |s: &mut std::net::TcpStream| -> (u8, Vec<u8>) {
+    let read_message = |s: &mut std::net::TcpStream| -> (u8, Vec<u8>) {
         let mut head = [0u8; 5];
         s.read_exact(&mut head).unwrap();
         let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
