@@ -15,6 +15,7 @@
 //! | [`access`] | roles, checked on every statement's plan |
 //! | [`tenant`] | tenant-bound users: a catalog in which every table is that tenant's rows |
 //! | [`write`] | `INSERT`: rows checked like a load, one Delta commit, visible at once |
+//! | [`deletes`] | which `DELETE`s run (a condition on the table's own rows), the rest refused |
 //! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
 //! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
@@ -33,6 +34,7 @@
 
 pub mod access;
 pub mod compat;
+pub mod deletes;
 pub mod encode;
 pub mod engine_settings;
 pub mod errors;

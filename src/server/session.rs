@@ -263,6 +263,7 @@ impl Session {
         guard: &Guard,
     ) -> PgWireResult<Response> {
         self.check(&plan)?;
+        super::deletes::check_plan(&plan)?;
         if let Some(what) = writes(&plan)
             && let Some(e) = self.vars.write_refusal(what)
         {
@@ -915,8 +916,11 @@ fn check_not_aborted<C: ClientInfo>(client: &C, statement: &ast::Statement) -> P
     Ok(())
 }
 
-/// `COPY` reads or writes files on the server: never over the wire.
+/// Statements refused by their form: `COPY` (it reads or writes files on
+/// the server: never over the wire) and the `DELETE` forms of
+/// [`super::deletes::check_statement`].
 fn refuse_copy(statement: &ast::Statement) -> PgWireResult<()> {
+    super::deletes::check_statement(statement)?;
     if matches!(
         statement,
         ast::Statement::Copy { .. } | ast::Statement::CopyIntoSnowflake { .. }
