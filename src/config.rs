@@ -53,9 +53,16 @@ pub struct ServerConfig {
     pub tls_key: Option<std::path::PathBuf>,
     /// Refuse connections that do not use TLS.
     pub require_tls: bool,
-    /// Failed logins one client address may make per minute; after that
-    /// its logins are refused until the minute has passed.
+    /// Of `max_connections`, how many only admins may use: clients that
+    /// have not logged in yet, and other users, take the rest.
+    pub reserved_admin_connections: usize,
+    /// Failed logins one user name may make from one client address per
+    /// minute; after that its logins from there are refused until the
+    /// minute has passed (other users at that address are not affected).
     pub max_failed_logins: u32,
+    /// Seconds a client has to start up and log in; then its socket is
+    /// closed and its place freed.
+    pub authentication_timeout_s: u64,
     /// Compact a table after this many insert commits into it (each leaves
     /// a small file per partition; one commit may carry many statements);
     /// 0 turns automatic compaction off.
@@ -73,7 +80,9 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             require_tls: false,
+            reserved_admin_connections: 3,
             max_failed_logins: 5,
+            authentication_timeout_s: 30,
             compact_after_inserts: 200,
         }
     }

@@ -377,8 +377,9 @@ async fn serve_connection(
     tls: Option<pgwire::tokio::TlsAcceptor>,
 ) {
     let addr = socket.peer_addr().ok();
-    let accepted =
-        tokio::time::timeout(Duration::from_secs(60), wire::accept(socket, tls.as_ref())).await;
+    let login = Arc::new(session::LoginSlot::default());
+    let login_by = tokio::time::Instant::now() + shared.access.authentication_timeout;
+    let accepted = tokio::time::timeout_at(login_by, wire::accept(socket, tls.as_ref())).await;
     let (client, peer, startup) = match accepted {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
@@ -386,7 +387,7 @@ async fn serve_connection(
             return;
         }
         Err(_) => {
-            tracing::debug!("connection from {addr:?} sent no startup packet in 60 s");
+            tracing::debug!("connection from {addr:?} sent no startup packet in time");
             return;
         }
     };
@@ -400,7 +401,6 @@ async fn serve_connection(
     let vars = Arc::new(Vars::default());
     vars.set_timeout_ceiling(shared.statement_timeout);
     let interrupt = Arc::new(Interrupt::default());
-    let login = Arc::new(session::LoginSlot::default());
     let permit = shared.access.admit();
     let handlers = Arc::new(Handlers {
         session: Arc::new(Session::new(login.clone(), vars.clone(), interrupt.clone())),
@@ -408,14 +408,30 @@ async fn serve_connection(
             shared.clone(),
             interrupt,
             vars,
-            login,
+            login.clone(),
             permit,
             peer,
         )),
         cancel: Arc::new(Cancel(shared.registry.clone())),
     });
     let handler = tokio::spawn(pgwire::tokio::process_socket_unix(theirs, handlers));
-    wire::relay(client, startup, ours).await;
+    // A client that has not logged in by the deadline is cut off, and its
+    // place freed.
+    let logged_in = login.clone();
+    let deadline = async move {
+        tokio::time::sleep_until(login_by).await;
+        if logged_in.is_set() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = wire::relay(client, startup, ours) => {}
+        _ = deadline => {
+            tracing::info!("connection from {addr:?} did not log in in time; closed");
+            handler.abort();
+            return;
+        }
+    }
     if let Ok(Err(e)) = handler.await {
         tracing::debug!("connection from {addr:?} ended: {e}");
     }

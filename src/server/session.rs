@@ -141,6 +141,11 @@ impl LoginSlot {
         let _ = self.0.set(login);
     }
 
+    /// Has the user logged in?
+    pub fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
     fn get(&self) -> PgWireResult<&Login> {
         self.0
             .get()

@@ -4,16 +4,22 @@
 //! Login is SCRAM-SHA-256 against the verifiers of `[[users]]`
 //! ([`crate::auth`]). An unknown user goes through the same exchange as a
 //! known one and fails at the same step, so the answer does not tell which.
-//! Failed logins are logged with the client's address; after
-//! `max_failed_logins` failures in a minute, that address is refused until
-//! the minute has passed.
+//! Failed logins are logged with the client's address. Attempts are
+//! counted per (user name, address) when the client sends its proof —
+//! before the proof is checked, so parallel connections get no more
+//! guesses — and after `max_failed_logins` in a minute that user is refused
+//! from that address until the minute has passed; a success forgets only
+//! that user's attempts.
 //!
 //! With no users configured the server trusts every connection as a
 //! read-only `viewer` — only allowed on a loopback address (`oko serve`
 //! refuses anything else), and what `--demo` uses.
 //!
 //! Over `max_connections`, a client gets SQLSTATE 53300 ("too many
-//! connections") instead of a dropped socket.
+//! connections") instead of a dropped socket. `reserved_admin_connections`
+//! of them are kept for admins: a client that arrives when the others are
+//! taken may log in, and stays only if it is an admin. A client has
+//! `authentication_timeout_s` to log in ([`super::serve_connection`]).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -59,13 +65,37 @@ pub struct Access {
     users: HashMap<String, User>,
     require_tls: bool,
     max_failed_logins: u32,
-    /// Failed logins per client address: first failure of the window, count.
-    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Login attempts per (user name, client address) in the current
+    /// window: first attempt of the window, count.
+    attempts: Mutex<HashMap<(String, IpAddr), (Instant, u32)>>,
     /// Makes the decoy verifiers of unknown users.
     decoy_secret: [u8; 32],
-    connections: Arc<tokio::sync::Semaphore>,
+    /// Places anyone may take: `max_connections` less the admins' reserve.
+    open: Arc<tokio::sync::Semaphore>,
+    /// The admins' reserve; a client waiting for its login holds a
+    /// [`Place::Candidate`] until it turns out to be an admin.
+    reserved: Arc<tokio::sync::Semaphore>,
+    /// Clients that arrived with the open places taken, logging in.
+    candidates: Arc<tokio::sync::Semaphore>,
     max_connections: usize,
+    /// How long a client has to log in.
+    pub authentication_timeout: Duration,
 }
+
+/// A connection's place among `max_connections`.
+pub enum Place {
+    /// One of the places anyone may take.
+    Open(OwnedSemaphorePermit),
+    /// None was free when it arrived: it may still log in, and keeps the
+    /// connection only as an admin, in the reserve.
+    Candidate(OwnedSemaphorePermit),
+    /// A place of the admins' reserve.
+    Reserved(OwnedSemaphorePermit),
+}
+
+/// Most (user, address) pairs remembered; beyond it stale ones go first,
+/// then those not locked out.
+const MAX_REMEMBERED: usize = 100_000;
 
 impl Access {
     pub fn new(users: &[UserConfig], server: &ServerConfig) -> Result<Access> {
@@ -85,14 +115,20 @@ impl Access {
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut decoy_secret)
             .map_err(|_| anyhow::anyhow!("no random numbers from the system"))?;
         let max_connections = server.max_connections.max(1);
+        let reserved = server
+            .reserved_admin_connections
+            .min(max_connections.saturating_sub(1));
         Ok(Access {
             users: checked,
             require_tls: server.require_tls,
             max_failed_logins: server.max_failed_logins.max(1),
-            failures: Mutex::default(),
+            attempts: Mutex::default(),
             decoy_secret,
-            connections: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+            open: Arc::new(tokio::sync::Semaphore::new(max_connections - reserved)),
+            reserved: Arc::new(tokio::sync::Semaphore::new(reserved)),
+            candidates: Arc::new(tokio::sync::Semaphore::new(reserved * 4)),
             max_connections,
+            authentication_timeout: Duration::from_secs(server.authentication_timeout_s.max(1)),
         })
     }
 
@@ -101,16 +137,48 @@ impl Access {
         self.users.is_empty()
     }
 
-    /// A place among the connections, if there is one left.
-    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
-        self.connections.clone().try_acquire_owned().ok()
+    /// A place for a new connection, if there is one to try for.
+    pub fn admit(&self) -> Option<Place> {
+        if let Ok(p) = self.open.clone().try_acquire_owned() {
+            return Some(Place::Open(p));
+        }
+        if self.trusts_everyone() {
+            return None;
+        }
+        self.candidates
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(Place::Candidate)
     }
 
-    fn locked_out(&self, ip: IpAddr) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(&ip) {
+    /// Where a logged-in user's connection stays: an open place, or for an
+    /// admin who arrived when they were taken, the reserve. `None`: no
+    /// place for this user (53300).
+    fn settle(&self, place: Place, role: Role) -> Option<Place> {
+        match place {
+            Place::Candidate(_) if role == Role::Admin => self
+                .reserved
+                .clone()
+                .try_acquire_owned()
+                .ok()
+                .map(Place::Reserved),
+            Place::Candidate(_) => None,
+            other => Some(other),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(String, IpAddr), (Instant, u32)>> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `user` from `ip` has used up its attempts for now.
+    fn locked_out(&self, user: &str, ip: IpAddr) -> bool {
+        let mut attempts = self.entries();
+        let key = (user.to_string(), ip);
+        match attempts.get(&key) {
             Some((since, _)) if since.elapsed() > FAILURE_WINDOW => {
-                failures.remove(&ip);
+                attempts.remove(&key);
                 false
             }
             Some((_, n)) => *n >= self.max_failed_logins,
@@ -118,22 +186,35 @@ impl Access {
         }
     }
 
-    fn failed(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget stale entries so the map stays small under a scan.
-        if failures.len() > 10_000 {
-            failures.retain(|_, (since, _)| since.elapsed() <= FAILURE_WINDOW);
+    /// Counts one attempt of `user` from `ip` *before* its password is
+    /// checked, so parallel connections cannot check more guesses than
+    /// the limit; false when it is used up.
+    fn attempt(&self, user: &str, ip: IpAddr) -> bool {
+        let mut attempts = self.entries();
+        if attempts.len() >= MAX_REMEMBERED {
+            attempts.retain(|_, (since, _)| since.elapsed() <= FAILURE_WINDOW);
         }
-        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if attempts.len() >= MAX_REMEMBERED {
+            let max = self.max_failed_logins;
+            attempts.retain(|_, (_, n)| *n >= max);
+        }
+        let entry = attempts
+            .entry((user.to_string(), ip))
+            .or_insert((Instant::now(), 0));
         if entry.0.elapsed() > FAILURE_WINDOW {
             *entry = (Instant::now(), 0);
         }
+        if entry.1 >= self.max_failed_logins {
+            return false;
+        }
         entry.1 += 1;
+        true
     }
 
-    fn succeeded(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&ip);
+    /// `user` logged in from `ip`: its own attempts are forgotten (no one
+    /// else's).
+    fn succeeded(&self, user: &str, ip: IpAddr) {
+        self.entries().remove(&(user.to_string(), ip));
     }
 }
 
@@ -157,7 +238,7 @@ pub struct Startup {
     pub vars: Arc<Vars>,
     pub login: Arc<LoginSlot>,
     /// `None`: the connection is over the limit and is refused.
-    pub permit: Mutex<Option<OwnedSemaphorePermit>>,
+    pub permit: Mutex<Option<Place>>,
     /// The client's address and whether it uses TLS (the handler itself
     /// sees a local socket, see [`super::wire`]).
     peer: super::wire::Peer,
@@ -170,7 +251,7 @@ impl Startup {
         interrupt: Arc<Interrupt>,
         vars: Arc<Vars>,
         login: Arc<LoginSlot>,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<Place>,
         peer: super::wire::Peer,
     ) -> Startup {
         Startup {
@@ -233,13 +314,47 @@ impl Startup {
         Ok(())
     }
 
-    fn refuse_login(&self, ip: IpAddr, user: &str, why: &str) -> PgWireError {
-        self.access().failed(ip);
+    /// A failed login (its attempt was counted when the client sent its
+    /// proof, or is counted now for a broken exchange).
+    fn refuse_login(&self, ip: IpAddr, user: &str, why: &str, counted: bool) -> PgWireError {
+        if !counted {
+            let _ = self.access().attempt(user, ip);
+        }
         tracing::warn!(user, client = %ip, "login failed: {why}");
         fatal(
             code::INVALID_PASSWORD,
             format!("password authentication failed for user \"{user}\""),
         )
+    }
+
+    fn locked_out(user: &str) -> PgWireError {
+        fatal(
+            code::INVALID_AUTHORIZATION,
+            format!(
+                "too many failed logins for user \"{user}\" from this address; \
+                 try again in a minute"
+            ),
+        )
+    }
+
+    /// Keeps the connection's place for this user, or refuses it (53300).
+    fn settle_place(&self, role: Role) -> PgWireResult<()> {
+        let mut slot = self.permit.lock().unwrap_or_else(|p| p.into_inner());
+        let settled = slot.take().and_then(|p| self.access().settle(p, role));
+        match settled {
+            Some(p) => {
+                *slot = Some(p);
+                Ok(())
+            }
+            None => Err(fatal(
+                code::TOO_MANY_CONNECTIONS,
+                format!(
+                    "sorry, too many clients already (remaining connection slots of the {} \
+                     are reserved for admins)",
+                    self.access().max_connections
+                ),
+            )),
+        }
     }
 }
 
@@ -306,12 +421,9 @@ impl StartupHandler for Startup {
                     };
                     return self.log_in(client, principal).await;
                 }
-                if self.access().locked_out(ip) {
+                if self.access().locked_out(&user, ip) {
                     tracing::warn!(user, client = %ip, "login refused: too many failed logins");
-                    return Err(fatal(
-                        code::INVALID_AUTHORIZATION,
-                        "too many failed logins from this address; try again in a minute",
-                    ));
+                    return Err(Self::locked_out(&user));
                 }
                 client.set_state(PgWireConnectionState::AuthenticationInProgress);
                 client
@@ -327,11 +439,12 @@ impl StartupHandler for Startup {
                 let user = user.clone();
                 let first = msg.into_sasl_initial_response()?;
                 if first.auth_method != "SCRAM-SHA-256" {
-                    return Err(self.refuse_login(ip, &user, "unsupported SASL mechanism"));
+                    return Err(self.refuse_login(ip, &user, "unsupported SASL mechanism", false));
                 }
                 let data = first.data.unwrap_or_default();
-                let text = std::str::from_utf8(&data)
-                    .map_err(|_| self.refuse_login(ip, &user, "the SCRAM message is not UTF-8"))?;
+                let text = std::str::from_utf8(&data).map_err(|_| {
+                    self.refuse_login(ip, &user, "the SCRAM message is not UTF-8", false)
+                })?;
                 let verifier = match self.access().users.get(&user) {
                     Some(u) => u.verifier.clone(),
                     None => crate::auth::decoy_verifier(&user, &self.access().decoy_secret),
@@ -339,7 +452,7 @@ impl StartupHandler for Startup {
                 let nonce = crate::auth::server_nonce()
                     .map_err(|e| fatal(code::INTERNAL_ERROR, e.to_string()))?;
                 let (exchange, server_first) = ScramExchange::start(verifier, text, &nonce)
-                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string()))?;
+                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string(), false))?;
                 client
                     .send(PgWireBackendMessage::Authentication(
                         Authentication::SASLContinue(server_first.into_bytes().into()),
@@ -357,16 +470,23 @@ impl StartupHandler for Startup {
                 Stage::Proof { user, exchange },
             ) => {
                 let user = user.clone();
+                // The attempt counts now, before the proof is checked.
+                if !self.access().attempt(&user, ip) {
+                    tracing::warn!(user, client = %ip, "login refused: too many failed logins");
+                    return Err(Self::locked_out(&user));
+                }
                 let response = msg.into_sasl_response()?;
-                let text = std::str::from_utf8(&response.data)
-                    .map_err(|_| self.refuse_login(ip, &user, "the SCRAM message is not UTF-8"))?;
+                let text = std::str::from_utf8(&response.data).map_err(|_| {
+                    self.refuse_login(ip, &user, "the SCRAM message is not UTF-8", true)
+                })?;
                 let server_final = exchange
                     .finish(text)
-                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string()))?;
+                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string(), true))?;
                 // The proof matched a decoy only if it matched nothing.
                 let Some(u) = self.access().users.get(&user) else {
-                    return Err(self.refuse_login(ip, &user, "no such user"));
+                    return Err(self.refuse_login(ip, &user, "no such user", true));
                 };
+                self.settle_place(u.role)?;
                 let principal = Principal {
                     user: user.clone(),
                     role: u.role,
@@ -374,7 +494,7 @@ impl StartupHandler for Startup {
                 };
                 *stage = Stage::Start;
                 drop(stage);
-                self.access().succeeded(ip);
+                self.access().succeeded(&user, ip);
                 client
                     .send(PgWireBackendMessage::Authentication(
                         Authentication::SASLFinal(server_final.into_bytes().into()),

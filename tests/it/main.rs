@@ -14,6 +14,7 @@ mod dashboard;
 mod deletes;
 mod hostile;
 mod lifecycle;
+mod logins;
 mod notify;
 mod postgres;
 mod roundtrip;

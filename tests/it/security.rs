@@ -103,12 +103,16 @@ async fn scram_logins_and_failures() {
         let e = login(port, user, pw).await.expect_err("login refused");
         assert_eq!(sqlstate(&e), "28P01", "{user}: {e}");
     }
-    // Third failure from this address: now even the right password waits.
-    let _ = login(port, "viewer", "wrong").await.expect_err("refused");
+    // Third failure of this user from this address: now even the right
+    // password waits; another user at the address is not locked out.
+    for _ in 0..2 {
+        let _ = login(port, "viewer", "wrong").await.expect_err("refused");
+    }
     let e = login(port, "viewer", "viewer-pw")
         .await
         .expect_err("locked out");
     assert_eq!(sqlstate(&e), "28000", "{e}");
+    as_user(port, "mod").await;
     // The first connection is unaffected.
     assert_eq!(count(&c, "SELECT 1").await, 1);
 }
@@ -804,7 +808,10 @@ async fn concurrent_statements_keep_their_own_outcome() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_connection_limit_clients_get_53300() {
     let dir = tempfile::tempdir().unwrap();
-    let server = demo_server(dir.path(), "max_connections = 2");
+    let server = demo_server(
+        dir.path(),
+        "max_connections = 2\nreserved_admin_connections = 0",
+    );
     let a = as_user(server.port, "viewer").await;
     let _b = as_user(server.port, "viewer").await;
     let e = login(server.port, "viewer", "viewer-pw")
