@@ -264,6 +264,84 @@ impl fmt::Display for ScramError {
     }
 }
 
+/// Channel binding (RFC 5802 §6, `tls-server-end-point` of RFC 5929) of
+/// one exchange.
+#[derive(Debug, Clone, Copy)]
+pub enum Binding<'a> {
+    /// Plaintext: no binding possible; SCRAM-SHA-256 only.
+    Unavailable,
+    /// TLS, SCRAM-SHA-256-PLUS offered, the client chose SCRAM-SHA-256:
+    /// a client that says it could bind (`y`) was downgraded and is
+    /// refused.
+    Offered(&'a [u8]),
+    /// The client chose SCRAM-SHA-256-PLUS: it must bind to this data
+    /// (the hash of the server's certificate).
+    Required(&'a [u8]),
+}
+
+/// The `tls-server-end-point` binding data of a DER certificate: its hash
+/// with the hash function of its signature algorithm, SHA-256 when that is
+/// MD5, SHA-1 or SHA-256 (RFC 5929 §4.1), SHA-384/512 for those.
+pub fn tls_server_end_point(cert_der: &[u8]) -> Vec<u8> {
+    // The OIDs' DER contents: sha384/512WithRSAEncryption, ecdsa-with-
+    // SHA384/512.
+    const SHA384: [&[u8]; 2] = [
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c],
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03],
+    ];
+    const SHA512: [&[u8]; 2] = [
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d],
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04],
+    ];
+    let algorithm = signature_algorithm(cert_der).unwrap_or_default();
+    let hash = if SHA384.contains(&algorithm) {
+        &digest::SHA384
+    } else if SHA512.contains(&algorithm) {
+        &digest::SHA512
+    } else {
+        &digest::SHA256
+    };
+    digest::digest(hash, cert_der).as_ref().to_vec()
+}
+
+/// The signature algorithm OID (its DER contents) of an X.509 certificate:
+/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm
+/// SEQUENCE { algorithm OID, … }, signature }`.
+fn signature_algorithm(der: &[u8]) -> Option<&[u8]> {
+    /// One DER element at the start of `data`: (tag, contents, rest).
+    fn element(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = data.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (first as usize, rest)
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            (len, &rest[n..])
+        };
+        if rest.len() < len {
+            return None;
+        }
+        Some((tag, &rest[..len], &rest[len..]))
+    }
+    let (0x30, certificate, _) = element(der)? else {
+        return None;
+    };
+    let (_, _tbs, rest) = element(certificate)?;
+    let (0x30, algorithm, _) = element(rest)? else {
+        return None;
+    };
+    let (0x06, oid, _) = element(algorithm)? else {
+        return None;
+    };
+    Some(oid)
+}
+
 /// The server's half of one SCRAM-SHA-256 exchange, between its first and
 /// last message.
 #[derive(Debug)]
@@ -273,8 +351,9 @@ pub struct ScramExchange {
     nonce: String,
     client_first_bare: String,
     server_first: String,
-    /// The GS2 header the client sent, echoed (base64) in its final message.
-    gs2_header: String,
+    /// The GS2 header the client sent and the channel binding data, echoed
+    /// (base64) in its final message.
+    gs2_header: Vec<u8>,
 }
 
 impl ScramExchange {
@@ -285,6 +364,16 @@ impl ScramExchange {
         client_first: &str,
         server_nonce: &str,
     ) -> Result<(ScramExchange, String), ScramError> {
+        Self::start_bound(verifier, client_first, server_nonce, Binding::Unavailable)
+    }
+
+    /// [`ScramExchange::start`] with the connection's channel binding.
+    pub fn start_bound(
+        verifier: Verifier,
+        client_first: &str,
+        server_nonce: &str,
+        binding: Binding,
+    ) -> Result<(ScramExchange, String), ScramError> {
         let malformed = |why: &str| ScramError::Malformed(why.to_string());
         // gs2-header: cbind-flag "," [authzid] ","
         let mut parts = client_first.splitn(3, ',');
@@ -293,20 +382,34 @@ impl ScramExchange {
         let bare = parts
             .next()
             .ok_or_else(|| malformed("no client-first-bare"))?;
-        match flag {
-            // "y": the client could bind but thinks we cannot — we cannot.
-            "n" | "y" => {}
-            f if f.starts_with("p=") => {
+        let bound: &[u8] = match (flag, binding) {
+            ("p=tls-server-end-point", Binding::Required(data)) => data,
+            (_, Binding::Required(_)) => {
                 return Err(malformed(
-                    "channel binding was requested but only SCRAM-SHA-256 is offered",
+                    "SCRAM-SHA-256-PLUS needs channel binding p=tls-server-end-point",
+                ));
+            }
+            // The client could bind and thinks the server cannot, but the
+            // server offered binding: someone in between removed it.
+            ("y", Binding::Offered(_)) => {
+                return Err(malformed(
+                    "the client supports channel binding, which the server offered \
+                     (SCRAM-SHA-256-PLUS): a downgrade",
+                ));
+            }
+            ("n" | "y", _) => &[],
+            (f, _) if f.starts_with("p=") => {
+                return Err(malformed(
+                    "channel binding needs the SCRAM-SHA-256-PLUS mechanism over TLS",
                 ));
             }
             _ => return Err(malformed("bad channel-binding flag")),
-        }
+        };
         if !authzid.is_empty() && !authzid.starts_with("a=") {
             return Err(malformed("bad authorization identity"));
         }
-        let gs2_header = format!("{flag},{authzid},");
+        let mut gs2_header = format!("{flag},{authzid},").into_bytes();
+        gs2_header.extend_from_slice(bound);
         let mut client_nonce = None;
         for attr in bare.split(',') {
             if let Some(r) = attr.strip_prefix("r=") {
@@ -353,7 +456,7 @@ impl ScramExchange {
             }
         }
         let binding = binding.ok_or_else(|| malformed("no channel binding attribute"))?;
-        if B64.decode(binding).ok().as_deref() != Some(self.gs2_header.as_bytes()) {
+        if B64.decode(binding).ok().as_deref() != Some(self.gs2_header.as_slice()) {
             return Err(malformed("the channel binding does not match"));
         }
         if nonce != Some(self.nonce.as_str()) {
@@ -460,6 +563,80 @@ mod tests {
             server_final,
             "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
         );
+    }
+
+    #[test]
+    fn channel_binding_is_checked_and_downgrades_refused() {
+        let v = Verifier::new("pw").unwrap();
+        let cert = b"certificate hash";
+        // PLUS: the client must bind to exactly the server's data.
+        let (ex, _) = ScramExchange::start_bound(
+            v.clone(),
+            "p=tls-server-end-point,,n=,r=abc",
+            "def",
+            Binding::Required(cert),
+        )
+        .unwrap();
+        let mut header = b"p=tls-server-end-point,,".to_vec();
+        header.extend_from_slice(cert);
+        let good = format!("c={},r=abcdef,p=AAAA", B64.encode(&header));
+        // (A wrong proof is rejected only after the binding matched.)
+        assert_eq!(ex.finish(&good), Err(ScramError::Rejected));
+        let other = format!(
+            "c={},r=abcdef,p=AAAA",
+            B64.encode(b"p=tls-server-end-point,,other")
+        );
+        assert!(matches!(ex.finish(&other), Err(ScramError::Malformed(_))));
+        // PLUS without binding, or binding without PLUS.
+        for (first, binding) in [
+            ("n,,n=,r=abc", Binding::Required(cert)),
+            ("y,,n=,r=abc", Binding::Required(cert)),
+            ("p=tls-server-end-point,,n=,r=abc", Binding::Offered(cert)),
+            ("p=tls-server-end-point,,n=,r=abc", Binding::Unavailable),
+            ("p=tls-unique,,n=,r=abc", Binding::Required(cert)),
+            // A client that could bind, told binding is not offered: a
+            // downgrade when it was.
+            ("y,,n=,r=abc", Binding::Offered(cert)),
+        ] {
+            assert!(
+                ScramExchange::start_bound(v.clone(), first, "def", binding).is_err(),
+                "{first}"
+            );
+        }
+        for (first, binding) in [
+            ("n,,n=,r=abc", Binding::Offered(cert)),
+            ("y,,n=,r=abc", Binding::Unavailable),
+        ] {
+            assert!(
+                ScramExchange::start_bound(v.clone(), first, "def", binding).is_ok(),
+                "{first}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificate_hashes_follow_the_signature_algorithm() {
+        // A minimal certificate shape: SEQUENCE { SEQUENCE {}, SEQUENCE {
+        // OID }, BIT STRING }.
+        let cert = |oid: &[u8]| {
+            let mut alg = vec![0x06, oid.len() as u8];
+            alg.extend_from_slice(oid);
+            let mut body = vec![0x30, 0x00, 0x30, alg.len() as u8];
+            body.extend_from_slice(&alg);
+            body.extend_from_slice(&[0x03, 0x01, 0x00]);
+            let mut der = vec![0x30, body.len() as u8];
+            der.extend_from_slice(&body);
+            der
+        };
+        let sha256_rsa = cert(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]);
+        let sha384_ec = cert(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03]);
+        let sha512_rsa = cert(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d]);
+        assert_eq!(tls_server_end_point(&sha256_rsa).len(), 32);
+        assert_eq!(tls_server_end_point(&sha384_ec).len(), 48);
+        assert_eq!(tls_server_end_point(&sha512_rsa).len(), 64);
+        // Not a certificate: SHA-256, no panic.
+        assert_eq!(tls_server_end_point(b"\x30\xff\xff").len(), 32);
+        assert_eq!(tls_server_end_point(&[]).len(), 32);
     }
 
     #[test]

@@ -514,7 +514,10 @@ async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("a connection ended on an internal error: {info}");
     }));
-    let access = crate::server::startup::Access::new(&config.users, &config.server)?;
+    let mut access = crate::server::startup::Access::new(&config.users, &config.server)?;
+    if let Some(cert) = &config.server.tls_cert {
+        access = access.with_tls_binding(cert)?;
+    }
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::server::startup::tls_acceptor(cert, key)?),
         (None, None) if config.server.require_tls => {

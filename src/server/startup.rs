@@ -2,7 +2,10 @@
 //! session built for the user who logged in.
 //!
 //! Login is SCRAM-SHA-256 against the verifiers of `[[users]]`
-//! ([`crate::auth`]). An unknown user goes through the same exchange as a
+//! ([`crate::auth`]); over TLS SCRAM-SHA-256-PLUS is offered too, bound to
+//! the server certificate (`tls-server-end-point`), so clients with
+//! `channel_binding=require` connect and a man in the middle cannot relay
+//! the exchange. An unknown user goes through the same exchange as a
 //! known one and fails at the same step, so the answer does not tell which.
 //! Failed logins are logged with the client's address. Attempts are
 //! counted per (user name, address) when the client sends its proof —
@@ -46,7 +49,7 @@ use super::interrupt::Interrupt;
 use super::session::{Login, LoginSlot};
 use super::vars::Vars;
 use super::{Parameters, Shared};
-use crate::auth::{Principal, Role, ScramExchange, UserConfig, Verifier};
+use crate::auth::{Binding, Principal, Role, ScramExchange, UserConfig, Verifier};
 use crate::config::ServerConfig;
 
 /// How long failed logins are remembered.
@@ -80,6 +83,9 @@ pub struct Access {
     max_connections: usize,
     /// How long a client has to log in.
     pub authentication_timeout: Duration,
+    /// With TLS: the `tls-server-end-point` channel binding data of the
+    /// server's certificate, so SCRAM-SHA-256-PLUS is offered.
+    tls_binding: Option<Vec<u8>>,
 }
 
 /// A connection's place among `max_connections`.
@@ -129,7 +135,22 @@ impl Access {
             candidates: Arc::new(tokio::sync::Semaphore::new(reserved * 4)),
             max_connections,
             authentication_timeout: Duration::from_secs(server.authentication_timeout_s.max(1)),
+            tls_binding: None,
         })
+    }
+
+    /// Offers SCRAM-SHA-256-PLUS on TLS connections, bound to the server
+    /// certificate (`cert`, a PEM chain: its first certificate).
+    pub fn with_tls_binding(mut self, cert: &Path) -> Result<Access> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let first = CertificateDer::pem_file_iter(cert)
+            .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?
+            .next()
+            .with_context(|| format!("the TLS certificate file {} is empty", cert.display()))?
+            .with_context(|| format!("the TLS certificate {} is not valid PEM", cert.display()))?;
+        self.tls_binding = Some(crate::auth::tls_server_end_point(first.as_ref()));
+        Ok(self)
     }
 
     /// No users: every connection is a trusted viewer.
@@ -274,6 +295,14 @@ impl Startup {
 
     fn access(&self) -> &Access {
         &self.shared.access
+    }
+
+    /// The channel binding data when this connection uses TLS.
+    fn binding(&self) -> Option<&[u8]> {
+        self.access()
+            .tls_binding
+            .as_deref()
+            .filter(|_| self.peer.secure)
     }
 
     /// The user logged in: their session, registration for cancel
@@ -426,9 +455,13 @@ impl StartupHandler for Startup {
                     return Err(Self::locked_out(&user));
                 }
                 client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                let mut mechanisms = vec!["SCRAM-SHA-256".to_string()];
+                if self.binding().is_some() {
+                    mechanisms.insert(0, "SCRAM-SHA-256-PLUS".to_string());
+                }
                 client
                     .send(PgWireBackendMessage::Authentication(Authentication::SASL(
-                        vec!["SCRAM-SHA-256".to_string()],
+                        mechanisms,
                     )))
                     .await?;
                 client.flush().await?;
@@ -438,9 +471,19 @@ impl StartupHandler for Startup {
             (PgWireFrontendMessage::PasswordMessageFamily(msg), Stage::Sasl { user }) => {
                 let user = user.clone();
                 let first = msg.into_sasl_initial_response()?;
-                if first.auth_method != "SCRAM-SHA-256" {
-                    return Err(self.refuse_login(ip, &user, "unsupported SASL mechanism", false));
-                }
+                let binding = match (first.auth_method.as_str(), self.binding()) {
+                    ("SCRAM-SHA-256-PLUS", Some(data)) => Binding::Required(data),
+                    ("SCRAM-SHA-256", Some(data)) => Binding::Offered(data),
+                    ("SCRAM-SHA-256", None) => Binding::Unavailable,
+                    _ => {
+                        return Err(self.refuse_login(
+                            ip,
+                            &user,
+                            "unsupported SASL mechanism",
+                            false,
+                        ));
+                    }
+                };
                 let data = first.data.unwrap_or_default();
                 let text = std::str::from_utf8(&data).map_err(|_| {
                     self.refuse_login(ip, &user, "the SCRAM message is not UTF-8", false)
@@ -451,8 +494,9 @@ impl StartupHandler for Startup {
                 };
                 let nonce = crate::auth::server_nonce()
                     .map_err(|e| fatal(code::INTERNAL_ERROR, e.to_string()))?;
-                let (exchange, server_first) = ScramExchange::start(verifier, text, &nonce)
-                    .map_err(|e| self.refuse_login(ip, &user, &e.to_string(), false))?;
+                let (exchange, server_first) =
+                    ScramExchange::start_bound(verifier, text, &nonce, binding)
+                        .map_err(|e| self.refuse_login(ip, &user, &e.to_string(), false))?;
                 client
                     .send(PgWireBackendMessage::Authentication(
                         Authentication::SASLContinue(server_first.into_bytes().into()),

@@ -898,6 +898,13 @@ fn tls_is_served_and_can_be_required() {
             "{kind}: {}",
             String::from_utf8_lossy(&secure.stderr)
         );
+        // SCRAM-SHA-256-PLUS: libpq binds to the server's certificate.
+        let bound = psql("require channel_binding=require");
+        assert!(
+            bound.status.success(),
+            "{kind}: channel binding: {}",
+            String::from_utf8_lossy(&bound.stderr)
+        );
         let plain = psql("disable");
         assert!(!plain.status.success(), "{kind}: plaintext was served");
         assert!(
