@@ -22,4 +22,5 @@ mod s3;
 mod security;
 mod server;
 mod slt;
+mod sql_fuzz;
 mod trust;
