@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{login_as, sqlstate, users_config};
+use crate::common::{login_as, sqlstate, startup_packet, users_config};
 use crate::server::{Server, start};
 
 const USERS: [(&str, &str, Option<&str>); 3] = [
@@ -105,7 +105,8 @@ async fn admins_keep_places_when_silent_sockets_hold_the_others() {
     let silent: Vec<_> = (0..2)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-            s.write_all(&startup_packet("viewer")).unwrap();
+            s.write_all(&startup_packet(&[("user", "viewer"), ("database", "oko")]))
+                .unwrap();
             s
         })
         .collect();
@@ -151,19 +152,4 @@ async fn a_client_that_does_not_log_in_in_time_is_cut_off() {
     for c in [a, b] {
         c.simple_query("SELECT 1").await.unwrap();
     }
-}
-
-/// A startup message for `user` (protocol 3.0).
-fn startup_packet(user: &str) -> Vec<u8> {
-    let mut body = 196608i32.to_be_bytes().to_vec();
-    for (k, v) in [("user", user), ("database", "oko")] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    packet.extend_from_slice(&body);
-    packet
 }

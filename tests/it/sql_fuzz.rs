@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{login_as, text_values, users_config};
+use crate::common::{login_as, rss_mib, text_values, users_config};
 use crate::server::start;
 
 /// The most resident memory the server may reach, in MiB: the 512 MiB pool,
@@ -323,16 +323,6 @@ fn statement(rng: &mut Rng) -> String {
         }
         _ => format!("SELECT {}", expr(rng, 4)),
     }
-}
-
-fn rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

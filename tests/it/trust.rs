@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
-use crate::common::{login_as, sqlstate, text_values, users_config};
+use crate::common::{login_as, rss_mib, sqlstate, startup_packet, text_values, users_config};
 use crate::server::{Server, start};
 
 /// Users of every role, two tenant-bound ones of different tenants.
@@ -47,17 +47,6 @@ async fn still_served(server: &mut Server, after: &str) {
     .unwrap_or_else(|_| panic!("no answer from another session after: {after}"))
     .unwrap_or_else(|e| panic!("another session failed after {after}: {e}"));
     assert_eq!(answer, ["3"], "after: {after}");
-}
-
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,16 +230,7 @@ async fn a_session_cannot_take_another_identity() {
 /// startup parameters, and returns the first value `sql` answers.
 fn raw_startup_query(port: u16, params: &[(&str, &str)], sql: &str) -> String {
     use std::io::{Read, Write};
-    let mut body = 196608i32.to_be_bytes().to_vec();
-    for (k, v) in params {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    packet.extend_from_slice(&body);
+    let packet = startup_packet(params);
     let mut query = vec![b'Q'];
     query.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
     query.extend_from_slice(sql.as_bytes());
