@@ -1,4 +1,8 @@
-//! The `oko` command line: `generate`, `load`, `query`.
+//! The `oko` command line: parse the arguments, read the configuration,
+//! call the library — `generate`, `load`, `query`, `serve`, `compact`,
+//! `retention`, `erase`, `vacuum`, `user add`. What a command does lives
+//! in its module (`server::serve`, `ingest`, `lifecycle`, …); here are
+//! only the flags and what is printed.
 //!
 //! Every command takes `--store URL` (or `OKO_STORE`) and `--config FILE`
 //! (or `OKO_CONFIG`); flags override the file and the environment.
@@ -294,39 +298,22 @@ async fn run(cli: Cli) -> Result<()> {
         config.store.url = s.clone();
     }
     match cli.command {
-        Command::Generate(args) => {
-            let opts = GenerateOptions {
-                leads: args.leads,
-                tenants: args.tenants,
-                seed: args.seed,
-                start: args.start,
-                days: args.days,
-            };
-            let started = std::time::Instant::now();
-            let report = generate(&args.out, &opts)?;
-            for (table, n) in &report.counts {
-                println!(
-                    "{table}: {n} rows → {}",
-                    args.out.join(format!("{table}.csv")).display()
-                );
-            }
-            eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
-            if args.load {
-                let store = Store::open(&config.store)?;
-                let files: Vec<PathBuf> = Table::ALL
-                    .iter()
-                    .map(|t| args.out.join(format!("{}.csv", t.name())))
-                    .collect();
-                load_files(&store, files, &LoadArgs::for_files()).await?;
-            }
-            Ok(())
-        }
+        Command::Generate(args) => generate_command(&config, args).await,
         Command::Load(args) => {
             let store = Store::open(&config.store)?;
             let files = args.files.clone();
             load_files(&store, files, &args).await
         }
-        Command::Serve(args) => serve(config, args).await,
+        Command::Serve(args) => {
+            if let Some(l) = args.listen {
+                config.server.listen = l;
+            }
+            crate::server::serve::serve(
+                config,
+                crate::server::serve::ServeOptions { demo: args.demo },
+            )
+            .await
+        }
         Command::Compact(args) => {
             let store = Store::open(&config.store)?;
             let tables = args.table.map(|t| vec![t]).unwrap_or(Table::ALL.to_vec());
@@ -365,43 +352,76 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Add(args)) => user_add(&config, global_config.as_deref(), args),
-        Command::Query(args) => {
-            let (store, _demo_dir) = if args.demo {
-                let (store, dir) = crate::cli::demo_store().await?;
-                (store, Some(dir))
-            } else {
-                (Store::open(&config.store)?, None)
-            };
-            crate::engine::reports::check_settings(&config.reports)?;
-            let ctx = crate::engine::session(&store, &config.reports).await?;
-            let mut last = Vec::new();
-            let mut times = Vec::new();
-            for run in 0..=args.repeat {
-                let started = std::time::Instant::now();
-                for statement in split_statements(&args.sql) {
-                    let df = ctx
-                        .sql(&statement)
-                        .await
-                        .with_context(|| format!("query failed: {statement}"))?;
-                    last = df.collect().await.context("query failed")?;
-                }
-                if run > 0 {
-                    times.push(started.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            if !times.is_empty() {
-                times.sort_by(|a, b| a.total_cmp(b));
-                let rows: usize = last.iter().map(|b| b.num_rows()).sum();
-                eprintln!(
-                    "{} runs after a warm-up: median {:.1} ms, min {:.1} ms, {rows} rows",
-                    times.len(),
-                    times[times.len() / 2],
-                    times[0]
-                );
-            }
-            print_batches(&last, args.format)
+        Command::Query(args) => query_command(&config, args).await,
+    }
+}
+
+/// `oko generate`: the export set, and with `--load` into the store.
+async fn generate_command(config: &Config, args: GenerateArgs) -> Result<()> {
+    let opts = GenerateOptions {
+        leads: args.leads,
+        tenants: args.tenants,
+        seed: args.seed,
+        start: args.start,
+        days: args.days,
+    };
+    let started = std::time::Instant::now();
+    let report = generate(&args.out, &opts)?;
+    for (table, n) in &report.counts {
+        println!(
+            "{table}: {n} rows → {}",
+            args.out.join(format!("{table}.csv")).display()
+        );
+    }
+    eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    if args.load {
+        let store = Store::open(&config.store)?;
+        let files: Vec<PathBuf> = Table::ALL
+            .iter()
+            .map(|t| args.out.join(format!("{}.csv", t.name())))
+            .collect();
+        load_files(&store, files, &LoadArgs::for_files()).await?;
+    }
+    Ok(())
+}
+
+/// `oko query`: statements in order, the last one's rows printed;
+/// `--repeat` times the runs after a warm-up.
+async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
+    let (store, _demo_dir) = if args.demo {
+        let (store, dir) = crate::demo::store().await?;
+        (store, Some(dir))
+    } else {
+        (Store::open(&config.store)?, None)
+    };
+    crate::engine::reports::check_settings(&config.reports)?;
+    let ctx = crate::engine::session(&store, &config.reports).await?;
+    let mut last = Vec::new();
+    let mut times = Vec::new();
+    for run in 0..=args.repeat {
+        let started = std::time::Instant::now();
+        for statement in crate::engine::sql::split_statements(&args.sql) {
+            let df = ctx
+                .sql(&statement)
+                .await
+                .with_context(|| format!("query failed: {statement}"))?;
+            last = df.collect().await.context("query failed")?;
+        }
+        if run > 0 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    if !times.is_empty() {
+        times.sort_by(|a, b| a.total_cmp(b));
+        let rows: usize = last.iter().map(|b| b.num_rows()).sum();
+        eprintln!(
+            "{} runs after a warm-up: median {:.1} ms, min {:.1} ms, {rows} rows",
+            times.len(),
+            times[times.len() / 2],
+            times[0]
+        );
+    }
+    print_batches(&last, args.format)
 }
 
 impl LoadArgs {
@@ -502,138 +522,6 @@ fn user_add(config: &Config, path: Option<&Path>, args: UserAddArgs) -> Result<(
     Ok(())
 }
 
-async fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
-    if let Some(l) = args.listen {
-        config.server.listen = l;
-    }
-    crate::engine::reports::check_settings(&config.reports)?;
-    crate::notify::check(&config.notify)?;
-    // A malformed message can make the protocol decoder panic inside one
-    // connection's task: that connection ends, the server goes on. Log it
-    // as one line rather than a backtrace per bad packet.
-    std::panic::set_hook(Box::new(|info| {
-        tracing::error!("a connection ended on an internal error: {info}");
-    }));
-    let mut access = crate::server::startup::Access::new(&config.users, &config.server)?;
-    if let Some(cert) = &config.server.tls_cert {
-        access = access.with_tls_binding(cert)?;
-    }
-    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::server::startup::tls_acceptor(cert, key)?),
-        (None, None) if config.server.require_tls => {
-            bail!("[server] require_tls is set but no tls_cert and tls_key are configured")
-        }
-        (None, None) => None,
-        _ => bail!("[server] TLS needs both tls_cert and tls_key"),
-    };
-    let (store, _demo_dir) = if args.demo {
-        let (store, dir) = demo_store().await?;
-        (store, Some(dir))
-    } else {
-        (Store::open(&config.store)?, None)
-    };
-    let memory = config.server.memory_limit_mb.map(|mb| mb * 1024 * 1024);
-    let listener = tokio::net::TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-    let addr = listener.local_addr()?;
-    if access.trusts_everyone() && !addr.ip().is_loopback() {
-        bail!(
-            "no users are configured, so every connection would be trusted: listen on a \
-             loopback address, or add users with `oko user add NAME --role viewer --config FILE --write`"
-        );
-    }
-    let trusted = access.trusts_everyone();
-    let shared = std::sync::Arc::new(
-        crate::server::Shared::open(&store, &config.reports, memory, access)
-            .await?
-            .with_statement_timeout(
-                (config.server.statement_timeout_s > 0)
-                    .then(|| std::time::Duration::from_secs(config.server.statement_timeout_s)),
-            ),
-    );
-    let what = if args.demo {
-        "the demo dataset"
-    } else {
-        store.url().as_str()
-    };
-    println!("OKO serves {what} on {addr}");
-    if trusted {
-        println!(
-            "connect: psql \"postgres://oko@{}:{}/oko\"  (no users configured: every \
-             local connection is a read-only viewer, no password)",
-            addr.ip(),
-            addr.port()
-        );
-    } else {
-        println!(
-            "connect: psql \"postgres://USER@{}:{}/oko{}\"  (SCRAM-SHA-256 password)",
-            addr.ip(),
-            addr.port(),
-            if tls.is_some() {
-                "?sslmode=require"
-            } else {
-                ""
-            }
-        );
-    }
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    let notifier = if config.notify.is_empty() {
-        None
-    } else {
-        let ratings = store.table_or_create(crate::model::Table::Ratings).await?;
-        let notifier =
-            crate::notify::Notifier::new(config.notify.clone(), ratings, shared.engine_context())?;
-        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(notifier.run(std::time::Duration::from_secs(1), stop.clone()));
-        Some((task, stop))
-    };
-    crate::server::run(
-        listener,
-        shared,
-        tls,
-        std::time::Duration::from_millis(config.server.refresh_ms.max(50)),
-        config.server.compact_after_inserts,
-        shutdown_signal(),
-    )
-    .await?;
-    if let Some((task, stop)) = notifier {
-        // Let a post under way record that it was delivered.
-        stop.notify_one();
-        if tokio::time::timeout(std::time::Duration::from_secs(15), task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("notifications did not stop in 15 s");
-        }
-    }
-    eprintln!("OKO stopped");
-    Ok(())
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
-
 /// Loads files: into `--table`, or each into the table its name says.
 async fn load_files(store: &Store, files: Vec<PathBuf>, args: &LoadArgs) -> Result<()> {
     let (mapping, mapping_text) = match &args.mapping {
@@ -711,45 +599,6 @@ fn table_of_file(path: &Path) -> Result<Table> {
 }
 
 /// Splits SQL text on `;` outside quotes and comments.
-pub fn split_statements(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = sql.chars().peekable();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => {
-                quote = None;
-                cur.push(c);
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                cur.push(c);
-            }
-            (None, '-') if chars.peek() == Some(&'-') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-                cur.push('\n');
-            }
-            (None, ';') => {
-                if !cur.trim().is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                cur.clear();
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 fn print_batches(batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
     use std::io::Write;
     let stdout = std::io::stdout();
@@ -778,59 +627,9 @@ fn print_batches(batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
     Ok(())
 }
 
-/// The embedded demo export set, loaded into a fresh temporary store.
-pub async fn demo_store() -> Result<(Store, tempfile::TempDir)> {
-    let dir = tempfile::Builder::new()
-        .prefix("oko-demo-")
-        .tempdir()
-        .context("cannot create a temporary folder for the demo store")?;
-    let exports = dir.path().join("exports");
-    std::fs::create_dir_all(&exports)?;
-    let mut files = Vec::new();
-    for (name, bytes) in crate::demo::FILES {
-        let path = exports.join(name);
-        std::fs::write(&path, bytes)?;
-        files.push(path);
-    }
-    let config = crate::config::StoreConfig {
-        url: dir.path().join("store").display().to_string(),
-        ..Default::default()
-    };
-    let store = Store::open(&config)?;
-    for table in Table::ALL {
-        let path = exports.join(format!("{}.csv", table.name()));
-        let opts = LoadOptions {
-            table,
-            files: vec![path],
-            mapping: Mapping::default(),
-            mapping_text: String::new(),
-            format: None,
-            delimiter: None,
-            encoding: None,
-            tenant: None,
-            timezone: None,
-            dry_run: false,
-            max_bad_rows: 0,
-            rejects: None,
-            progress: false,
-        };
-        load(&store, opts)
-            .await
-            .with_context(|| format!("cannot load the demo table {table}"))?;
-    }
-    Ok((store, dir))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_split_outside_quotes() {
-        let s = split_statements("select ';' as a; -- c;\nselect 2;");
-        assert_eq!(s.len(), 2);
-        assert!(s[0].contains("';'"));
-    }
 
     #[test]
     fn file_names_name_tables() {

@@ -26,7 +26,7 @@ pub struct Config {
     /// Who may connect (`[[users]]`); see [`crate::auth`].
     pub users: Vec<crate::auth::UserConfig>,
     /// Webhooks new ratings are pushed to (`[[notify]]`); see [`crate::notify`].
-    pub notify: Vec<crate::notify::Subscription>,
+    pub notify: Vec<Subscription>,
 }
 
 /// `oko serve` settings.
@@ -230,6 +230,48 @@ impl StoreConfig {
         }
         o
     }
+}
+
+/// One `[[notify]]` entry of the config (checked by [`crate::notify::check`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// Names the subscription in posts, logs and its stored position.
+    pub name: String,
+    /// The webhook (http or https) the ratings are posted to.
+    pub url: String,
+    /// Only this tenant's ratings (default: every tenant's).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Valid scores from `min_score` to `max_score` are announced.
+    #[serde(default = "lowest_score")]
+    pub min_score: i64,
+    #[serde(default = "highest_score")]
+    pub max_score: i64,
+    /// Also announce answers without a valid score (7, 0, text), which
+    /// wait for a moderator.
+    #[serde(default)]
+    pub invalid: bool,
+    /// `calls`, `chats` or `all`: the channel scope of the rated lead.
+    #[serde(default = "all_scope")]
+    pub scope: String,
+    /// A rating received longer ago than this when it is committed (a
+    /// backfill) is not announced.
+    #[serde(default = "one_day")]
+    pub max_age_hours: i64,
+}
+
+fn lowest_score() -> i64 {
+    1
+}
+fn highest_score() -> i64 {
+    5
+}
+fn all_scope() -> String {
+    "all".into()
+}
+fn one_day() -> i64 {
+    24
 }
 
 #[cfg(test)]

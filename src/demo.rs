@@ -2,6 +2,13 @@
 //! `oko generate --out data/demo --leads 12000 --tenants 3 --days 120 --start 2026-06-01`
 //! and compiled into the binary, so `--demo` works anywhere with no setup.
 
+use anyhow::{Context, Result};
+
+use crate::ingest::mapping::Mapping;
+use crate::ingest::{LoadOptions, load};
+use crate::model::Table;
+use crate::store::Store;
+
 /// `(file name, bytes)` of every table's export.
 pub const FILES: &[(&str, &[u8])] = &[
     ("tenants.csv", include_bytes!("../data/demo/tenants.csv")),
@@ -25,3 +32,46 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../data/demo/manual_stats.csv"),
     ),
 ];
+
+/// The embedded demo export set, loaded into a fresh temporary store.
+pub async fn store() -> Result<(Store, tempfile::TempDir)> {
+    let dir = tempfile::Builder::new()
+        .prefix("oko-demo-")
+        .tempdir()
+        .context("cannot create a temporary folder for the demo store")?;
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(&exports)?;
+    let mut files = Vec::new();
+    for (name, bytes) in FILES {
+        let path = exports.join(name);
+        std::fs::write(&path, bytes)?;
+        files.push(path);
+    }
+    let config = crate::config::StoreConfig {
+        url: dir.path().join("store").display().to_string(),
+        ..Default::default()
+    };
+    let store = Store::open(&config)?;
+    for table in Table::ALL {
+        let path = exports.join(format!("{}.csv", table.name()));
+        let opts = LoadOptions {
+            table,
+            files: vec![path],
+            mapping: Mapping::default(),
+            mapping_text: String::new(),
+            format: None,
+            delimiter: None,
+            encoding: None,
+            tenant: None,
+            timezone: None,
+            dry_run: false,
+            max_bad_rows: 0,
+            rejects: None,
+            progress: false,
+        };
+        load(&store, opts)
+            .await
+            .with_context(|| format!("cannot load the demo table {table}"))?;
+    }
+    Ok((store, dir))
+}

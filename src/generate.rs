@@ -22,6 +22,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{Offset, TimeZone};
 
+use crate::model::Table;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -188,512 +190,738 @@ const CLASSES: &[&str] = &["Продажа", "Сервис", "Консульта
 const SOURCES: &[&str] = &["site", "yandex", "google", "avito", "direct", "2gis"];
 const TEXT_ANSWERS: &[&str] = &["спасибо", "5 спасибо", "отлично", "4 норм", "ok", "10"];
 
+/// Hourly intensity of leads on each tenant's wall clock, midnight first.
+const HOUR_PROFILE: [f64; 24] = [
+    0.05, 0.03, 0.02, 0.02, 0.03, 0.08, 0.2, 0.5, 1.0, 1.4, 1.6, 1.6, 1.4, 1.5, 1.6, 1.5, 1.4, 1.3,
+    1.0, 0.7, 0.5, 0.35, 0.2, 0.1,
+];
+
+/// Model columns the generated exports leave out. `ratings.score` is the
+/// loader's to fill: it parses it from `score_raw`, the client's answer as
+/// a CRM exports it (either of the two is enough, see `ingest::rows`).
+const NOT_EXPORTED: &[(Table, &str)] = &[(Table::Ratings, "score")];
+
+/// The header of a table's export file: the model's columns in schema
+/// order, without the derived ones and those in [`NOT_EXPORTED`]. Every
+/// record written to the file lists its fields in this order.
+fn export_header(table: Table) -> Vec<&'static str> {
+    table
+        .columns()
+        .iter()
+        .filter(|c| !c.derived && !NOT_EXPORTED.contains(&(table, c.name)))
+        .map(|c| c.name)
+        .collect()
+}
+
+type CsvWriter = csv::Writer<BufWriter<File>>;
+
+/// The open export files, one per table, and the rows written to each.
+struct Writers {
+    /// `(table, file, rows written)` in [`Table::ALL`] order.
+    files: Vec<(Table, CsvWriter, u64)>,
+}
+
+impl Writers {
+    /// Creates `out` and a `<table>.csv` in it for every table, each
+    /// starting with its [`export_header`].
+    fn create(out: &Path) -> Result<Writers> {
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+        let mut files = Vec::with_capacity(Table::ALL.len());
+        for table in Table::ALL {
+            let path = out.join(format!("{}.csv", table.name()));
+            let f =
+                File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, f));
+            w.write_record(export_header(table))?;
+            files.push((table, w, 0));
+        }
+        Ok(Writers { files })
+    }
+
+    /// Writes one row of `table`, its fields in [`export_header`] order (the
+    /// writer refuses a record whose length differs from the header's).
+    fn write<I, T>(&mut self, table: Table, record: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let Some((_, w, rows)) = self.files.iter_mut().find(|(t, _, _)| *t == table) else {
+            anyhow::bail!("no export file is open for table {table}");
+        };
+        w.write_record(record)?;
+        *rows += 1;
+        Ok(())
+    }
+
+    /// Flushes every file and returns the row counts in model order.
+    fn finish(self) -> Result<GenerateReport> {
+        let mut counts = Vec::with_capacity(self.files.len());
+        for (table, mut w, rows) in self.files {
+            w.flush()?;
+            counts.push((table.name(), rows));
+        }
+        Ok(GenerateReport { counts })
+    }
+}
+
+/// A manager as `managers.csv` lists them, and how they work.
 struct Manager {
     id: String,
+    name: String,
+    department: &'static str,
+    active: bool,
+    /// Relative share of the tenant's leads.
     volume: f64,
+    /// Multiplier of the median time to answer.
     reaction: f64,
+    /// Multiplier of the median dialog length.
     dialog: f64,
+    /// Mean score clients give.
     score_mean: f64,
+    /// Chance that a client answers a rating request.
     response: f64,
+}
+
+/// Draws manager number `m` of a tenant's `count`: a random skill sets
+/// speed and scores; the last one is a weak-volume newcomer, the one before
+/// is poorly rated, and the first is inactive when there are more than five.
+fn draw_manager(rng: &mut Rng, m: usize, count: usize) -> Manager {
+    let skill = rng.range(-1.0, 1.0);
+    let id = format!("m{}", 101 + m);
+    let name = format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES));
+    let volume = if m == count - 1 {
+        0.35
+    } else {
+        rng.range(0.7, 1.4)
+    };
+    let score_mean = if m == count - 2 {
+        2.6
+    } else {
+        4.3 + 0.5 * skill
+    };
+    let reaction = (1.0 - 0.35 * skill) * rng.range(0.8, 1.2);
+    let dialog = rng.range(0.7, 1.4);
+    let response = rng.range(0.2, 0.42);
+    Manager {
+        id,
+        name,
+        department: if m % 3 == 2 {
+            "Сервис"
+        } else {
+            "Продажи"
+        },
+        active: !(m == 0 && count > 5),
+        volume,
+        reaction,
+        dialog,
+        score_mean,
+        response,
+    }
+}
+
+/// What stays fixed while leads are generated: the tenants, their managers
+/// and the period.
+struct World {
+    specs: Vec<&'static TenantSpec>,
+    /// Tenant ids: the spec's id, numbered from the second round (`okna2`).
+    ids: Vec<String>,
+    /// Relative size of each tenant: the first is the biggest.
+    share: Vec<f64>,
+    managers: Vec<Vec<Manager>>,
+    /// First second of the period (Unix time).
+    start: i64,
+    hours: i64,
+    /// How many distinct clients a tenant draws its leads from.
+    client_pool: u64,
+}
+
+impl World {
+    /// Lays out the tenants and draws their managers, more for bigger
+    /// tenants (the first random numbers of the set).
+    fn new(opts: &GenerateOptions, rng: &mut Rng) -> World {
+        let n_tenants = opts.tenants.max(1);
+        let specs: Vec<&'static TenantSpec> = (0..n_tenants)
+            .map(|i| &TENANTS[i % TENANTS.len()])
+            .collect();
+        let ids: Vec<String> = (0..n_tenants)
+            .map(|i| {
+                if i < TENANTS.len() {
+                    specs[i].id.to_string()
+                } else {
+                    format!("{}{}", specs[i].id, i / TENANTS.len() + 1)
+                }
+            })
+            .collect();
+        let share: Vec<f64> = (0..n_tenants)
+            .map(|i| 1.0 / (1.0 + i as f64 * 0.35))
+            .collect();
+        let share_sum: f64 = share.iter().sum();
+        let managers = share
+            .iter()
+            .map(|s| {
+                let leads_here = opts.leads as f64 * s / share_sum;
+                let count = ((leads_here / 4000.0).sqrt().round() as usize).clamp(4, 40);
+                (0..count).map(|m| draw_manager(rng, m, count)).collect()
+            })
+            .collect();
+        World {
+            specs,
+            ids,
+            share,
+            managers,
+            start: opts
+                .start
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp(),
+            hours: opts.days.max(1) as i64 * 24,
+            client_pool: (opts.leads * 7 / 10 / n_tenants as u64).max(50),
+        }
+    }
+
+    /// Writes `tenants.csv`.
+    fn write_tenants(&self, out: &mut Writers) -> Result<()> {
+        for (id, s) in self.ids.iter().zip(&self.specs) {
+            out.write(
+                Table::Tenants,
+                [
+                    id.as_str(),
+                    s.name,
+                    s.zone,
+                    &s.survey_interval_days.to_string(),
+                    &s.service_level_seconds.to_string(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes `managers.csv`.
+    fn write_managers(&self, out: &mut Writers) -> Result<()> {
+        for (id, list) in self.ids.iter().zip(&self.managers) {
+            for m in list {
+                let active = if m.active { "true" } else { "false" };
+                out.write(
+                    Table::Managers,
+                    [id.as_str(), &m.id, &m.name, m.department, active],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each tenant's intensity in every hour of the period: the hour of its
+    /// wall clock, weekends at 55 % and a 30 % growth over the period.
+    fn hourly_weights(&self) -> Vec<Vec<f64>> {
+        let hours = self.hours;
+        self.specs
+            .iter()
+            .map(|s| {
+                let zone: chrono_tz::Tz = s.zone.parse().unwrap_or(chrono_tz::UTC);
+                (0..hours)
+                    .map(|h| {
+                        let at = self.start + h * 3600;
+                        let local = zone.offset_from_utc_datetime(
+                            &chrono::DateTime::from_timestamp(at, 0)
+                                .unwrap_or_default()
+                                .naive_utc(),
+                        );
+                        let local_secs = at + local.fix().local_minus_utc() as i64;
+                        let hod = local_secs.rem_euclid(86_400) / 3600;
+                        let dow = (local_secs.div_euclid(86_400) + 3).rem_euclid(7); // 0 = Monday
+                        let week = if dow >= 5 { 0.55 } else { 1.0 };
+                        let trend = 0.85 + 0.3 * h as f64 / hours as f64;
+                        HOUR_PROFILE[hod as usize] * week * trend
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Exactly `leads` leads split by the tenants' shares, the remainder
+    /// going to the largest fractions.
+    fn leads_per_tenant(&self, leads: u64) -> Vec<u64> {
+        let share_total: f64 = self.share.iter().sum();
+        let exact: Vec<f64> = self
+            .share
+            .iter()
+            .map(|s| leads as f64 * s / share_total)
+            .collect();
+        let mut per_tenant: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
+        let left = leads - per_tenant.iter().sum::<u64>();
+        let mut order: Vec<usize> = (0..exact.len()).collect();
+        order.sort_by(|&a, &b| {
+            (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor()))
+        });
+        for &t in order.iter().cycle().take(left as usize) {
+            per_tenant[t] += 1;
+        }
+        per_tenant
+    }
+}
+
+/// When leads arrive: each tenant's count spread over the hours by the
+/// cumulative intensity.
+struct Schedule {
+    per_tenant: Vec<u64>,
+    weights: Vec<Vec<f64>>,
+    weight_sums: Vec<f64>,
+    cumulative: Vec<f64>,
+    emitted: Vec<u64>,
+}
+
+impl Schedule {
+    /// The schedule of `leads` leads over the world's period.
+    fn new(world: &World, leads: u64) -> Schedule {
+        let weights = world.hourly_weights();
+        let weight_sums = weights.iter().map(|w| w.iter().sum()).collect();
+        let n = weights.len();
+        Schedule {
+            per_tenant: world.leads_per_tenant(leads),
+            weights,
+            weight_sums,
+            cumulative: vec![0.0; n],
+            emitted: vec![0; n],
+        }
+    }
+
+    /// Fills `leads` with the leads of hour `h` (of `hours`, starting at
+    /// `hour_start`, Unix seconds) as `(created_at µs, tenant)` in time
+    /// order: each tenant gets what brings it to its share of the
+    /// intensity so far, and whatever is left in the last hour.
+    fn hour(
+        &mut self,
+        rng: &mut Rng,
+        h: i64,
+        hours: i64,
+        hour_start: i64,
+        leads: &mut Vec<(i64, usize)>,
+    ) {
+        leads.clear();
+        for t in 0..self.per_tenant.len() {
+            self.cumulative[t] += self.weights[t][h as usize];
+            let target = if h == hours - 1 {
+                self.per_tenant[t]
+            } else {
+                (self.per_tenant[t] as f64 * self.cumulative[t] / self.weight_sums[t]).round()
+                    as u64
+            };
+            let k = target.saturating_sub(self.emitted[t]);
+            self.emitted[t] += k;
+            for _ in 0..k {
+                let at = hour_start * 1_000_000 + rng.below(3_600_000_000) as i64;
+                leads.push((at, t));
+            }
+        }
+        leads.sort_unstable();
+    }
+}
+
+/// One drawn lead: its row of `leads.csv` and what its follow-ups need.
+struct Lead {
+    tenant: usize,
+    id: String,
+    /// The client's number in the tenant's pool.
+    client_n: u64,
+    client_id: String,
+    /// The manager who handled it (index into the tenant's managers); the
+    /// row names them only when `attributed`.
+    manager: usize,
+    attributed: bool,
+    channel: &'static str,
+    is_call: bool,
+    direction: &'static str,
+    class: &'static str,
+    created: i64,
+    answered: Option<i64>,
+    ended: Option<i64>,
+    tags: String,
+    source: &'static str,
+}
+
+/// The channel of a uniform `roll`: half are calls.
+fn channel_of(roll: f64) -> &'static str {
+    match roll {
+        x if x < 0.50 => "call",
+        x if x < 0.58 => "callback",
+        x if x < 0.78 => "chat",
+        x if x < 0.84 => "social",
+        x if x < 0.94 => "messenger",
+        x if x < 0.98 => "email",
+        _ => "form",
+    }
+}
+
+/// A manager picked in proportion to volume (index into `managers`).
+fn pick_manager(rng: &mut Rng, managers: &[Manager]) -> usize {
+    let total_volume: f64 = managers.iter().map(|m| m.volume).sum();
+    let mut pick = rng.f() * total_volume;
+    let mut mi = 0;
+    for (i, m) in managers.iter().enumerate() {
+        if pick < m.volume {
+            mi = i;
+            break;
+        }
+        pick -= m.volume;
+        mi = i;
+    }
+    mi
+}
+
+/// `(answered_at, ended_at)` of a lead created at `created`: a missed one
+/// rang out (a fifth of them within 5 s); an answered one takes the
+/// manager's reaction and dialog time, and 1 % never get an end.
+fn contact_times(
+    rng: &mut Rng,
+    m: &Manager,
+    created: i64,
+    is_call: bool,
+    missed: bool,
+) -> (Option<i64>, Option<i64>) {
+    if missed {
+        let ring = if rng.chance(0.2) {
+            rng.range(0.5, 4.9)
+        } else {
+            rng.range(5.0, 90.0)
+        };
+        return (None, Some(created + (ring * 1e6) as i64));
+    }
+    let reaction = if is_call {
+        rng.lognormal(9.0 * m.reaction, 0.7)
+    } else {
+        rng.lognormal(60.0 * m.reaction, 0.8)
+    }
+    .min(3_600.0);
+    let dialog = if is_call {
+        rng.lognormal(150.0 * m.dialog, 0.6)
+    } else {
+        rng.lognormal(600.0 * m.dialog, 0.6)
+    }
+    .min(14_400.0);
+    let a = created + (reaction * 1e6) as i64;
+    let e = if rng.chance(0.01) {
+        None
+    } else {
+        Some(a + (dialog * 1e6) as i64)
+    };
+    (Some(a), e)
+}
+
+/// Zero to two distinct tags of the tenant's set, `|`-joined.
+fn draw_tags(rng: &mut Rng, set: &[&'static str]) -> String {
+    let k = match rng.f() {
+        x if x < 0.55 => 0,
+        x if x < 0.9 => 1,
+        _ => 2,
+    };
+    let mut tags: Vec<&str> = Vec::new();
+    for _ in 0..k {
+        let tag = *rng.pick(set);
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags.join("|")
+}
+
+/// A client's answer to a rating request: mostly a score around the
+/// manager's mean, a few 7s, 0s and text answers.
+fn draw_answer(rng: &mut Rng, score_mean: f64) -> String {
+    let roll = rng.f();
+    if roll < 0.02 {
+        "7".to_string()
+    } else if roll < 0.025 {
+        "0".to_string()
+    } else if roll < 0.035 {
+        rng.pick(TEXT_ANSWERS).to_string()
+    } else {
+        let s = rng.normal(score_mean, 0.9).round().clamp(1.0, 5.0);
+        format!("{}", s as i32)
+    }
+}
+
+/// A supervisor's later fix of a rating, if any, as `(new_score,
+/// previous_score, reason)`: most 10-point answers become 5, most zeros are
+/// voided, and a rare valid score is voided as off-topic.
+fn draw_moderation(rng: &mut Rng, raw: &str) -> Option<(&'static str, String, &'static str)> {
+    let parsed = oko_udfs::parse_score(raw);
+    match parsed {
+        Some(7) | Some(10) if rng.chance(0.6) => {
+            Some(("5", String::new(), "ответ по 10-балльной шкале"))
+        }
+        Some(0) if rng.chance(0.6) => Some(("", String::new(), "случайное сообщение")),
+        Some(s) if (1..=5).contains(&s) && rng.chance(0.003) => {
+            Some(("", s.to_string(), "оценка не относится к разговору"))
+        }
+        _ => None,
+    }
+}
+
+/// The generation under way: the world, the random stream, the open files
+/// and the running ids.
+struct Generator<'w> {
+    world: &'w World,
+    rng: Rng,
+    out: Writers,
+    /// Per tenant: leads so far (the lead id's number).
+    lead_seq: Vec<u64>,
+    request_seq: u64,
+    rating_seq: u64,
+    /// Per tenant: client number -> when they were last asked for a rating.
+    last_asked: Vec<HashMap<u64, i64>>,
+}
+
+impl Generator<'_> {
+    /// Draws one lead of tenant `t` created at `created` (µs) and writes it
+    /// with its rating requests, rating, moderation and note.
+    fn lead(&mut self, created: i64, t: usize) -> Result<()> {
+        let lead = self.draw_lead(created, t);
+        self.write_lead(&lead)?;
+        self.survey(&lead)?;
+        self.note(&lead)
+    }
+
+    /// Draws the row of a lead: channel, class, a repeat-prone client, a
+    /// manager by volume, missed or answered, and its times and tags.
+    fn draw_lead(&mut self, created: i64, t: usize) -> Lead {
+        self.lead_seq[t] += 1;
+        let id = format!("L{}-{:08}", t + 1, self.lead_seq[t]);
+        let rng = &mut self.rng;
+        let channel = channel_of(rng.f());
+        let is_call = matches!(channel, "call" | "callback");
+        let direction = if channel == "call" && rng.chance(0.15) {
+            "out"
+        } else {
+            "in"
+        };
+        let class = if rng.chance(0.04) {
+            "Спам"
+        } else if rng.chance(0.35) {
+            ""
+        } else {
+            *rng.pick(CLASSES)
+        };
+        // clients repeat: a skewed pick from a pool
+        let client_n = (rng.f().powf(1.6) * self.world.client_pool as f64) as u64;
+        let client_id = format!(
+            "79{:09}",
+            (client_n * 7919 + t as u64 * 1_000_003) % 1_000_000_000
+        );
+        let managers = &self.world.managers[t];
+        let manager = pick_manager(rng, managers);
+        let missed = if is_call {
+            rng.chance(0.11)
+        } else {
+            rng.chance(0.03)
+        };
+        let no_manager = channel == "email" || channel == "form" || rng.chance(0.03);
+        let attributed = !(no_manager || (missed && !rng.chance(0.3)));
+        let (answered, ended) = contact_times(rng, &managers[manager], created, is_call, missed);
+        let tags = draw_tags(rng, self.world.specs[t].tags);
+        let source = *rng.pick(SOURCES);
+        Lead {
+            tenant: t,
+            id,
+            client_n,
+            client_id,
+            manager,
+            attributed,
+            channel,
+            is_call,
+            direction,
+            class,
+            created,
+            answered,
+            ended,
+            tags,
+            source,
+        }
+    }
+
+    /// Writes a lead's row of `leads.csv`.
+    fn write_lead(&mut self, lead: &Lead) -> Result<()> {
+        let manager = if lead.attributed {
+            self.world.managers[lead.tenant][lead.manager].id.as_str()
+        } else {
+            ""
+        };
+        self.out.write(
+            Table::Leads,
+            [
+                self.world.ids[lead.tenant].as_str(),
+                &lead.id,
+                lead.channel,
+                lead.direction,
+                lead.class,
+                manager,
+                &lead.client_id,
+                &iso(lead.created),
+                &lead.answered.map(iso).unwrap_or_default(),
+                &lead.ended.map(iso).unwrap_or_default(),
+                &lead.tags,
+                lead.source,
+            ],
+        )
+    }
+
+    /// Sends a rating request if the lead qualifies: answered, with a
+    /// manager, ended, not email or form, and the client not asked within
+    /// the tenant's interval (a welcome message before the first request).
+    fn survey(&mut self, lead: &Lead) -> Result<()> {
+        let counted_channel = !matches!(lead.channel, "email" | "form");
+        let (Some(end), true, true) = (
+            lead.ended,
+            lead.answered.is_some() && lead.attributed,
+            counted_channel,
+        ) else {
+            return Ok(());
+        };
+        let t = lead.tenant;
+        let interval = self.world.specs[t].survey_interval_days as i64 * 86_400 * 1_000_000;
+        let last = self.last_asked[t].get(&lead.client_n).copied();
+        let due = last.is_none_or(|l| end - l >= interval);
+        if !(due && self.rng.chance(0.93)) {
+            return Ok(());
+        }
+        let sent = end + self.rng.range(30.0, 300.0) as i64 * 1_000_000;
+        if last.is_none() {
+            self.request(lead, "welcome", sent - 1_000_000)?;
+        }
+        self.request(lead, "request", sent)?;
+        self.last_asked[t].insert(lead.client_n, sent);
+        let m = &self.world.managers[t][lead.manager];
+        if self.rng.chance(m.response) {
+            self.rate(lead, sent)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a message of `kind` about `lead` sent at `sent` (µs) to
+    /// `rating_requests.csv`: an SMS costing 3.50 after a call, else a chat.
+    fn request(&mut self, lead: &Lead, kind: &str, sent: i64) -> Result<()> {
+        let via = if lead.is_call { "sms" } else { "chat" };
+        let cost = if lead.is_call { "3.50" } else { "" };
+        self.request_seq += 1;
+        self.out.write(
+            Table::RatingRequests,
+            [
+                self.world.ids[lead.tenant].as_str(),
+                &format!("Q{:09}", self.request_seq),
+                &lead.id,
+                &lead.client_id,
+                kind,
+                via,
+                &iso(sent),
+                cost,
+            ],
+        )
+    }
+
+    /// The client's answer to the request sent at `sent`: the rating, half
+    /// the time a reaction message, and maybe a moderation.
+    fn rate(&mut self, lead: &Lead, sent: i64) -> Result<()> {
+        let world = self.world;
+        let tid = world.ids[lead.tenant].as_str();
+        let m = &world.managers[lead.tenant][lead.manager];
+        self.rating_seq += 1;
+        let rating_id = format!("R{:09}", self.rating_seq);
+        let received = sent + (self.rng.lognormal(600.0, 1.2).min(172_800.0) * 1e6) as i64;
+        let raw = draw_answer(&mut self.rng, m.score_mean);
+        self.out.write(
+            Table::Ratings,
+            [tid, &rating_id, &lead.id, &raw, &iso(received)],
+        )?;
+        if self.rng.chance(0.5) {
+            self.request(lead, "reaction", received + 2_000_000)?;
+        }
+        if let Some((new, prev, reason)) = draw_moderation(&mut self.rng, &raw) {
+            self.out.write(
+                Table::RatingModerations,
+                [
+                    tid,
+                    &rating_id,
+                    &iso(received + 86_400_000_000),
+                    new,
+                    &prev,
+                    "supervisor",
+                    reason,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One lead in fifty gets a supervisor's note with a tag, added 10
+    /// minutes to a day after the lead ended.
+    fn note(&mut self, lead: &Lead) -> Result<()> {
+        if !self.rng.chance(0.02) {
+            return Ok(());
+        }
+        let at =
+            lead.ended.unwrap_or(lead.created) + self.rng.range(600.0, 86_400.0) as i64 * 1_000_000;
+        self.out.write(
+            Table::LeadNotes,
+            [
+                self.world.ids[lead.tenant].as_str(),
+                &lead.id,
+                *self.rng.pick(self.world.specs[lead.tenant].tags),
+                "разметка супервизора",
+                "supervisor",
+                &iso(at),
+            ],
+        )
+    }
+
+    /// A supervisor's figures for every tenant, filed for the hour starting
+    /// at `hour_start` (Unix seconds).
+    fn manual_stats(&mut self, hour_start: i64) -> Result<()> {
+        let hour = iso(hour_start * 1_000_000);
+        for tid in &self.world.ids {
+            for (metric, value) in [
+                ("staff_on_shift", format!("{}", 3 + self.rng.below(6))),
+                ("forecast_offered", format!("{}", 10 + self.rng.below(40))),
+            ] {
+                self.out.write(
+                    Table::ManualStats,
+                    [tid.as_str(), &hour, metric, &value, "supervisor", ""],
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes the export set into `out` and returns the row counts.
 pub fn generate(out: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
-    let open = |name: &str| -> Result<csv::Writer<BufWriter<File>>> {
-        let path = out.join(format!("{name}.csv"));
-        let f = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(csv::Writer::from_writer(BufWriter::with_capacity(
-            1 << 20,
-            f,
-        )))
-    };
+    let mut writers = Writers::create(out)?;
     let mut rng = Rng(opts.seed ^ 0x0C0F_FEE0_0BAD_F00D);
-    let n_tenants = opts.tenants.max(1);
-    let specs: Vec<&TenantSpec> = (0..n_tenants)
-        .map(|i| &TENANTS[i % TENANTS.len()])
-        .collect();
-    let tenant_ids: Vec<String> = (0..n_tenants)
-        .map(|i| {
-            if i < TENANTS.len() {
-                specs[i].id.to_string()
-            } else {
-                format!("{}{}", specs[i].id, i / TENANTS.len() + 1)
-            }
-        })
-        .collect();
-
-    let mut counts: HashMap<&'static str, u64> = HashMap::new();
-
-    // tenants
-    let mut w = open("tenants")?;
-    w.write_record([
-        "tenant",
-        "name",
-        "timezone",
-        "survey_interval_days",
-        "service_level_seconds",
-    ])?;
-    for (i, s) in specs.iter().enumerate() {
-        w.write_record([
-            tenant_ids[i].as_str(),
-            s.name,
-            s.zone,
-            &s.survey_interval_days.to_string(),
-            &s.service_level_seconds.to_string(),
-        ])?;
-    }
-    w.flush()?;
-    counts.insert("tenants", n_tenants as u64);
-
-    // managers: more for bigger tenants
-    let share: Vec<f64> = (0..n_tenants)
-        .map(|i| 1.0 / (1.0 + i as f64 * 0.35))
-        .collect();
-    let share_sum: f64 = share.iter().sum();
-    let mut managers: Vec<Vec<Manager>> = Vec::new();
-    let mut w = open("managers")?;
-    w.write_record(["tenant", "manager_id", "name", "department", "active"])?;
-    let mut n_managers = 0;
-    for (t, tid) in tenant_ids.iter().enumerate() {
-        let leads_here = opts.leads as f64 * share[t] / share_sum;
-        let count = ((leads_here / 4000.0).sqrt().round() as usize).clamp(4, 40);
-        let mut list = Vec::new();
-        for m in 0..count {
-            let skill = rng.range(-1.0, 1.0);
-            let id = format!("m{}", 101 + m);
-            let name = format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES));
-            let dept = if m % 3 == 2 {
-                "Сервис"
-            } else {
-                "Продажи"
-            };
-            // one weak-volume newcomer and one poorly rated manager per tenant
-            let volume = if m == count - 1 {
-                0.35
-            } else {
-                rng.range(0.7, 1.4)
-            };
-            let score_mean = if m == count - 2 {
-                2.6
-            } else {
-                4.3 + 0.5 * skill
-            };
-            list.push(Manager {
-                id: id.clone(),
-                volume,
-                reaction: (1.0 - 0.35 * skill) * rng.range(0.8, 1.2),
-                dialog: rng.range(0.7, 1.4),
-                score_mean,
-                response: rng.range(0.2, 0.42),
-            });
-            let active = if m == 0 && count > 5 { "false" } else { "true" };
-            w.write_record([tid.as_str(), &id, &name, dept, active])?;
-            n_managers += 1;
-        }
-        managers.push(list);
-    }
-    w.flush()?;
-    counts.insert("managers", n_managers);
-
-    let mut leads_w = open("leads")?;
-    leads_w.write_record([
-        "tenant",
-        "lead_id",
-        "channel",
-        "direction",
-        "class",
-        "manager_id",
-        "client_id",
-        "created_at",
-        "answered_at",
-        "ended_at",
-        "tags",
-        "source",
-    ])?;
-    let mut req_w = open("rating_requests")?;
-    req_w.write_record([
-        "tenant",
-        "request_id",
-        "lead_id",
-        "client_id",
-        "kind",
-        "via",
-        "sent_at",
-        "cost",
-    ])?;
-    let mut rat_w = open("ratings")?;
-    rat_w.write_record(["tenant", "rating_id", "lead_id", "score_raw", "received_at"])?;
-    let mut mod_w = open("rating_moderations")?;
-    mod_w.write_record([
-        "tenant",
-        "rating_id",
-        "moderated_at",
-        "new_score",
-        "previous_score",
-        "moderator",
-        "reason",
-    ])?;
-    let mut note_w = open("lead_notes")?;
-    note_w.write_record([
-        "tenant",
-        "lead_id",
-        "tag",
-        "comment",
-        "author",
-        "created_at",
-    ])?;
-    let mut stat_w = open("manual_stats")?;
-    stat_w.write_record(["tenant", "hour", "metric", "value", "author", "comment"])?;
-
-    let zones: Vec<chrono_tz::Tz> = specs
-        .iter()
-        .map(|s| s.zone.parse().unwrap_or(chrono_tz::UTC))
-        .collect();
-    let start = opts
-        .start
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc()
-        .timestamp();
-    let hours = opts.days.max(1) as i64 * 24;
-
-    // Hourly intensity on each tenant's wall clock.
-    let hour_profile = [
-        0.05, 0.03, 0.02, 0.02, 0.03, 0.08, 0.2, 0.5, 1.0, 1.4, 1.6, 1.6, 1.4, 1.5, 1.6, 1.5, 1.4,
-        1.3, 1.0, 0.7, 0.5, 0.35, 0.2, 0.1,
-    ];
-    let weights: Vec<Vec<f64>> = (0..n_tenants)
-        .map(|t| {
-            (0..hours)
-                .map(|h| {
-                    let at = start + h * 3600;
-                    let local = zones[t].offset_from_utc_datetime(
-                        &chrono::DateTime::from_timestamp(at, 0)
-                            .unwrap_or_default()
-                            .naive_utc(),
-                    );
-                    let local_secs = at + local.fix().local_minus_utc() as i64;
-                    let hod = local_secs.rem_euclid(86_400) / 3600;
-                    let dow = (local_secs.div_euclid(86_400) + 3).rem_euclid(7); // 0 = Monday
-                    let week = if dow >= 5 { 0.55 } else { 1.0 };
-                    let trend = 0.85 + 0.3 * h as f64 / hours as f64;
-                    hour_profile[hod as usize] * week * trend
-                })
-                .collect()
-        })
-        .collect();
-    let weight_sums: Vec<f64> = weights.iter().map(|w| w.iter().sum()).collect();
-
-    let mut seq = vec![0u64; n_tenants];
-    let mut req_seq = 0u64;
-    let mut rating_seq = 0u64;
-    let mut n = [0u64; 6]; // leads, requests, ratings, moderations, notes, stats
-    // per tenant: client -> (last request at, ever messaged)
-    let mut clients: Vec<HashMap<u64, i64>> = vec![HashMap::new(); n_tenants];
-    let mut hour_leads: Vec<(i64, usize)> = Vec::new();
-    // Exactly `opts.leads` leads: each tenant gets its share (largest
-    // remainder), spread over the hours by the cumulative intensity.
-    let share_total: f64 = share.iter().sum();
-    let exact: Vec<f64> = share
-        .iter()
-        .map(|s| opts.leads as f64 * s / share_total)
-        .collect();
-    let mut per_tenant: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
-    let left = opts.leads - per_tenant.iter().sum::<u64>();
-    let mut order: Vec<usize> = (0..n_tenants).collect();
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
-    for &t in order.iter().cycle().take(left as usize) {
-        per_tenant[t] += 1;
-    }
-    let mut cumulative = vec![0.0f64; n_tenants];
-    let mut emitted = vec![0u64; n_tenants];
-    for h in 0..hours {
-        hour_leads.clear();
-        for t in 0..n_tenants {
-            cumulative[t] += weights[t][h as usize];
-            let target = if h == hours - 1 {
-                per_tenant[t]
-            } else {
-                (per_tenant[t] as f64 * cumulative[t] / weight_sums[t]).round() as u64
-            };
-            let k = target.saturating_sub(emitted[t]);
-            emitted[t] += k;
-            for _ in 0..k {
-                let at = (start + h * 3600) * 1_000_000 + rng.below(3_600_000_000) as i64;
-                hour_leads.push((at, t));
-            }
-        }
-        hour_leads.sort_unstable();
+    let world = World::new(opts, &mut rng);
+    world.write_tenants(&mut writers)?;
+    world.write_managers(&mut writers)?;
+    let mut schedule = Schedule::new(&world, opts.leads);
+    let mut g = Generator {
+        world: &world,
+        rng,
+        out: writers,
+        lead_seq: vec![0; world.ids.len()],
+        request_seq: 0,
+        rating_seq: 0,
+        last_asked: vec![HashMap::new(); world.ids.len()],
+    };
+    let mut hour_leads = Vec::new();
+    for h in 0..world.hours {
+        let hour_start = world.start + h * 3600;
+        schedule.hour(&mut g.rng, h, world.hours, hour_start, &mut hour_leads);
         for &(created, t) in &hour_leads {
-            seq[t] += 1;
-            n[0] += 1;
-            let tid = tenant_ids[t].as_str();
-            let lead_id = format!("L{}-{:08}", t + 1, seq[t]);
-            let roll = rng.f();
-            let channel = match roll {
-                x if x < 0.50 => "call",
-                x if x < 0.58 => "callback",
-                x if x < 0.78 => "chat",
-                x if x < 0.84 => "social",
-                x if x < 0.94 => "messenger",
-                x if x < 0.98 => "email",
-                _ => "form",
-            };
-            let is_call = matches!(channel, "call" | "callback");
-            let direction = if channel == "call" && rng.chance(0.15) {
-                "out"
-            } else {
-                "in"
-            };
-            let class = if rng.chance(0.04) {
-                "Спам"
-            } else if rng.chance(0.35) {
-                ""
-            } else {
-                *rng.pick(CLASSES)
-            };
-            // clients repeat: a skewed pick from a pool
-            let pool = (opts.leads * 7 / 10 / n_tenants as u64).max(50);
-            let client_n = (rng.f().powf(1.6) * pool as f64) as u64;
-            let client_id = format!(
-                "79{:09}",
-                (client_n * 7919 + t as u64 * 1_000_003) % 1_000_000_000
-            );
-            let ms = &managers[t];
-            let total_volume: f64 = ms.iter().map(|m| m.volume).sum();
-            let mut pick = rng.f() * total_volume;
-            let mut mi = 0;
-            for (i, m) in ms.iter().enumerate() {
-                if pick < m.volume {
-                    mi = i;
-                    break;
-                }
-                pick -= m.volume;
-                mi = i;
-            }
-            let m = &ms[mi];
-            let missed = if is_call {
-                rng.chance(0.11)
-            } else {
-                rng.chance(0.03)
-            };
-            let no_manager = channel == "email" || channel == "form" || rng.chance(0.03);
-            let manager = if no_manager || (missed && !rng.chance(0.3)) {
-                ""
-            } else {
-                m.id.as_str()
-            };
-            let (answered, ended) = if missed {
-                // abandoned after ringing; some within 5 s
-                let ring = if rng.chance(0.2) {
-                    rng.range(0.5, 4.9)
-                } else {
-                    rng.range(5.0, 90.0)
-                };
-                (None, Some(created + (ring * 1e6) as i64))
-            } else {
-                let reaction = if is_call {
-                    rng.lognormal(9.0 * m.reaction, 0.7)
-                } else {
-                    rng.lognormal(60.0 * m.reaction, 0.8)
-                }
-                .min(3_600.0);
-                let dialog = if is_call {
-                    rng.lognormal(150.0 * m.dialog, 0.6)
-                } else {
-                    rng.lognormal(600.0 * m.dialog, 0.6)
-                }
-                .min(14_400.0);
-                let a = created + (reaction * 1e6) as i64;
-                let e = if rng.chance(0.01) {
-                    None
-                } else {
-                    Some(a + (dialog * 1e6) as i64)
-                };
-                (Some(a), e)
-            };
-            let tags = {
-                let k = match rng.f() {
-                    x if x < 0.55 => 0,
-                    x if x < 0.9 => 1,
-                    _ => 2,
-                };
-                let mut tags: Vec<&str> = Vec::new();
-                for _ in 0..k {
-                    let tag = *rng.pick(specs[t].tags);
-                    if !tags.contains(&tag) {
-                        tags.push(tag);
-                    }
-                }
-                tags.join("|")
-            };
-            leads_w.write_record([
-                tid,
-                &lead_id,
-                channel,
-                direction,
-                class,
-                manager,
-                &client_id,
-                &iso(created),
-                &answered.map(iso).unwrap_or_default(),
-                &ended.map(iso).unwrap_or_default(),
-                &tags,
-                *rng.pick(SOURCES),
-            ])?;
-
-            // Rating request: answered, with a manager and a client, ended,
-            // and the client not asked within the tenant's interval.
-            let counted_channel = !matches!(channel, "email" | "form");
-            if let (Some(end), true, true) = (
-                ended,
-                answered.is_some() && !manager.is_empty(),
-                counted_channel,
-            ) {
-                let interval = specs[t].survey_interval_days as i64 * 86_400 * 1_000_000;
-                let last = clients[t].get(&client_n).copied();
-                let due = last.is_none_or(|l| end - l >= interval);
-                if due && rng.chance(0.93) {
-                    let via = if is_call { "sms" } else { "chat" };
-                    let cost = if is_call { "3.50" } else { "" };
-                    let sent = end + rng.range(30.0, 300.0) as i64 * 1_000_000;
-                    if last.is_none() {
-                        req_seq += 1;
-                        n[1] += 1;
-                        req_w.write_record([
-                            tid,
-                            &format!("Q{req_seq:09}"),
-                            &lead_id,
-                            &client_id,
-                            "welcome",
-                            via,
-                            &iso(sent - 1_000_000),
-                            cost,
-                        ])?;
-                    }
-                    req_seq += 1;
-                    n[1] += 1;
-                    req_w.write_record([
-                        tid,
-                        &format!("Q{req_seq:09}"),
-                        &lead_id,
-                        &client_id,
-                        "request",
-                        via,
-                        &iso(sent),
-                        cost,
-                    ])?;
-                    clients[t].insert(client_n, sent);
-                    if rng.chance(m.response) {
-                        rating_seq += 1;
-                        n[2] += 1;
-                        let rating_id = format!("R{rating_seq:09}");
-                        let received =
-                            sent + (rng.lognormal(600.0, 1.2).min(172_800.0) * 1e6) as i64;
-                        let roll = rng.f();
-                        let raw = if roll < 0.02 {
-                            "7".to_string()
-                        } else if roll < 0.025 {
-                            "0".to_string()
-                        } else if roll < 0.035 {
-                            rng.pick(TEXT_ANSWERS).to_string()
-                        } else {
-                            let s = rng.normal(m.score_mean, 0.9).round().clamp(1.0, 5.0);
-                            format!("{}", s as i32)
-                        };
-                        rat_w.write_record([tid, &rating_id, &lead_id, &raw, &iso(received)])?;
-                        if rng.chance(0.5) {
-                            req_seq += 1;
-                            n[1] += 1;
-                            req_w.write_record([
-                                tid,
-                                &format!("Q{req_seq:09}"),
-                                &lead_id,
-                                &client_id,
-                                "reaction",
-                                via,
-                                &iso(received + 2_000_000),
-                                cost,
-                            ])?;
-                        }
-                        let parsed = oko_udfs::parse_score(&raw);
-                        let parsed_text = parsed.map(|p| p.to_string()).unwrap_or_default();
-                        let moderation = match parsed {
-                            Some(7) | Some(10) if rng.chance(0.6) => {
-                                Some(("5", "", "ответ по 10-балльной шкале"))
-                            }
-                            Some(0) if rng.chance(0.6) => Some(("", "", "случайное сообщение")),
-                            Some(s) if (1..=5).contains(&s) && rng.chance(0.003) => {
-                                Some(("", parsed_text.as_str(), "оценка не относится к разговору"))
-                            }
-                            _ => None,
-                        };
-                        if let Some((new, prev, reason)) = moderation {
-                            n[3] += 1;
-                            mod_w.write_record([
-                                tid,
-                                &rating_id,
-                                &iso(received + 86_400_000_000),
-                                new,
-                                prev,
-                                "supervisor",
-                                reason,
-                            ])?;
-                        }
-                    }
-                }
-            }
-            if rng.chance(0.02) {
-                n[4] += 1;
-                let at = ended.unwrap_or(created) + rng.range(600.0, 86_400.0) as i64 * 1_000_000;
-                note_w.write_record([
-                    tid,
-                    &lead_id,
-                    *rng.pick(specs[t].tags),
-                    "разметка супервизора",
-                    "supervisor",
-                    &iso(at),
-                ])?;
-            }
+            g.lead(created, t)?;
         }
         // a supervisor's figures once a day, at 09:00 UTC
         if h % 24 == 9 {
-            for tid in &tenant_ids {
-                let hour = iso((start + h * 3600) * 1_000_000);
-                for (metric, value) in [
-                    ("staff_on_shift", format!("{}", 3 + rng.below(6))),
-                    ("forecast_offered", format!("{}", 10 + rng.below(40))),
-                ] {
-                    n[5] += 1;
-                    stat_w.write_record([tid.as_str(), &hour, metric, &value, "supervisor", ""])?;
-                }
-            }
+            g.manual_stats(hour_start)?;
         }
     }
-    for w in [
-        &mut leads_w,
-        &mut req_w,
-        &mut rat_w,
-        &mut mod_w,
-        &mut note_w,
-        &mut stat_w,
-    ] {
-        w.flush()?;
-    }
-    counts.insert("leads", n[0]);
-    counts.insert("rating_requests", n[1]);
-    counts.insert("ratings", n[2]);
-    counts.insert("rating_moderations", n[3]);
-    counts.insert("lead_notes", n[4]);
-    counts.insert("manual_stats", n[5]);
-    let mut counts: Vec<(&'static str, u64)> = counts.into_iter().collect();
-    counts.sort_by_key(|(name, _)| {
-        crate::model::Table::from_name(name)
-            .map(|t| t as usize)
-            .unwrap_or(usize::MAX)
-    });
-    Ok(GenerateReport { counts })
+    g.out.finish()
 }
 
 /// `2025-01-01T10:15:32.123456Z` (fraction only when non-zero).
@@ -744,6 +972,14 @@ mod tests {
                 c.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
             };
             assert_eq!(iso(micros), want);
+        }
+    }
+
+    #[test]
+    fn left_out_columns_are_in_the_model() {
+        for &(table, name) in NOT_EXPORTED {
+            let column = table.column(name);
+            assert!(column.is_some_and(|c| !c.derived), "{table}.{name}");
         }
     }
 

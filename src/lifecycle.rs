@@ -21,7 +21,7 @@
 //!   rows stay readable by time travel; after an erasure, vacuum with a short
 //!   period to remove them from storage.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
 
 use anyhow::{Context, Result};
@@ -30,9 +30,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::prelude::SessionContext;
-use deltalake::kernel::transaction::CommitProperties;
 
-use crate::model::Table;
+use crate::model::{CLIENT_LINKS, Table};
 use crate::store::Store;
 
 /// What one command did to one table.
@@ -68,16 +67,12 @@ pub async fn compact(store: &Store, tables: &[Table], target_mb: u64) -> Result<
         let Some(delta) = store.table(table).await? else {
             continue;
         };
-        let (after, metrics) = delta
-            .optimize()
-            .with_target_size(target)
-            .with_writer_properties(crate::ingest::writer_properties())
-            .await
-            .with_context(|| format!("cannot compact table {table}"))?;
+        let (after, (removed, added)) =
+            crate::store::write::compact(delta, table, Some(target)).await?;
         out.push(TableChange {
             table: table.name().into(),
-            files_added: metrics.num_files_added,
-            files_removed: metrics.num_files_removed,
+            files_added: added,
+            files_removed: removed,
             version: after.version(),
             ..Default::default()
         });
@@ -139,46 +134,57 @@ pub async fn retention(
     Ok(out)
 }
 
-/// Deletes every row about one client of `tenant`.
+/// Deletes every row about one client of `tenant`: every table with a
+/// link column ([`Table::client_links`]) loses the rows that name the
+/// client, hang on one of its leads, or on a rating of one of them. The ids
+/// are collected first (leads of the client, then their ratings); tables
+/// are deleted from the most dependent up, the ids' own tables last, so an
+/// erasure stopped half-way finds the rest when run again.
 pub async fn erase(
     store: &Store,
     tenant: &str,
     client: &str,
     user: &str,
 ) -> Result<Vec<TableChange>> {
-    let leads = ids(
-        store,
-        Table::Leads,
-        "lead_id",
-        col("tenant")
-            .eq(lit(tenant))
-            .and(col("client_id").eq(lit(client))),
-    )
-    .await?;
-    let of_leads = |c: &str| in_list(c, &leads);
-    let ratings = ids(
-        store,
-        Table::Ratings,
-        "rating_id",
-        col("tenant").eq(lit(tenant)).and(of_leads("lead_id")),
-    )
-    .await?;
-    let plan: [(Table, Expr); 5] = [
-        (Table::RatingModerations, in_list("rating_id", &ratings)),
-        (Table::Ratings, of_leads("lead_id")),
-        (
-            Table::RatingRequests,
-            col("client_id").eq(lit(client)).or(of_leads("lead_id")),
-        ),
-        (Table::LeadNotes, of_leads("lead_id")),
-        (Table::Leads, col("client_id").eq(lit(client))),
-    ];
+    let mut ids: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    ids.insert("client_id", BTreeSet::from([client.to_string()]));
+    // Follow the links down: the client's leads, then their ratings.
+    for link in &CLIENT_LINKS[1..] {
+        let Some(source) = Table::ALL
+            .into_iter()
+            .find(|t| t.link_source() == Some(link))
+        else {
+            continue;
+        };
+        let filter = col("tenant").eq(lit(tenant)).and(of_client(source, &ids));
+        let found = self::ids(store, source, link, filter).await?;
+        ids.insert(link, found);
+    }
+    let mut tables: Vec<Table> = Table::ALL
+        .into_iter()
+        .filter(|t| !t.client_links().is_empty())
+        .collect();
+    // Dependent rows first, the sources of ids (ratings, then leads) last.
+    tables.sort_by_key(|t| match t.link_source() {
+        None => 0,
+        Some(l) => CLIENT_LINKS.len() - CLIENT_LINKS.iter().position(|c| *c == l).unwrap_or(0),
+    });
     let mut out = Vec::new();
-    for (table, which) in plan {
-        let predicate = col("tenant").eq(lit(tenant)).and(which);
+    for table in tables {
+        let predicate = col("tenant").eq(lit(tenant)).and(of_client(table, &ids));
         out.push(delete(store, table, predicate, "erase", user).await?);
     }
     Ok(out)
+}
+
+/// The rows of `table` tied to the client by any of its link columns.
+fn of_client(table: Table, ids: &BTreeMap<&str, BTreeSet<String>>) -> Expr {
+    table
+        .client_links()
+        .into_iter()
+        .filter_map(|link| ids.get(link).map(|values| in_list(link, values)))
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
 }
 
 fn in_list(column: &str, values: &BTreeSet<String>) -> Expr {
@@ -227,19 +233,10 @@ async fn delete(
     let Some(delta) = store.table(table).await? else {
         return Ok(change);
     };
-    let props = CommitProperties::default().with_metadata([(
-        format!("oko.{why}"),
-        serde_json::json!({ "user": user, "predicate": predicate.to_string() }),
-    )]);
-    let (after, metrics) = delta
-        .delete()
-        .with_predicate(predicate)
-        .with_commit_properties(props)
-        .await
-        .with_context(|| format!("cannot delete from table {table}"))?;
-    change.rows_deleted = metrics.num_deleted_rows.unwrap_or(0) as u64;
-    change.files_added = metrics.num_added_files as u64;
-    change.files_removed = metrics.num_removed_files as u64;
+    let (after, deleted) = crate::store::write::delete(delta, table, predicate, why, user).await?;
+    change.rows_deleted = deleted.rows;
+    change.files_added = deleted.files_added;
+    change.files_removed = deleted.files_removed;
     change.version = after.version();
     Ok(change)
 }

@@ -30,6 +30,15 @@ pub const CHANNELS: &[&str] = &[
     "form",
 ];
 /// Directions of a lead: an incoming contact or one the manager started.
+/// The id columns that tie a row to one client, from the client down:
+/// `client_id` names the client, `lead_id` one of its leads, `rating_id` a
+/// rating of one of its leads.
+pub const CLIENT_LINKS: [&str; 3] = ["client_id", "lead_id", "rating_id"];
+
+/// The report scopes (SPEC.md §1). Which channels make each one is
+/// `lead_base`'s rule (`sql/02_lead_base.sql`), the one place it is written.
+pub const SCOPES: &[&str] = &["calls", "chats"];
+
 pub const DIRECTIONS: &[&str] = &["in", "out"];
 /// Kinds of messages sent to a client.
 pub const REQUEST_KINDS: &[&str] = &["welcome", "request", "reaction"];
@@ -248,6 +257,28 @@ impl Table {
         }
     }
 
+    /// The columns through which a row belongs to one client, in the order
+    /// ids are followed: a row names the client (`client_id`), hangs on one
+    /// of the client's leads (`lead_id`), or on a rating of one of them
+    /// (`rating_id`). Derived from the columns, so a new table holding
+    /// client data is erased with the rest ([`crate::lifecycle::erase`]).
+    pub fn client_links(self) -> Vec<&'static str> {
+        CLIENT_LINKS
+            .iter()
+            .copied()
+            .filter(|link| self.column(link).is_some())
+            .collect()
+    }
+
+    /// The link id this table is the source of (`lead_id` for `leads`,
+    /// `rating_id` for `ratings`): the rows other tables hang on.
+    pub fn link_source(self) -> Option<&'static str> {
+        CLIENT_LINKS[1..]
+            .iter()
+            .copied()
+            .find(|link| self.key() == ["tenant", *link])
+    }
+
     /// Dimension tables are small and describe things rather than events: a
     /// load replaces the stored row with the same key (an upsert) instead of
     /// skipping it, so a renamed manager or a new time zone takes effect.
@@ -350,6 +381,23 @@ pub fn month_of_micros(micros: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_links_come_from_the_columns() {
+        assert_eq!(Table::Leads.client_links(), ["client_id", "lead_id"]);
+        assert_eq!(
+            Table::RatingRequests.client_links(),
+            ["client_id", "lead_id"]
+        );
+        assert_eq!(Table::Ratings.client_links(), ["lead_id", "rating_id"]);
+        assert_eq!(Table::RatingModerations.client_links(), ["rating_id"]);
+        assert_eq!(Table::LeadNotes.client_links(), ["lead_id"]);
+        assert!(Table::ManualStats.client_links().is_empty());
+        assert!(Table::Managers.client_links().is_empty());
+        assert_eq!(Table::Leads.link_source(), Some("lead_id"));
+        assert_eq!(Table::Ratings.link_source(), Some("rating_id"));
+        assert_eq!(Table::RatingRequests.link_source(), None);
+    }
 
     #[test]
     fn every_key_and_partition_column_exists() {

@@ -29,7 +29,7 @@
 //! is a rating received more than `max_age_hours` (24) before it was
 //! committed — a backfill of old exports stays quiet.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,13 +37,17 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::{Expr, SessionContext, col, lit};
 use deltalake::DeltaTable;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
+
 use serde::{Deserialize, Serialize};
+
+use crate::config::Subscription;
+use crate::live::LiveTable;
 
 /// Ratings of one commit round that go into one post, at most; the rest
 /// are counted in the post (`omitted`).
@@ -60,48 +64,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How far before a rating its lead is looked for (leads are partitioned
 /// by month; a lead older than this is announced without its details).
 const LEAD_LOOKBACK_DAYS: i64 = 62;
-
-/// One `[[notify]]` entry of the config.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Subscription {
-    /// Names the subscription in posts, logs and its stored position.
-    pub name: String,
-    /// The webhook (http or https) the ratings are posted to.
-    pub url: String,
-    /// Only this tenant's ratings (default: every tenant's).
-    #[serde(default)]
-    pub tenant: Option<String>,
-    /// Valid scores from `min_score` to `max_score` are announced.
-    #[serde(default = "lowest_score")]
-    pub min_score: i64,
-    #[serde(default = "highest_score")]
-    pub max_score: i64,
-    /// Also announce answers without a valid score (7, 0, text), which
-    /// wait for a moderator.
-    #[serde(default)]
-    pub invalid: bool,
-    /// `calls`, `chats` or `all`: the channel scope of the rated lead.
-    #[serde(default = "all_scope")]
-    pub scope: String,
-    /// A rating received longer ago than this when it is committed (a
-    /// backfill) is not announced.
-    #[serde(default = "one_day")]
-    pub max_age_hours: i64,
-}
-
-fn lowest_score() -> i64 {
-    1
-}
-fn highest_score() -> i64 {
-    5
-}
-fn all_scope() -> String {
-    "all".into()
-}
-fn one_day() -> i64 {
-    24
-}
 
 /// Refuses subscriptions that could never work, before the server starts.
 pub fn check(subs: &[Subscription]) -> Result<()> {
@@ -129,7 +91,7 @@ pub fn check(subs: &[Subscription]) -> Result<()> {
         if s.min_score > s.max_score {
             bail!("{what}: min_score is above max_score");
         }
-        if channels_of(&s.scope).is_none() {
+        if s.scope != "all" && !crate::model::SCOPES.contains(&s.scope.as_str()) {
             bail!("{what}: scope is calls, chats or all, not {:?}", s.scope);
         }
         if s.max_age_hours <= 0 {
@@ -139,17 +101,10 @@ pub fn check(subs: &[Subscription]) -> Result<()> {
     Ok(())
 }
 
-/// The channels of a report scope (SPEC.md §1).
-fn channels_of(scope: &str) -> Option<&'static [&'static str]> {
-    match scope {
-        "calls" => Some(&["call", "callback"]),
-        "chats" => Some(&["chat", "social", "messenger"]),
-        "all" => Some(&["call", "callback", "chat", "social", "messenger"]),
-        _ => None,
-    }
-}
-
-/// A rating as committed, with what is known of its lead.
+/// A rating as committed, described by the report views: its score as
+/// `ratings_effective` has it, its lead as `lead_base` has it — the rules
+/// (which scores are valid, which channels make a scope, how a lead
+/// without a manager is named) are theirs, not repeated here.
 #[derive(Debug, Clone, Serialize)]
 struct NewRating {
     /// The commit that added it.
@@ -159,12 +114,23 @@ struct NewRating {
     rating_id: String,
     lead_id: String,
     score_raw: Option<String>,
-    /// The parsed score, when it is a valid one (1..5).
+    /// The effective score (`ratings_effective.effective_score`): none
+    /// while the answer waits for a moderator.
     score: Option<i64>,
     received_at: DateTime<Utc>,
+    /// Whether the lead was found (`lead_base` row).
+    #[serde(skip)]
+    lead_found: bool,
+    /// `lead_base.scope`: calls, chats, or none (email, form).
+    scope: Option<String>,
     channel: Option<String>,
     manager_id: Option<String>,
+    /// The manager's name (`managers.name`).
     manager: Option<String>,
+    /// `lead_base.manager`: the manager id, or the label of a lead nobody
+    /// accepted.
+    #[serde(skip)]
+    manager_label: Option<String>,
     client_id: Option<String>,
 }
 
@@ -176,12 +142,13 @@ impl Subscription {
         if now - r.received_at > chrono::Duration::hours(self.max_age_hours) {
             return false;
         }
-        let in_scope = match (&r.channel, channels_of(&self.scope)) {
-            (Some(c), Some(chs)) => chs.contains(&c.as_str()),
+        let in_scope = match (r.lead_found, r.scope.as_deref()) {
             // A lead not found: only a subscription to every channel knows
             // it wants it.
-            (None, _) => self.scope == "all",
-            (_, None) => false,
+            (false, _) => self.scope == "all",
+            (true, Some(scope)) => self.scope == "all" || self.scope == scope,
+            // Email and forms belong to no scope.
+            (true, None) => false,
         };
         in_scope
             && match r.score {
@@ -205,13 +172,24 @@ pub struct Notifier {
     cursors: Vec<Cursor>,
     /// Our own handle on `ratings`: its log is read, never its snapshot.
     ratings: DeltaTable,
-    /// For the leads, managers and tenants of the new ratings.
+    /// The report views, for the scores, leads, managers and tenants of the
+    /// new ratings.
     ctx: SessionContext,
+    /// The live tables the views read.
+    tables: Vec<Arc<LiveTable>>,
     http: reqwest::Client,
 }
 
 impl Notifier {
-    pub fn new(subs: Vec<Subscription>, ratings: DeltaTable, ctx: SessionContext) -> Result<Self> {
+    /// `ctx` is a session over the engine's tables and views, `tables` the
+    /// live tables under it (brought up to date before new ratings are
+    /// described, so a rating another process committed is found).
+    pub fn new(
+        subs: Vec<Subscription>,
+        ratings: DeltaTable,
+        ctx: SessionContext,
+        tables: Vec<Arc<LiveTable>>,
+    ) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("oko/", env!("CARGO_PKG_VERSION")))
@@ -230,6 +208,7 @@ impl Notifier {
                 .collect(),
             ratings,
             ctx,
+            tables,
             http,
         })
     }
@@ -303,7 +282,7 @@ impl Notifier {
             }
             return Ok(());
         }
-        self.describe_leads(&mut new).await?;
+        self.describe(&mut new).await?;
         let tenants = self.tenant_zones(&new).await?;
         let wall = Utc::now();
         for c in self.cursors.iter_mut().filter(|c| behind(c)) {
@@ -394,88 +373,137 @@ impl Notifier {
         Ok(out.ratings)
     }
 
-    /// Fills in each rating's lead (channel, manager, client) and the
-    /// manager's name.
-    async fn describe_leads(&self, ratings: &mut [NewRating]) -> Result<()> {
-        let mut by_tenant: BTreeMap<String, (HashSet<String>, DateTime<Utc>)> = BTreeMap::new();
-        for r in ratings.iter() {
-            let e = by_tenant
-                .entry(r.tenant.clone())
-                .or_insert_with(|| (HashSet::new(), r.received_at));
-            e.0.insert(r.lead_id.clone());
-            e.1 = e.1.min(r.received_at);
+    /// Fills in each rating's effective score (`ratings_effective`), its
+    /// lead (`lead_base`: scope, channel, manager, client) and the manager's
+    /// name, through the engine's views.
+    async fn describe(&self, ratings: &mut [NewRating]) -> Result<()> {
+        for t in &self.tables {
+            t.refresh()
+                .await
+                .with_context(|| format!("cannot refresh table {}", t.table))?;
         }
-        let mut leads: HashMap<(String, String), [Option<String>; 3]> = HashMap::new();
-        let mut managers: HashMap<(String, String), String> = HashMap::new();
-        for (tenant, (ids, earliest)) in by_tenant {
+        let mut by_tenant: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, r) in ratings.iter().enumerate() {
+            by_tenant.entry(r.tenant.clone()).or_default().push(i);
+        }
+        for (tenant, mine) in by_tenant {
+            let texts_of_mine = |f: fn(&NewRating) -> &str| -> Vec<Expr> {
+                let set: BTreeSet<&str> = mine.iter().map(|&i| f(&ratings[i])).collect();
+                set.into_iter().map(lit).collect()
+            };
+            let rating_ids = texts_of_mine(|r| &r.rating_id);
+            let lead_ids = texts_of_mine(|r| &r.lead_id);
+            let earliest = mine
+                .iter()
+                .map(|&i| ratings[i].received_at)
+                .min()
+                .unwrap_or_else(Utc::now);
             let since = earliest - chrono::Duration::days(LEAD_LOOKBACK_DAYS);
             let month = crate::model::month_of_micros(since.timestamp_micros()).unwrap_or_default();
-            let found = self
-                .ctx
-                .table("leads")
-                .await?
-                .filter(
+            let scores = self
+                .rows::<2>(
+                    "ratings_effective",
+                    col("tenant")
+                        .eq(lit(tenant.as_str()))
+                        .and(col("rating_id").in_list(rating_ids, false)),
+                    &["rating_id", "score_raw", "effective_score"],
+                )
+                .await?;
+            let leads = self
+                .rows::<5>(
+                    "lead_base",
                     col("tenant")
                         .eq(lit(tenant.as_str()))
                         .and(col("created_month").gt_eq(lit(month)))
-                        .and(
-                            col("lead_id")
-                                .in_list(ids.iter().map(|i| lit(i.as_str())).collect(), false),
-                        ),
-                )?
-                .select_columns(&["lead_id", "channel", "manager_id", "client_id"])?
-                .collect()
+                        .and(col("lead_id").in_list(lead_ids, false)),
+                    &[
+                        "lead_id",
+                        "scope",
+                        "channel",
+                        "manager_id",
+                        "manager",
+                        "client_id",
+                    ],
+                )
                 .await?;
-            let mut manager_ids = HashSet::new();
-            for b in &found {
-                let [id, channel, manager, client] = texts(b)?;
-                for i in 0..b.num_rows() {
-                    if let Some(m) = &manager[i] {
-                        manager_ids.insert(m.clone());
-                    }
-                    if let Some(id) = &id[i] {
-                        leads.insert(
-                            (tenant.clone(), id.clone()),
-                            [channel[i].clone(), manager[i].clone(), client[i].clone()],
-                        );
-                    }
-                }
-            }
-            if manager_ids.is_empty() {
-                continue;
-            }
-            let names = self
-                .ctx
-                .table("managers")
+            let manager_ids: BTreeSet<&str> =
+                leads.values().filter_map(|l| l[2].as_deref()).collect();
+            let names = if manager_ids.is_empty() {
+                HashMap::new()
+            } else {
+                self.rows::<1>(
+                    "managers",
+                    col("tenant").eq(lit(tenant.as_str())).and(
+                        col("manager_id")
+                            .in_list(manager_ids.into_iter().map(lit).collect(), false),
+                    ),
+                    &["manager_id", "name"],
+                )
                 .await?
-                .filter(col("tenant").eq(lit(tenant.as_str())).and(
-                    col("manager_id").in_list(manager_ids.into_iter().map(lit).collect(), false),
-                ))?
-                .select_columns(&["manager_id", "name"])?
-                .collect()
-                .await?;
-            for b in &names {
-                let [id, name] = texts(b)?;
-                for (id, name) in id.into_iter().zip(name) {
-                    if let (Some(id), Some(name)) = (id, name) {
-                        managers.insert((tenant.clone(), id), name);
-                    }
+            };
+            for &i in &mine {
+                let r = &mut ratings[i];
+                if let Some([score_raw, score]) = scores.get(&r.rating_id).map(|v| [&v[0], &v[1]]) {
+                    r.score_raw = score_raw.clone();
+                    r.score = score.as_deref().and_then(|s| s.parse().ok());
                 }
-            }
-        }
-        for r in ratings.iter_mut() {
-            if let Some([channel, manager, client]) =
-                leads.get(&(r.tenant.clone(), r.lead_id.clone()))
-            {
-                r.channel = channel.clone();
-                r.manager_id = manager.clone();
-                r.client_id = client.clone();
-                r.manager = manager
-                    .as_ref()
-                    .and_then(|m| managers.get(&(r.tenant.clone(), m.clone())).cloned());
+                if let Some(lead) = leads.get(&r.lead_id) {
+                    r.lead_found = true;
+                    [
+                        r.scope,
+                        r.channel,
+                        r.manager_id,
+                        r.manager_label,
+                        r.client_id,
+                    ] = lead.clone();
+                    r.manager = r
+                        .manager_id
+                        .as_ref()
+                        .and_then(|m| names.get(m))
+                        .and_then(|n| n[0].clone());
+                }
             }
         }
         Ok(())
+    }
+
+    /// The rows of `table` (a table or view of the engine) matching
+    /// `filter`, by their first column's value: the other `columns` as text.
+    async fn rows<const N: usize>(
+        &self,
+        table: &str,
+        filter: Expr,
+        columns: &[&str],
+    ) -> Result<HashMap<String, [Option<String>; N]>> {
+        let batches = self
+            .ctx
+            .table(table)
+            .await?
+            .filter(filter)?
+            .select_columns(columns)?
+            .collect()
+            .await
+            .with_context(|| format!("cannot read {table} for notifications"))?;
+        let mut out = HashMap::new();
+        for b in &batches {
+            let mut texts = Vec::with_capacity(columns.len());
+            for name in columns {
+                texts.push(text_column(b, name)?);
+            }
+            let Some((keys, rest)) = texts.split_first() else {
+                continue;
+            };
+            anyhow::ensure!(
+                rest.len() == N,
+                "{N} columns after the key were asked of {table}"
+            );
+            for (row, key) in keys.iter().enumerate() {
+                let Some(key) = key.clone() else { continue };
+                let values: [Option<String>; N] = std::array::from_fn(|c| rest[c][row].clone());
+                out.insert(key, values);
+            }
+        }
+        Ok(out)
     }
 
     /// Each tenant's display name and time zone, for the text.
@@ -483,29 +511,21 @@ impl Notifier {
         &self,
         ratings: &[NewRating],
     ) -> Result<HashMap<String, (String, chrono_tz::Tz)>> {
-        let wanted: HashSet<&str> = ratings.iter().map(|r| r.tenant.as_str()).collect();
+        let wanted: BTreeSet<&str> = ratings.iter().map(|r| r.tenant.as_str()).collect();
         let rows = self
-            .ctx
-            .table("tenants")
-            .await?
-            .filter(col("tenant").in_list(wanted.into_iter().map(lit).collect(), false))?
-            .select_columns(&["tenant", "name", "timezone"])?
-            .collect()
+            .rows::<2>(
+                "tenants",
+                col("tenant").in_list(wanted.into_iter().map(lit).collect(), false),
+                &["tenant", "name", "timezone"],
+            )
             .await?;
         let mut out = HashMap::new();
-        for b in &rows {
-            let [tenant, name, zone] = texts(b)?;
-            for i in 0..b.num_rows() {
-                let Some(t) = &tenant[i] else { continue };
-                let zone = zone[i]
-                    .as_deref()
-                    .and_then(|z| z.parse().ok())
-                    .unwrap_or(chrono_tz::UTC);
-                out.insert(
-                    t.clone(),
-                    (name[i].clone().unwrap_or_else(|| t.clone()), zone),
-                );
-            }
+        for (t, [name, zone]) in rows {
+            let zone = zone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(chrono_tz::UTC);
+            out.insert(t.clone(), (name.unwrap_or(t), zone));
         }
         Ok(out)
     }
@@ -580,9 +600,8 @@ async fn read_file(
         .await?;
     for b in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
         let b = b?;
-        let [rating_id, lead_id, score_raw] = texts_of(&b, ["rating_id", "lead_id", "score_raw"])?;
-        let score = column(&b, "score", &DataType::Int64)?;
-        let score = score.as_primitive::<Int64Type>();
+        let rating_id = text_column(&b, "rating_id")?;
+        let lead_id = text_column(&b, "lead_id")?;
         let received = column(
             &b,
             "received_at",
@@ -611,14 +630,15 @@ async fn read_file(
                 tenant: tenant.to_string(),
                 rating_id,
                 lead_id,
-                score_raw: score_raw[i].clone(),
-                score: (!score.is_null(i))
-                    .then(|| score.value(i))
-                    .filter(|s| (1..=5).contains(s)),
+                score_raw: None,
+                score: None,
                 received_at,
+                lead_found: false,
+                scope: None,
                 channel: None,
                 manager_id: None,
                 manager: None,
+                manager_label: None,
                 client_id: None,
             });
         }
@@ -633,25 +653,13 @@ fn column(b: &RecordBatch, name: &str, to: &DataType) -> Result<Arc<dyn Array>> 
     Ok(cast(c, to)?)
 }
 
-/// Named columns as optional strings.
-fn texts_of<const N: usize>(b: &RecordBatch, names: [&str; N]) -> Result<[Vec<Option<String>>; N]> {
-    let mut out: [Vec<Option<String>>; N] = std::array::from_fn(|_| Vec::new());
-    for (slot, name) in out.iter_mut().zip(names) {
-        let c = column(b, name, &DataType::Utf8)?;
-        *slot = c
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect();
-    }
-    Ok(out)
-}
-
-/// Every column of a query result, in order, as optional strings.
-fn texts<const N: usize>(b: &RecordBatch) -> Result<[Vec<Option<String>>; N]> {
-    let schema = b.schema();
-    let names: [&str; N] = std::array::from_fn(|i| schema.field(i).name().as_str());
-    texts_of(b, names)
+/// A column as optional strings.
+fn text_column(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
+    let c = column(b, name, &DataType::Utf8)?;
+    Ok(c.as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
 }
 
 /// The post: Slack's `text` (what a person reads), and the same ratings as
@@ -700,11 +708,11 @@ fn line(r: &NewRating, tenants: &HashMap<String, (String, chrono_tz::Tz)>) -> St
         None => "❓ нужна модерация".to_string(),
     };
     let mut parts = vec![what, tenant];
-    parts.push(match (&r.manager, &r.manager_id) {
-        (Some(name), Some(id)) => format!("{name} ({id})"),
-        (None, Some(id)) => id.clone(),
-        _ => "Нет менеджера".to_string(),
-    });
+    match (&r.manager, &r.manager_label) {
+        (Some(name), Some(label)) => parts.push(format!("{name} ({label})")),
+        (None, Some(label)) => parts.push(label.clone()),
+        _ => {}
+    }
     if let Some(c) = &r.channel {
         parts.push(c.clone());
     }
@@ -791,7 +799,9 @@ mod tests {
         .unwrap()
     }
 
-    fn rating(score: Option<i64>, channel: Option<&str>, hours_ago: i64) -> NewRating {
+    /// A rating of a lead in `scope` (`Some("")`: a lead of no scope;
+    /// `None`: a lead not found).
+    fn rating(score: Option<i64>, scope: Option<&str>, hours_ago: i64) -> NewRating {
         NewRating {
             version: 1,
             tenant: "okna".into(),
@@ -800,9 +810,12 @@ mod tests {
             score_raw: score.map(|s| s.to_string()),
             score,
             received_at: Utc::now() - chrono::Duration::hours(hours_ago),
-            channel: channel.map(str::to_string),
+            lead_found: scope.is_some(),
+            scope: scope.filter(|s| !s.is_empty()).map(str::to_string),
+            channel: None,
             manager_id: None,
             manager: None,
+            manager_label: None,
             client_id: None,
         }
     }
@@ -811,26 +824,30 @@ mod tests {
     fn a_subscription_takes_its_scores_scope_tenant_and_age() {
         let now = Utc::now();
         let low = sub("max_score = 3\ninvalid = true\nscope = \"calls\"\ntenant = \"okna\"");
-        assert!(low.wants(&rating(Some(2), Some("call"), 1), now));
-        assert!(low.wants(&rating(None, Some("callback"), 1), now));
-        assert!(!low.wants(&rating(Some(4), Some("call"), 1), now));
-        assert!(!low.wants(&rating(Some(1), Some("chat"), 1), now));
+        assert!(low.wants(&rating(Some(2), Some("calls"), 1), now));
+        assert!(low.wants(&rating(None, Some("calls"), 1), now));
+        assert!(!low.wants(&rating(Some(4), Some("calls"), 1), now));
+        assert!(!low.wants(&rating(Some(1), Some("chats"), 1), now));
         assert!(
-            !low.wants(&rating(Some(1), Some("call"), 25), now),
+            !low.wants(&rating(Some(1), Some("calls"), 25), now),
             "a backfill"
         );
         assert!(
             !low.wants(&rating(Some(1), None, 1), now),
             "unknown channel, scope calls"
         );
-        let mut other = rating(Some(1), Some("call"), 1);
+        let mut other = rating(Some(1), Some("calls"), 1);
         other.tenant = "klinika".into();
         assert!(!low.wants(&other, now));
         let every = sub("");
         assert!(every.wants(&rating(Some(5), None, 1), now));
         assert!(
-            !every.wants(&rating(None, Some("chat"), 1), now),
+            !every.wants(&rating(None, Some("chats"), 1), now),
             "invalid is opt-in"
+        );
+        assert!(
+            !every.wants(&rating(Some(5), Some(""), 1), now),
+            "email and forms are in no scope"
         );
     }
 

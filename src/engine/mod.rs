@@ -2,6 +2,8 @@
 //! of the store, and the report views and table functions of `sql/`.
 
 pub mod reports;
+pub mod sql;
+pub mod table_functions;
 
 use anyhow::Result;
 use datafusion::execution::config::SessionConfig;
@@ -10,12 +12,21 @@ use datafusion::prelude::SessionContext;
 use crate::config::ReportSettings;
 use crate::store::Store;
 
+/// The catalog name clients see (`current_database()`): the engine's
+/// tables and views live in `oko.public`.
+pub const CATALOG: &str = "oko";
+
+/// The view of every tenant's tables (a session config extension the server
+/// sets): checks that must see all stored rows — a key written before, a
+/// rating's effective score — read it whichever user's statement runs them.
+pub struct EngineCatalog(pub std::sync::Arc<dyn datafusion::catalog::CatalogProvider>);
+
 /// A session over the newest snapshot of every table of the store, with the
 /// reports registered.
 pub async fn session(store: &Store, settings: &ReportSettings) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
-        .with_default_catalog_and_schema("oko", "public");
+        .with_default_catalog_and_schema(CATALOG, "public");
     let ctx = SessionContext::new_with_config(config);
     oko_udfs::register_all(&ctx);
     store.register_all(&ctx).await?;

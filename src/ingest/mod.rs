@@ -29,20 +29,16 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{
-    SortColumn, cast, filter_record_batch, lexsort_to_indices, take_record_batch,
-};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
-use deltalake::kernel::Action;
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::protocol::DeltaOperation;
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::StreamExt;
@@ -239,7 +235,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         (Some(t), false) => Some(
             RecordBatchWriter::for_table(t)
                 .with_context(|| format!("cannot write to table {table}"))?
-                .with_writer_properties(writer_properties()),
+                .with_writer_properties(crate::store::write::writer_properties()),
         ),
         _ => None,
     };
@@ -247,7 +243,6 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     let mut loaded = 0u64;
     let mut duplicates = 0u64;
     let mut write_error = None;
-    let mut first_batch = true;
     // Duplicates are dropped here rather than in the parser thread, which
     // is the busier of the two.
     let key_idx = key_indices(table);
@@ -260,14 +255,10 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         }
         loaded += batch.num_rows() as u64;
         if let Some(w) = writer.as_mut() {
-            let batch = sort_batch(batch, table)?;
+            let batch = crate::store::write::sort_batch(batch, table)?;
             if let Err(e) = w.write(batch).await {
                 write_error = Some(e);
                 break;
-            }
-            if first_batch {
-                failpoint("after-first-batch").await;
-                first_batch = false;
             }
         } else if table.is_dimension() {
             gathered.push(batch);
@@ -337,13 +328,12 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
                 report.duplicates += identical;
                 report.loaded = report.loaded.saturating_sub(updated + identical);
                 if report.loaded + report.updated > 0 {
-                    failpoint("before-commit").await;
                     let t2 = t
                         .clone()
                         .write(merged)
                         .with_save_mode(SaveMode::Overwrite)
                         .with_commit_properties(props)
-                        .with_writer_properties(writer_properties())
+                        .with_writer_properties(crate::store::write::writer_properties())
                         .await
                         .with_context(|| format!("cannot commit the load to table {table}"))?;
                     report.version = t2.version().map(|v| v as i64);
@@ -351,8 +341,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
             } else if let Some(mut w) = writer
                 && report.loaded > 0
             {
-                failpoint("before-commit").await;
-                let version = commit_with(&mut w, t, props)
+                let version = crate::store::write::commit_with(&mut w, t, props)
                     .await
                     .with_context(|| format!("cannot commit the load to table {table}"))?;
                 report.version = Some(version);
@@ -362,55 +351,6 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
-
-/// Finishes the files the writer streamed and commits them, with the
-/// load's application transaction, as one Delta version.
-pub(crate) async fn commit_with(
-    writer: &mut RecordBatchWriter,
-    table: &mut DeltaTable,
-    props: CommitProperties,
-) -> Result<i64> {
-    let adds: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
-    let snapshot = table.snapshot()?;
-    let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Append,
-        partition_by: (!partition_by.is_empty()).then_some(partition_by),
-        predicate: None,
-    };
-    let finalized = CommitBuilder::from(props)
-        .with_actions(adds)
-        .build(Some(snapshot), table.log_store(), operation)
-        .await?;
-    Ok(finalized.version() as i64)
-}
-
-/// Test hook: `OKO_FAILPOINT=<name>` stops the load at that point for a
-/// minute (announced on stderr), so a test can kill the process there.
-async fn failpoint(name: &str) {
-    if std::env::var("OKO_FAILPOINT").ok().as_deref() == Some(name) {
-        eprintln!("failpoint {name}: pausing");
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    }
-}
-
-pub(crate) fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
-    use deltalake::parquet::basic::Compression;
-    use deltalake::parquet::file::properties::WriterProperties;
-    use deltalake::parquet::schema::types::ColumnPath;
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(128 * 1024));
-    // Ids are (nearly) unique: a dictionary never pays for itself, the
-    // encoder only hashes every value before falling back to plain.
-    for id in UNIQUE_ID_COLUMNS {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(*id), false);
-    }
-    props.build()
-}
-
-/// Columns written without a dictionary (see [`writer_properties`]).
-const UNIQUE_ID_COLUMNS: &[&str] = &["lead_id", "request_id", "rating_id", "client_id"];
 
 /// The name of a load in the Delta log.
 fn load_id(opts: &LoadOptions, hashes: &[[u8; 32]]) -> String {
@@ -807,34 +747,6 @@ fn merge_dimension(
     }
     merged.extend(new);
     Ok((merged, updated, identical))
-}
-
-/// Sorts a batch by the table's sort column when it is not sorted already.
-pub(crate) fn sort_batch(batch: RecordBatch, table: Table) -> Result<RecordBatch> {
-    let Some(col) = table.sort_column() else {
-        return Ok(batch);
-    };
-    let Ok(idx) = batch.schema().index_of(col) else {
-        return Ok(batch);
-    };
-    let array = batch.column(idx);
-    let ts = array
-        .as_any()
-        .downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>();
-    if let Some(ts) = ts
-        && ts.null_count() == 0
-        && ts.values().windows(2).all(|w| w[0] <= w[1])
-    {
-        return Ok(batch);
-    }
-    let indices = lexsort_to_indices(
-        &[SortColumn {
-            values: array.clone(),
-            options: None,
-        }],
-        None,
-    )?;
-    Ok(take_record_batch(&batch, &indices)?)
 }
 
 fn write_rejects(opts: &LoadOptions, bad: &[BadRow]) -> Result<PathBuf> {

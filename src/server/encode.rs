@@ -49,11 +49,10 @@ pub fn fields(
     Ok(Arc::new(fields))
 }
 
-/// arrow-pg's marker of an oid-alias column (`regclass`, `oid`, …).
-pub const OID_ALIAS: &str = "pg.oid_alias";
+pub use crate::pg_compat::pg_functions::OID_ALIAS;
 
 /// `oid[]` (or `regtype[]`, …) for a list whose elements are marked as an
-/// oid alias ([`super::pg_functions::OidArray`]).
+/// oid alias ([`crate::pg_compat::pg_functions::OidArray`]).
 pub fn oid_array_type(t: &DataType) -> Option<Type> {
     let DataType::List(item) = t else {
         return None;
@@ -70,7 +69,8 @@ pub fn oid_array_type(t: &DataType) -> Option<Type> {
 /// The type a parameter is described with: [`oid_array_type`] for an
 /// `oid_array` kind, arrow-pg's mapping otherwise.
 pub fn oid_array_kind_type(kind: &str) -> Type {
-    oid_array_type(&super::pg_functions::OidArray::list_type(kind)).unwrap_or(Type::OID_ARRAY)
+    oid_array_type(&crate::pg_compat::pg_functions::OidArray::list_type(kind))
+        .unwrap_or(Type::OID_ARRAY)
 }
 /// arrow-pg's marker of a `"char"` column.
 const CHAR: &str = "pg.char";
@@ -158,7 +158,7 @@ fn encode_row(
             // does; the number when no relation has that oid).
             let text = (!oids.is_null(row)).then(|| {
                 let oid = oids.value(row);
-                super::pg_catalog::relation_name(oid).unwrap_or_else(|| oid.to_string())
+                crate::pg_compat::pg_catalog::relation_name(oid).unwrap_or_else(|| oid.to_string())
             });
             encoder.encode_field_with_type_and_format(
                 &text,

@@ -8,61 +8,7 @@ use datafusion::common::{DataFusionError, SchemaError};
 use datafusion::sql::sqlparser::parser::ParserError;
 use pgwire::error::{ErrorInfo, PgWireError};
 
-/// SQLSTATE codes we send (see the PostgreSQL errcodes appendix).
-pub mod code {
-    pub const SYNTAX_ERROR: &str = "42601";
-    pub const UNDEFINED_TABLE: &str = "42P01";
-    pub const UNDEFINED_COLUMN: &str = "42703";
-    pub const UNDEFINED_FUNCTION: &str = "42883";
-    pub const UNDEFINED_OBJECT: &str = "42704";
-    pub const AMBIGUOUS_COLUMN: &str = "42702";
-    pub const DUPLICATE_OBJECT: &str = "42710";
-    pub const DATATYPE_MISMATCH: &str = "42804";
-    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
-    pub const DIVISION_BY_ZERO: &str = "22012";
-    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
-    pub const INVALID_DATETIME_FORMAT: &str = "22007";
-    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
-    pub const INVALID_PARAMETER_VALUE: &str = "22023";
-    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
-    pub const OUT_OF_MEMORY: &str = "53200";
-    pub const IO_ERROR: &str = "58030";
-    pub const INTERNAL_ERROR: &str = "XX000";
-    pub const PROTOCOL_VIOLATION: &str = "08P01";
-    pub const UNIQUE_VIOLATION: &str = "23505";
-    pub const TOO_MANY_CONNECTIONS: &str = "53300";
-    pub const INVALID_AUTHORIZATION: &str = "28000";
-    pub const INVALID_PASSWORD: &str = "28P01";
-    pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
-    pub const READ_ONLY_SQL_TRANSACTION: &str = "25006";
-    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
-    pub const STATEMENT_TOO_COMPLEX: &str = "54001";
-    pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
-}
-
-/// An error whose SQLSTATE is decided where it happens (a refused or
-/// invalid write), carried through DataFusion as an external error.
-#[derive(Debug)]
-pub struct Coded {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl std::fmt::Display for Coded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Coded {}
-
-/// A [`Coded`] error as a DataFusion error.
-pub fn coded(code: &'static str, message: impl Into<String>) -> DataFusionError {
-    DataFusionError::External(Box::new(Coded {
-        code,
-        message: message.into(),
-    }))
-}
+pub use crate::sqlstate::{Coded, code, coded};
 
 /// A `FATAL` error: the server closes the connection after sending it
 /// (failed logins, too many connections).

@@ -12,47 +12,30 @@
 //! |---|---|
 //! | [`wire`] | the client's socket: TLS, every message checked before pgwire decodes it |
 //! | [`startup`] | TLS policy, connection limit, SCRAM-SHA-256 login, the user's session |
-//! | [`access`] | roles, checked on every statement's plan |
-//! | [`tenant`] | tenant-bound users: a catalog in which every table is that tenant's rows |
-//! | [`write`] | `INSERT`: rows checked like a load, one Delta commit, visible at once |
-//! | [`deletes`] | which `DELETE`s run (a condition on the table's own rows), the rest refused |
 //! | [`session`] | the simple and extended protocols: parse, answer session statements, plan, check, run |
-//! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
-//! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
+//! | [`access`] | roles, checked on every statement's plan |
+//! | [`deletes`] | which `DELETE`s run (a condition on the table's own rows), the rest refused |
 //! | [`interrupt`] | cancel requests and `statement_timeout`, also while rows stream |
 //! | [`limits`] | statement length and complexity limits, checked before parsing |
+//! | [`value_limits`] | functions that build big strings/arrays: capped per call, counted in the pool |
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
-//! | [`information_schema`] | `information_schema` with PostgreSQL type names |
-//! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
-//! | [`pg_roles`] | the configured users as `pg_roles`, `pg_user`, `pg_auth_members` (`\du`) |
-//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
-//! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
-//! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
-//! | [`value_limits`] | functions that build big strings/arrays: capped per call, counted in the pool |
-//! | [`live`] | tables that follow new Delta commits |
+//!
+//! Below it: [`crate::pg_compat`] (the PostgreSQL emulation: catalogs,
+//! settings, functions, query rewrites) and [`crate::live`] (tables that
+//! follow the store, and the writes into them).
 
 pub mod access;
-pub mod compat;
 pub mod deletes;
 pub mod encode;
-pub mod engine_settings;
 pub mod errors;
-pub mod information_schema;
 pub mod interrupt;
 pub mod limits;
-pub mod live;
-pub mod pg_catalog;
-pub mod pg_functions;
-pub mod pg_roles;
+pub mod serve;
 pub mod session;
 pub mod startup;
-pub mod tenant;
-pub mod time_zone;
 pub mod value_limits;
-pub mod vars;
 pub mod wire;
-pub mod write;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -65,7 +48,6 @@ use datafusion::catalog::{CatalogProvider, TableProvider};
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
-use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use pgwire::api::auth::{DefaultServerParameterProvider, ServerParameterProvider, StartupHandler};
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -76,16 +58,17 @@ use tokio::net::TcpListener;
 
 use crate::auth::Principal;
 use crate::config::ReportSettings;
+use crate::live::LiveTable;
+use crate::live::{table as live, tenant};
 use crate::model::Table;
+use crate::pg_compat::vars::Vars;
+use crate::pg_compat::{self, pg_roles, vars};
 use crate::store::Store;
 use interrupt::{Interrupt, Registry};
-use live::LiveTable;
 use session::Session;
 use startup::Startup;
-use vars::Vars;
 
-/// The catalog name clients see (`current_database()`).
-pub const CATALOG: &str = "oko";
+pub use crate::engine::CATALOG;
 
 /// What every connection shares.
 pub struct Shared {
@@ -149,6 +132,12 @@ impl Shared {
         })
     }
 
+    /// Whether no users are configured (every local connection is a
+    /// read-only viewer).
+    pub fn trusts_everyone(&self) -> bool {
+        self.access.trusts_everyone()
+    }
+
     /// Sets the server's statement time limit (`None`: none).
     pub fn with_statement_timeout(mut self, limit: Option<Duration>) -> Shared {
         self.statement_timeout = limit;
@@ -193,7 +182,7 @@ impl Shared {
         let config = session_config()
             .with_extension(Arc::new(principal.clone()))
             .with_extension(vars.clone())
-            .with_extension(Arc::new(write::EngineCatalog(self.catalog.clone())));
+            .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())));
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
@@ -201,23 +190,13 @@ impl Shared {
             .with_physical_optimizer_rule(Arc::new(interrupt::YieldPoints))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        // The Postgres functions and type names of pg_catalog, into this
-        // session; its (throwaway) pg_catalog schema lands in the session's
-        // own default catalog, which the user's catalog then replaces.
-        setup_pg_catalog(&ctx, CATALOG, pg_roles::NoRoles)
-            .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        // PostgreSQL's functions into this session; their (throwaway)
+        // pg_catalog schema lands in the session's own default catalog,
+        // which the user's catalog then replaces.
+        pg_compat::install(&ctx, vars)?;
         ctx.register_catalog(CATALOG, catalog);
         oko_udfs::register_all(&ctx);
-        crate::engine::reports::register_functions(&ctx, &self.settings);
-        ctx.register_udf(vars::session_user_udf(vars.clone()));
-        ctx.register_udf(vars::CurrentSetting::udf(vars.clone()));
-        ctx.register_udf(vars::SetConfig::udf(vars.clone()));
-        ctx.register_udf(vars::version_udf());
-        ctx.register_udf(vars::advisory_unlock_all_udf());
-        ctx.register_udf(vars::serial_sequence_udf());
-        ctx.register_udf(vars::to_regtype_udf());
-        pg_functions::register(&ctx);
-        ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
+        crate::engine::table_functions::register_functions(&ctx, &self.settings);
         ctx.add_analyzer_rule(Arc::new(value_limits::BoundedValues::new(
             self.runtime.memory_pool.clone(),
         )));
@@ -240,7 +219,7 @@ impl Shared {
 }
 
 /// DataFusion's own information schema stays off: ours
-/// ([`information_schema`]) names types the PostgreSQL way.
+/// ([`crate::pg_compat::information_schema`]) names types the PostgreSQL way.
 fn session_config() -> SessionConfig {
     SessionConfig::new()
         .with_information_schema(false)
@@ -264,26 +243,7 @@ async fn build_catalog(
         template.register_table(live.table.name(), provider(live)?)?;
     }
     crate::engine::reports::register(&template, settings).await?;
-    setup_pg_catalog(&template, CATALOG, pg_roles::NoRoles)
-        .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
-    let catalog = template
-        .catalog(CATALOG)
-        .context("the session has no default catalog")?;
-    // PostgreSQL's column types for the emulated catalog tables.
-    let emulated = catalog
-        .schema("pg_catalog")
-        .context("pg_catalog is missing")?;
-    catalog.register_schema(
-        "pg_catalog",
-        Arc::new(pg_catalog::PgCatalog::new(emulated, &template, pg_roles::tables(users)?).await?),
-    )?;
-    catalog.register_schema(
-        information_schema::NAME,
-        Arc::new(information_schema::InformationSchema::new(
-            CATALOG, &catalog,
-        )),
-    )?;
-    Ok(catalog)
+    pg_compat::add_catalogs(&template, CATALOG, users).await
 }
 
 /// The handlers of one connection.

@@ -47,10 +47,10 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::errors::{code, fatal};
 use super::interrupt::Interrupt;
 use super::session::{Login, LoginSlot};
-use super::vars::Vars;
 use super::{Parameters, Shared};
 use crate::auth::{Binding, Principal, Role, ScramExchange, UserConfig, Verifier};
 use crate::config::ServerConfig;
+use crate::pg_compat::vars::Vars;
 
 /// How long failed logins are remembered.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -587,13 +587,13 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<pgwire::tokio::TlsAccepto
     Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The users as the catalog's role tables show them ([`super::pg_roles`]).
+/// The users as the catalog's role tables show them ([`crate::pg_compat::pg_roles`]).
 impl Access {
     /// Every configured user.
-    pub fn role_entries(&self) -> Vec<super::pg_roles::RoleEntry> {
+    pub fn role_entries(&self) -> Vec<crate::pg_compat::pg_roles::RoleEntry> {
         self.users
             .iter()
-            .map(|(name, u)| super::pg_roles::RoleEntry {
+            .map(|(name, u)| crate::pg_compat::pg_roles::RoleEntry {
                 name: name.clone(),
                 role: u.role,
                 tenant: u.tenant.clone(),
@@ -603,7 +603,7 @@ impl Access {
 
     /// The users a session of `tenant` may see: that tenant's and the
     /// users bound to no tenant.
-    pub fn role_entries_of(&self, tenant: &str) -> Vec<super::pg_roles::RoleEntry> {
+    pub fn role_entries_of(&self, tenant: &str) -> Vec<crate::pg_compat::pg_roles::RoleEntry> {
         self.role_entries()
             .into_iter()
             .filter(|u| u.tenant.as_deref().is_none_or(|t| t == tenant))

@@ -10,18 +10,17 @@
 
 use std::process::Command;
 
-use crate::common::python_module;
+use crate::common::{Tool, require_tool};
 use crate::server;
 
 const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python");
 
 /// Runs `script` against a fresh `oko serve --demo` once `modules` are
-/// importable (installed from tests/requirements.txt when missing; under
-/// CI a missing module fails the test). Every check must pass except the
+/// importable ([`require_tool`]). Every check must pass except the
 /// `known_gaps`, which must still fail (so the list stays true).
 fn run_suite(script: &str, modules: &[&str], known_gaps: &[&str]) {
     for module in modules {
-        if !python_module(module) {
+        if !require_tool(Tool::Python(module)) {
             return;
         }
     }

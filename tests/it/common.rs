@@ -69,37 +69,6 @@ pub const TABLES: [&str; 8] = [
     "manual_stats",
 ];
 
-/// Makes sure a Python module from `tests/requirements.txt` is importable,
-/// installing the requirements from PyPI if needed. Returns false (or, under
-/// CI, panics) when it cannot be had.
-pub fn python_module(module: &str) -> bool {
-    use std::process::{Command, Stdio};
-    let has = || {
-        Command::new("python3")
-            .args(["-c", &format!("import {module}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !has() {
-        let req = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/requirements.txt");
-        let _ = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "-r", req])
-            .status();
-    }
-    if has() {
-        return true;
-    }
-    let msg = format!("python module {module} is missing: pip install -r tests/requirements.txt");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg} (CI must run this test)");
-    }
-    eprintln!("skipping: {msg}");
-    false
-}
-
 /// Checks a client suite's `PASS name` / `FAIL name: …` lines: every check
 /// passes except `known_gaps`, which must still fail (so the list stays
 /// true). `what` names the suite in the message.
@@ -136,20 +105,48 @@ pub fn assert_checks(what: &str, stdout: &str, stderr: &str, known_gaps: &[&str]
     );
 }
 
-/// Whether an outside program the test drives is installed. Under CI
-/// (`CI=true`) a missing one fails the test; elsewhere the test says it is
-/// skipping and returns.
-pub fn require_tool(program: &str) -> bool {
-    let found = std::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok();
+/// Something from outside Rust a test drives. `tests/setup.sh` installs
+/// all of them (`.ci/run` calls it); tests never install anything.
+#[derive(Debug, Clone, Copy)]
+pub enum Tool<'a> {
+    /// A program on the `PATH` (`psql`, `openssl`, `java`, …).
+    Program(&'a str),
+    /// A Python module from `tests/requirements.txt` (`duckdb`, `moto.server`).
+    Python(&'a str),
+    /// A file another package installs (pgjdbc's jar, PostgreSQL's server).
+    File(&'a str),
+}
+
+/// Whether `tool` is here. Under CI (`CI=true`) a missing one fails the
+/// test — CI must run every test; elsewhere the test says what it skips
+/// and why, and the caller returns.
+pub fn require_tool(tool: Tool) -> bool {
+    use std::process::{Command, Stdio};
+    let quiet = |c: &mut Command| {
+        c.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let (found, what) = match tool {
+        // Any answer to `--version` will do: the program runs.
+        Tool::Program(p) => (
+            Command::new(p).arg("--version").output().is_ok()
+                || Command::new(p).arg("-version").output().is_ok(),
+            format!("the program {p}"),
+        ),
+        Tool::Python(m) => (
+            quiet(Command::new("python3").args(["-c", &format!("import {m}")])),
+            format!("the Python module {m}"),
+        ),
+        Tool::File(f) => (Path::new(f).exists(), f.to_string()),
+    };
     if !found {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "{program} is missing in CI"
+            "{what} is missing in CI (tests/setup.sh installs it)"
         );
-        eprintln!("skipping: {program} is not installed");
+        eprintln!("skipping: {what} is missing (bash tests/setup.sh installs it)");
     }
     found
 }

@@ -1,31 +1,74 @@
 //! A load killed with SIGKILL leaves the table at its previous version,
-//! readable and without partial rows; the next load succeeds.
+//! readable and without partial rows; the next load succeeds. The load is
+//! killed from outside at several moments — early, and the instant its
+//! first data file lands in the store (files are written, the commit is
+//! not) — with no hook in the product: whatever the moment, the table holds
+//! either none or all of the load's rows.
 
-use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn kill_at(store: &str, failpoint: &str, file: &str) {
+/// When to kill the load.
+enum Kill {
+    After(Duration),
+    /// As soon as a Parquet file appears under this folder.
+    AtFirstFile(std::path::PathBuf),
+}
+
+fn parquet_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                parquet_files(&path)
+            } else {
+                usize::from(path.extension().is_some_and(|x| x == "parquet"))
+            }
+        })
+        .sum()
+}
+
+/// Starts `oko load` of `file` into leads and kills it as `when` says.
+/// Returns whether it was still running when killed.
+fn kill_load(store: &str, file: &str, when: Kill) -> bool {
     let mut child = oko()
         .args(["--store", store, "load", "--table", "leads", file])
-        .env("OKO_FAILPOINT", failpoint)
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut reached = false;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if line.contains(&format!("failpoint {failpoint}")) {
-            reached = true;
+    let started = Instant::now();
+    let baseline = match &when {
+        Kill::AtFirstFile(dir) => parquet_files(dir),
+        Kill::After(_) => 0,
+    };
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        let now = match &when {
+            Kill::After(d) => started.elapsed() >= *d,
+            Kill::AtFirstFile(dir) => parquet_files(dir) > baseline,
+        };
+        if now {
             break;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the load hangs"
+        );
+        std::thread::sleep(Duration::from_micros(200));
     }
-    assert!(reached, "the load never reached failpoint {failpoint}");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    true
 }
 
 #[test]
@@ -63,16 +106,32 @@ fn a_killed_load_leaves_the_previous_version_and_the_next_load_succeeds() {
     );
     assert_eq!(count(&store, "SELECT count(*) FROM leads"), 1000);
 
-    for failpoint in ["after-first-batch", "before-commit"] {
-        kill_at(&store, failpoint, &leads);
-        assert_eq!(
-            count(&store, "SELECT count(*) FROM leads"),
-            1000,
-            "killed at {failpoint}: the table must be at its previous version"
+    let table_dir = dir.path().join("store").join("leads");
+    let mut killed_before_commit = 0;
+    for when in [
+        Kill::After(Duration::from_millis(100)),
+        Kill::AtFirstFile(table_dir.clone()),
+        Kill::After(Duration::from_millis(600)),
+    ] {
+        let what = match &when {
+            Kill::After(d) => format!("after {d:?}"),
+            Kill::AtFirstFile(_) => "at its first data file".to_string(),
+        };
+        let killed = kill_load(&store, &leads, when);
+        let rows = count(&store, "SELECT count(*) FROM leads");
+        assert!(
+            rows == 1000 || rows == all,
+            "killed {what}: {rows} rows, neither the previous 1000 nor all {all}"
         );
+        if killed && rows == 1000 {
+            killed_before_commit += 1;
+        }
     }
-    let out = ok(&store, &["load", "--table", "leads", &leads]);
-    assert!(out.contains("duplicate 1000"), "{out}");
+    assert!(
+        killed_before_commit > 0,
+        "no kill landed before a commit: the test proved nothing"
+    );
+    ok(&store, &["load", "--table", "leads", &leads]);
     assert_eq!(count(&store, "SELECT count(*) FROM leads"), all);
     assert_eq!(
         count(

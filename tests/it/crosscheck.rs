@@ -27,7 +27,7 @@ fn cell(a: &dyn Array, row: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duckdb_recomputes_the_main_reports_identically() {
-    if !python_module("duckdb") {
+    if !require_tool(Tool::Python("duckdb")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

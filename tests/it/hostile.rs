@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::server::{Server, start};
+use crate::server::{Server, spawn};
 
 /// A frontend message: type byte, length, body.
 fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -121,7 +121,7 @@ fn alive(server: &mut Server) {
 
 #[test]
 fn hostile_messages_get_errors_and_the_server_stays_up() {
-    let mut server = start(&["--demo"]);
+    let mut server = spawn(&["--demo"]);
     let port = server.port;
     // A session that stays open throughout, untouched by the others.
     let mut bystander = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -384,7 +384,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 #[test]
 fn protocol_fuzzer_never_takes_the_server_down() {
     let crashes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/crashes");
-    let mut server = start(&["--demo"]);
+    let mut server = spawn(&["--demo"]);
     // Inputs that once broke the server come first.
     let mut corpus: Vec<Vec<u8>> = std::fs::read_dir(&crashes)
         .map(|d| {

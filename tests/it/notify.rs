@@ -123,6 +123,24 @@ fn ids(ratings: &[Value]) -> Vec<String> {
     ids
 }
 
+/// The newest version in a Delta table's log.
+fn latest_version(table: &Path) -> u64 {
+    std::fs::read_dir(table.join("_delta_log"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".json")?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap()
+}
+
+/// The version a subscription has delivered up to, as the server stored it.
+fn position(table: &Path, name: &str) -> Option<u64> {
+    let text = std::fs::read(table.join(format!("_oko/notify/{name}.json"))).ok()?;
+    serde_json::from_slice::<Value>(&text).ok()?["version"].as_u64()
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -251,7 +269,21 @@ async fn new_ratings_reach_the_subscribed_webhooks() {
     assert_eq!(ids(&got["every"]), ["R6"]);
     // A compaction of ratings rewrites every row: it announces none.
     ok(&store, &["compact", "--table", "ratings"]);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Wait until both subscriptions have read past the compaction (their
+    // stored positions reach the table's newest version), then look.
+    let table = Path::new(&store).join("ratings");
+    let newest = latest_version(&table);
+    let started = std::time::Instant::now();
+    while ["low", "every"]
+        .iter()
+        .any(|name| position(&table, name) < Some(newest))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the notifier never read past version {newest}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         hook.bodies.try_recv().is_err(),
         "a compaction is not new ratings"

@@ -6,7 +6,7 @@
 //! `postgres` system user when the tests run as root (PostgreSQL refuses
 //! to run as root). Stopped when dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,12 +47,7 @@ impl Postgres {
     /// installed; under CI (`CI=true`) a missing one fails the test.
     pub fn start() -> Option<Postgres> {
         let postgres = format!("{BIN}/postgres");
-        if !Path::new(&postgres).exists() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL 15 is missing in CI ({postgres})"
-            );
-            eprintln!("skipping: PostgreSQL 15 is not installed ({postgres})");
+        if !crate::common::require_tool(crate::common::Tool::File(&postgres)) {
             return None;
         }
         let dir = tempfile::Builder::new()

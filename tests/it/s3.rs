@@ -1,6 +1,6 @@
 //! The round trip against a real S3-compatible server on 127.0.0.1
-//! (moto_server from PyPI, started here; `pip install -r tests/requirements.txt`
-//! installs it). Under CI (`CI=true`) this test must run, never skip.
+//! (moto_server from PyPI, started here; `tests/setup.sh` installs it).
+//! Under CI (`CI=true`) this test must run, never skip.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,28 +30,7 @@ fn free_port() -> u16 {
 }
 
 fn start_moto() -> Option<Moto> {
-    let has_moto = || {
-        Command::new("python3")
-            .args(["-c", "import moto.server"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !has_moto() {
-        // The project installs what its tests need (from PyPI).
-        let req = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/requirements.txt");
-        let _ = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "-r", req])
-            .status();
-    }
-    if !has_moto() {
-        let msg = "moto is not installed: run `pip install -r tests/requirements.txt`";
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg} (CI must run the S3 test)");
-        }
-        eprintln!("skipping the S3 test: {msg}");
+    if !require_tool(Tool::Python("moto.server")) {
         return None;
     }
     let port = free_port();

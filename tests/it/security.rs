@@ -834,11 +834,7 @@ async fn over_the_connection_limit_clients_get_53300() {
 /// TLS with psql (`sslmode=require`), and `require_tls` refusing plaintext.
 #[test]
 fn tls_is_served_and_can_be_required() {
-    if !has("psql") || !has("openssl") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "psql and openssl are installed in CI"
-        );
+    if !require_tool(Tool::Program("psql")) || !require_tool(Tool::Program("openssl")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -931,13 +927,6 @@ fn tls_is_served_and_can_be_required() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn has(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("version")
-        .output()
-        .is_ok()
 }
 
 /// `oko load` from another process while the server takes inserts into the

@@ -6,42 +6,144 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-/// A running `oko serve`, killed on drop.
+/// A running server: in this process ([`start`]) or a child `oko serve`
+/// process ([`spawn`]); stopped on drop.
 pub struct Server {
-    child: Child,
     pub port: u16,
+    run: Run,
+}
+
+enum Run {
+    /// A child process, for tests that watch the process itself: that it
+    /// survives hostile input, its memory, its signals.
+    Process(Child),
+    /// `oko::server::serve::Server` on a thread with its own runtime.
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    },
 }
 
 impl Server {
-    /// Stops the server with SIGTERM, as an operator would, and waits for
-    /// it to exit; true when it exited successfully.
+    /// Stops the server as an operator would (SIGTERM for a process) and
+    /// waits for it; true when it stopped cleanly.
     pub fn stop(mut self) -> bool {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().is_ok_and(|s| s.success())
+        match &mut self.run {
+            Run::Process(child) => {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                child.wait().is_ok_and(|s| s.success())
+            }
+            Run::InProcess { stop, thread } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                thread
+                    .take()
+                    .is_some_and(|t| t.join().is_ok_and(|r| r.is_ok()))
+            }
+        }
     }
 
-    /// The server's process id.
+    /// The server's process id (a [`spawn`]ed server's).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.run {
+            Run::Process(child) => child.id(),
+            Run::InProcess { .. } => {
+                panic!("an in-process server has no process of its own: spawn() it")
+            }
+        }
     }
 
-    /// Has the process not exited?
+    /// Is the server still serving?
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        match &mut self.run {
+            Run::Process(child) => matches!(child.try_wait(), Ok(None)),
+            Run::InProcess { thread, .. } => thread.as_ref().is_some_and(|t| !t.is_finished()),
+        }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.run {
+            Run::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Run::InProcess { stop, thread } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
+            }
+        }
     }
 }
 
-/// Starts `oko serve` on a free port with extra arguments.
+/// Starts a server in this process on a free port, configured by `oko
+/// serve`'s arguments (`--store URL`, `--config FILE`, `--demo`).
 pub fn start(args: &[&str]) -> Server {
+    let mut config_file = None;
+    let mut store = None;
+    let mut demo = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--config" => config_file = rest.next().map(std::path::PathBuf::from),
+            "--store" => store = rest.next().map(|s| s.to_string()),
+            "--demo" => demo = true,
+            other => panic!("start() does not know {other}: spawn() the binary"),
+        }
+    }
+    let mut config = oko::config::Config::load(config_file.as_deref()).unwrap();
+    if let Some(url) = store {
+        config.store.url = url;
+    }
+    config.server.listen = "127.0.0.1:0".into();
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let opts = oko::server::serve::ServeOptions { demo };
+            let server = match oko::server::serve::Server::bind(config, opts).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = port_tx.send(Err(format!("{e:#}")));
+                    return Err(e);
+                }
+            };
+            let _ = port_tx.send(Ok(server.addr()?.port()));
+            server
+                .run(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        })
+    });
+    let port = port_rx
+        .recv()
+        .expect("the server thread answers")
+        .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+    Server {
+        port,
+        run: Run::InProcess {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        },
+    }
+}
+
+/// Starts `oko serve` as a child process on a free port with extra
+/// arguments.
+pub fn spawn(args: &[&str]) -> Server {
     let mut child = oko()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -67,7 +169,10 @@ pub fn start(args: &[&str]) -> Server {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Server { child, port }
+    Server {
+        port,
+        run: Run::Process(child),
+    }
 }
 
 async fn connect(port: u16) -> tokio_postgres::Client {
@@ -188,16 +293,7 @@ async fn a_load_is_visible_to_the_next_query_within_a_second() {
 
 #[test]
 fn psql_lists_tables_and_views_and_runs_queries() {
-    if std::process::Command::new("psql")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "psql is missing in CI"
-        );
-        eprintln!("skipping: psql is not installed");
+    if !crate::common::require_tool(crate::common::Tool::Program("psql")) {
         return;
     }
     let server = start(&["--demo"]);

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::{login_as, rss_mib, text_values, users_config};
-use crate::server::start;
+use crate::server::spawn;
 
 /// The most resident memory the server may reach, in MiB: the 512 MiB pool,
 /// the catalogs and what glibc keeps between trims.
@@ -336,7 +336,7 @@ async fn sql_fuzzer_never_takes_the_server_down() {
             ("viewer", "viewer", None),
         ],
     );
-    let mut server = start(&["--demo", "--config", &cfg.display().to_string()]);
+    let mut server = spawn(&["--demo", "--config", &cfg.display().to_string()]);
     let port = server.port;
     let crashes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/sql_crashes");
     let mut corpus: Vec<(String, String)> = std::fs::read_dir(&crashes)

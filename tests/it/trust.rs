@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 use crate::common::{login_as, rss_mib, sqlstate, startup_packet, text_values, users_config};
-use crate::server::{Server, start};
+use crate::server::{Server, spawn};
 
 /// Users of every role, two tenant-bound ones of different tenants.
 const USERS: [(&str, &str, Option<&str>); 5] = [
@@ -24,7 +24,7 @@ const USERS: [(&str, &str, Option<&str>); 5] = [
 
 fn demo_server(dir: &Path, server: &str) -> Server {
     let cfg = users_config(dir, server, &USERS);
-    start(&["--demo", "--config", &cfg.display().to_string()])
+    spawn(&["--demo", "--config", &cfg.display().to_string()])
 }
 
 async fn as_user(port: u16, user: &str) -> Client {
@@ -217,7 +217,7 @@ async fn a_session_cannot_take_another_identity() {
     );
     // A startup parameter does not change it either (asyncpg's
     // server_settings, libpq's options, a hand-made startup packet).
-    let trusted = start(&["--demo"]);
+    let trusted = spawn(&["--demo"]);
     let who = raw_startup_query(
         trusted.port,
         &[("user", "oko"), ("session_authorization", "admin")],
@@ -422,7 +422,7 @@ async fn explain_shows_a_tenant_nothing_of_other_tenants() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_du_lists_the_users_of_the_sessions_tenant_with_their_roles() {
-    if !crate::common::require_tool("psql") {
+    if !crate::common::require_tool(crate::common::Tool::Program("psql")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -39,6 +39,9 @@
 //! # }
 //! ```
 
+// A failure is an error for the caller, never a panic of the process.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod scalar;
 pub mod window;
 

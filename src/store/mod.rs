@@ -6,6 +6,8 @@
 //! DataFusion [`SessionContext`]. It does not parse input (see `ingest`) and
 //! does not compute reports (see `sql/` and `udfs/`).
 
+pub mod write;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

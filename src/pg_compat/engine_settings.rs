@@ -17,7 +17,7 @@
 
 use datafusion::sql::sqlparser::ast::ObjectName;
 
-use super::errors::{Coded, code};
+use crate::sqlstate::{Coded, code};
 
 /// What values a setting takes.
 #[derive(Debug, Clone, Copy)]

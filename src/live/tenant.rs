@@ -29,7 +29,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::live::LiveTable;
+use super::table::LiveTable;
 
 /// One tenant's rows of a live table.
 #[derive(Debug)]

@@ -7,29 +7,19 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableProvider};
+use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
-use datafusion::common::{not_impl_err, plan_err};
-use datafusion::datasource::TableType;
-use datafusion::datasource::sink::DataSinkExec;
-use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::dml::InsertOp;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::logical_expr::Expr;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::Mutex;
 
-use super::write::{DeleteSink, InsertSink};
-use crate::auth::Principal;
 use crate::model::Table;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::common::DataFusionError;
-use datafusion::datasource::sink::DataSink;
 use datafusion::prelude::SessionContext;
 use futures::FutureExt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,10 +32,10 @@ const CHECKPOINT_EVERY: u64 = 10;
 #[derive(Debug)]
 pub struct LiveTable {
     /// Itself, for the insert sinks it hands out.
-    me: Weak<LiveTable>,
+    pub(super) me: Weak<LiveTable>,
     pub table: Table,
     /// Fixed at creation: every snapshot of a table has the same columns.
-    schema: SchemaRef,
+    pub(super) schema: SchemaRef,
     current: RwLock<Arc<dyn TableProvider>>,
     /// The Delta table, kept to refresh the snapshot incrementally.
     delta: Mutex<DeltaTable>,
@@ -107,7 +97,7 @@ impl LiveTable {
     /// Group commit: statements that arrive while a commit is under way
     /// queue up and the next commit takes them all — one Delta commit for
     /// many statements, so a table's writers do not wait in line one commit
-    /// each. The group's checks ([`super::write::settle`]: stored and
+    /// each. The group's checks ([`super::settle::settle`]: stored and
     /// repeated keys, moderations' previous scores) run on the whole group
     /// in order (arrival; `moderated_at` for moderations); a statement that
     /// fails them gets its own error and nothing of it is written, the
@@ -180,7 +170,7 @@ impl LiveTable {
             batches.push(q.batch);
             members.push((q.user, q.reply));
         }
-        let settled = super::write::settle(self.table, &engine, batches).await;
+        let settled = super::settle::settle(self.table, &engine, batches).await;
         let mut accepted = Vec::new();
         let mut users = Vec::new();
         let mut waiting = Vec::new();
@@ -221,18 +211,18 @@ impl LiveTable {
     async fn append(&self, batches: Vec<RecordBatch>, users: &[String]) -> anyhow::Result<i64> {
         let table = self.table;
         let batch = concat_batches(&table.schema(), &batches)?;
-        let batch = crate::ingest::sort_batch(batch, table)?;
+        let batch = crate::store::write::sort_batch(batch, table)?;
         let rows = batch.num_rows();
         let mut delta = self.delta.lock().await;
         let mut writer = RecordBatchWriter::for_table(&delta)
             .with_context(|| format!("cannot write to table {table}"))?
-            .with_writer_properties(crate::ingest::writer_properties());
+            .with_writer_properties(crate::store::write::writer_properties());
         writer.write(batch).await?;
         let props = CommitProperties::default().with_metadata([(
             "oko.insert".to_string(),
             serde_json::json!({ "users": users, "rows": rows, "statements": batches.len() }),
         )]);
-        let version = crate::ingest::commit_with(&mut writer, &mut delta, props)
+        let version = crate::store::write::commit_with(&mut writer, &mut delta, props)
             .await
             .with_context(|| format!("cannot commit the insert into table {table}"))?;
         self.inserts_since_compaction
@@ -263,7 +253,7 @@ impl LiveTable {
         Ok(())
     }
 
-    fn provider(&self) -> Arc<dyn TableProvider> {
+    pub(super) fn provider(&self) -> Arc<dyn TableProvider> {
         match self.current.read() {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -274,20 +264,12 @@ impl LiveTable {
     /// new snapshot at once. Returns the number of rows deleted.
     pub async fn delete(&self, predicate: Expr, user: &str) -> anyhow::Result<u64> {
         let mut delta = self.delta.lock().await;
-        let props = CommitProperties::default().with_metadata([(
-            "oko.delete".to_string(),
-            serde_json::json!({ "user": user, "predicate": predicate.to_string() }),
-        )]);
-        let (table, metrics) = delta
-            .clone()
-            .delete()
-            .with_predicate(predicate)
-            .with_commit_properties(props)
-            .await
-            .with_context(|| format!("cannot delete from table {}", self.table))?;
+        let (table, deleted) =
+            crate::store::write::delete(delta.clone(), self.table, predicate, "delete", user)
+                .await?;
         *delta = table;
         self.serve(&delta).await?;
-        Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
+        Ok(deleted.rows)
     }
 
     /// Compacts the table when `after` insert commits (each a small file per
@@ -303,16 +285,12 @@ impl LiveTable {
         let _turn = self.writer_turn().await;
         let mut delta = self.delta.lock().await;
         delta.update_incremental(None).await?;
-        let (compacted, metrics) = delta
-            .clone()
-            .optimize()
-            .with_writer_properties(crate::ingest::writer_properties())
-            .await
-            .with_context(|| format!("cannot compact table {}", self.table))?;
+        let (compacted, (removed, added)) =
+            crate::store::write::compact(delta.clone(), self.table, None).await?;
         *delta = compacted;
         self.serve(&delta).await?;
         self.inserts_since_compaction.store(0, Ordering::Relaxed);
-        Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
+        Ok(Some((removed, added)))
     }
 
     /// Loads commits newer than the current snapshot, if any. Returns the
@@ -330,116 +308,6 @@ impl LiveTable {
         self.serve(&delta).await?;
         Ok(delta.version())
     }
-}
-
-#[async_trait]
-impl TableProvider for LiveTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    /// Filters too big for the Delta scan ([`pushable`]) stay above it.
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let small: Vec<&Expr> = filters.iter().copied().filter(|f| pushable(f)).collect();
-        let mut answers = self
-            .provider()
-            .supports_filters_pushdown(&small)?
-            .into_iter();
-        Ok(filters
-            .iter()
-            .map(|f| match pushable(f) {
-                true => answers
-                    .next()
-                    .unwrap_or(TableProviderFilterPushDown::Unsupported),
-                false => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
-    }
-
-    /// `DELETE … WHERE`: runs as a [`DeleteSink`] when the plan executes.
-    async fn delete_from(
-        &self,
-        state: &dyn Session,
-        filters: Vec<Expr>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(principal) = state.config().get_extension::<Principal>() else {
-            return plan_err!("DELETE needs a logged-in user");
-        };
-        let me = self
-            .me
-            .upgrade()
-            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
-        let sink = DeleteSink::new(me, filters, principal.user.clone())?;
-        let empty = Arc::new(datafusion::physical_plan::empty::EmptyExec::new(
-            sink.schema().clone(),
-        ));
-        Ok(Arc::new(DataSinkExec::new(empty, Arc::new(sink), None)))
-    }
-
-    /// `INSERT`: rows checked and committed by [`InsertSink`]. The session
-    /// must carry its logged-in user.
-    async fn insert_into(
-        &self,
-        state: &dyn Session,
-        input: Arc<dyn ExecutionPlan>,
-        op: InsertOp,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        if op != InsertOp::Append {
-            return not_impl_err!("INSERT {op} is not supported: facts are append-only");
-        }
-        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
-            return plan_err!("INSERT needs an OKO session");
-        };
-        let Some(principal) = state.config().get_extension::<Principal>() else {
-            return plan_err!("INSERT needs a logged-in user");
-        };
-        let me = self
-            .me
-            .upgrade()
-            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
-        let sink = InsertSink::new(me, principal, state.clone());
-        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
-        self.provider().scan(state, projection, &small, limit).await
-    }
-}
-
-/// The most expression nodes a filter handed to the Delta scan may have.
-/// The scan converts a filter to a predicate of its own recursively (an
-/// `IN` list of 200,000 values became a chain that overflowed the stack when
-/// it was dropped); a bigger filter is applied by DataFusion above the scan
-/// instead (a hash set for `IN` lists), with the same rows as the result.
-const MAX_PUSHED_NODES: usize = 1_000;
-
-/// Whether `filter` is small enough to hand to the Delta scan.
-fn pushable(filter: &Expr) -> bool {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    let mut nodes = 0usize;
-    let _ = filter.apply(|_| {
-        nodes += 1;
-        Ok(if nodes > MAX_PUSHED_NODES {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
-    nodes <= MAX_PUSHED_NODES
 }
 
 /// Refreshes every table every `period` until the task is dropped.

@@ -7,7 +7,7 @@
 //! and to a date in the column's own zone (UTC for OKO's tables). This
 //! analyzer rule, which runs after type coercion with the connection's
 //! configuration (whose `execution.time_zone` follows `TimeZone`, see
-//! [`super::session`]), rewrites such casts:
+//! [`crate::server::session`]), rewrites such casts:
 //! - `CAST(x AS timestamp)` → `CAST(to_local_time(CAST(x AS
 //!   timestamptz in the session zone)) AS timestamp)`;
 //! - `CAST(x AS date)` → `CAST(CAST(x AS timestamptz in the session zone) AS

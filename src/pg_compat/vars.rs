@@ -114,7 +114,7 @@ pub struct Vars {
 pub type Reported = Option<(&'static str, String)>;
 
 /// Why a setting was not changed, with its SQLSTATE.
-pub type SetError = super::errors::Coded;
+pub type SetError = crate::sqlstate::Coded;
 
 fn set_error(code: &'static str, message: String) -> SetError {
     SetError { code, message }
@@ -161,7 +161,7 @@ impl Vars {
 
     /// Sets `name`; returns the `ParameterStatus` to send, if any.
     pub fn set(&self, name: &str, value: &str) -> std::result::Result<Reported, SetError> {
-        use super::errors::code;
+        use crate::sqlstate::code;
         let name = canonical(name);
         if IDENTITY.contains(&name.as_str()) {
             return Err(set_error(
@@ -313,7 +313,7 @@ impl Vars {
     /// before `COMMIT` — and committing it silently would break the block's
     /// promise.
     pub fn write_refusal(&self, what: &str) -> Option<SetError> {
-        use super::errors::code;
+        use crate::sqlstate::code;
         let in_block = self.in_block.load(std::sync::atomic::Ordering::Relaxed);
         let read_only = if in_block {
             self.get("transaction_read_only")
@@ -598,7 +598,7 @@ impl ScalarUDFImpl for SetConfig {
                 values.value(i)
             };
             if let Err(e) = self.vars.set(names.value(i), value) {
-                return Err(super::errors::coded(e.code, e.message));
+                return Err(crate::sqlstate::coded(e.code, e.message));
             }
             out.append_value(value);
         }

@@ -1,0 +1,30 @@
+//! Live tables: the store's Delta tables as the server serves them. A
+//! [`LiveTable`] always scans the newest snapshot; `INSERT` and `DELETE`
+//! end in its sinks and commit before the client hears back; a refresher
+//! picks up other processes' commits (loads) within a second.
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`table`] | the snapshot served, the commit queue (group commits), refresh, compaction |
+//! | [`provider`] | the table as DataFusion sees it: scans, `INSERT`/`DELETE` plans |
+//! | [`insert`] | `INSERT`: rows checked like a load, the columns the server fills |
+//! | [`settle`] | the group commit's checks against stored rows: keys, previous scores |
+//! | [`delete`] | `DELETE … WHERE` as one Delta commit |
+//! | [`tenant`] | a tenant-bound user's view of a live table: that tenant's rows only |
+//!
+//! How an `INSERT` commits: [`provider`] plans an [`insert::InsertSink`];
+//! the sink checks the rows and queues them on the [`LiveTable`]
+//! ([`LiveTable::append_queued`]); the first statement in the queue commits
+//! every queued statement as one Delta commit after [`settle`] has checked
+//! them against what is stored ([`crate::store::write::commit_with`]), then
+//! serves the new snapshot and answers each statement.
+
+pub mod delete;
+pub mod insert;
+pub mod provider;
+pub mod settle;
+pub mod table;
+pub mod tenant;
+
+pub use table::{LiveTable, refresh_forever};
+pub use tenant::TenantTable;

@@ -1,0 +1,133 @@
+//! A live table as DataFusion sees it: scans of the served snapshot (with
+//! the filters that are small enough pushed into the Delta scan), and
+//! `INSERT`/`DELETE` plans that end in the table's sinks.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::common::{not_impl_err, plan_err};
+use datafusion::datasource::TableType;
+use datafusion::datasource::sink::DataSinkExec;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::delete::DeleteSink;
+use super::insert::InsertSink;
+use super::table::LiveTable;
+use crate::auth::Principal;
+use datafusion::datasource::sink::DataSink;
+
+#[async_trait]
+impl TableProvider for LiveTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Filters too big for the Delta scan ([`pushable`]) stay above it.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        let small: Vec<&Expr> = filters.iter().copied().filter(|f| pushable(f)).collect();
+        let mut answers = self
+            .provider()
+            .supports_filters_pushdown(&small)?
+            .into_iter();
+        Ok(filters
+            .iter()
+            .map(|f| match pushable(f) {
+                true => answers
+                    .next()
+                    .unwrap_or(TableProviderFilterPushDown::Unsupported),
+                false => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    /// `DELETE … WHERE`: runs as a [`DeleteSink`] when the plan executes.
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(principal) = state.config().get_extension::<Principal>() else {
+            return plan_err!("DELETE needs a logged-in user");
+        };
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
+        let sink = DeleteSink::new(me, filters, principal.user.clone())?;
+        let empty = Arc::new(datafusion::physical_plan::empty::EmptyExec::new(
+            sink.schema().clone(),
+        ));
+        Ok(Arc::new(DataSinkExec::new(empty, Arc::new(sink), None)))
+    }
+
+    /// `INSERT`: rows checked and committed by [`InsertSink`]. The session
+    /// must carry its logged-in user.
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if op != InsertOp::Append {
+            return not_impl_err!("INSERT {op} is not supported: facts are append-only");
+        }
+        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("INSERT needs an OKO session");
+        };
+        let Some(principal) = state.config().get_extension::<Principal>() else {
+            return plan_err!("INSERT needs a logged-in user");
+        };
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
+        let sink = InsertSink::new(me, principal, state.clone());
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
+        self.provider().scan(state, projection, &small, limit).await
+    }
+}
+
+/// The most expression nodes a filter handed to the Delta scan may have.
+/// The scan converts a filter to a predicate of its own recursively (an
+/// `IN` list of 200,000 values became a chain that overflowed the stack when
+/// it was dropped); a bigger filter is applied by DataFusion above the scan
+/// instead (a hash set for `IN` lists), with the same rows as the result.
+const MAX_PUSHED_NODES: usize = 1_000;
+
+/// Whether `filter` is small enough to hand to the Delta scan.
+fn pushable(filter: &Expr) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut nodes = 0usize;
+    let _ = filter.apply(|_| {
+        nodes += 1;
+        Ok(if nodes > MAX_PUSHED_NODES {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    nodes <= MAX_PUSHED_NODES
+}

@@ -1,0 +1,302 @@
+//! Rewrites of the parsed statement, after datafusion-pg-catalog's own:
+//! field access on composite values, `regclass` lookups of computed text,
+//! oid-alias casts kept for the description.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr as SqlExpr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, ObjectNamePart, Query, Statement, TableFactor, Value,
+    VisitMut, VisitorMut,
+};
+
+use super::*;
+
+/// Rewrites of a parsed statement, after datafusion-pg-catalog's:
+/// - `(expr).field` (a field of a composite value, PostgreSQL's syntax)
+///   names its field with a string, the only form DataFusion plans (as
+///   `get_field`);
+/// - a correlated scalar subquery that selects one plain value
+///   (SQLAlchemy's `CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(…) FROM
+///   pg_attrdef WHERE … = a.attrelid …) END`) selects `first_value(…)` of
+///   it: DataFusion only decorrelates aggregated subqueries. The answer is
+///   the same when the subquery finds at most one row — what PostgreSQL
+///   requires of a scalar subquery anyway (it fails on more).
+pub fn rewrite_statement(statement: &mut Statement) {
+    let mut aliases = HashMap::new();
+    let _ = statement.visit(&mut TableAliases(&mut aliases));
+    let _ = statement.visit(&mut StatementRewrites { aliases, depth: 0 });
+}
+
+pub(super) struct StatementRewrites {
+    /// Alias → table name, of every aliased table of the statement.
+    aliases: HashMap<String, String>,
+    /// How deep in (sub)queries the visit is: 1 in the statement's own.
+    depth: usize,
+}
+
+/// Collects the aliases of tables.
+pub(super) struct TableAliases<'a>(&'a mut HashMap<String, String>);
+
+impl VisitorMut for TableAliases<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name,
+            alias: Some(alias),
+            ..
+        } = factor
+        {
+            self.0
+                .insert(alias.name.value.to_lowercase(), name.to_string());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl VisitorMut for StatementRewrites {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(aggregated) = array_subquery(expr) {
+            *expr = aggregated;
+        }
+        // (A lookup inside a subquery would be a subquery DataFusion
+        // cannot decorrelate: only the outermost query gets one.)
+        if self.depth <= 1
+            && let Some(lookup) = regclass_lookup(expr)
+        {
+            *expr = lookup;
+        }
+        if let SqlExpr::Subquery(query) = expr
+            && aggregate_correlated_value(query)
+        {
+            hoist_outer_values(query, &self.aliases);
+            if let Some(guarded) = outer_conditions_outside(query) {
+                *expr = guarded;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(tagged) = oid_array_cast(expr).or_else(|| oid_alias_cast(expr)) {
+            *expr = tagged;
+        }
+        if let SqlExpr::CompoundFieldAccess { root, access_chain } = expr {
+            // `t.a[1]`: the dots after a bare name still name the column.
+            let column = matches!(
+                root.as_ref(),
+                SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_)
+            );
+            let skip = if column {
+                access_chain
+                    .iter()
+                    .take_while(|a| matches!(a, AccessExpr::Dot(SqlExpr::Identifier(_))))
+                    .count()
+            } else {
+                0
+            };
+            for access in access_chain.iter_mut().skip(skip) {
+                if let AccessExpr::Dot(SqlExpr::Identifier(id)) = access {
+                    let name = if id.quote_style.is_some() {
+                        id.value.clone()
+                    } else {
+                        id.value.to_lowercase()
+                    };
+                    *access = AccessExpr::Dot(SqlExpr::Value(
+                        Value::SingleQuotedString(name).with_empty_span(),
+                    ));
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Functions that return a relation's name as text.
+pub(super) const NAME_FUNCTIONS: &[&str] = &[
+    "btrim",
+    "concat",
+    "concat_ws",
+    "format",
+    "lower",
+    "quote_ident",
+    "replace",
+    "trim",
+    "upper",
+];
+
+/// `CAST(<computed text> AS regclass)` (Metabase's
+/// `CAST(CAST(format('%I.%I', schema, table) AS TEXT) AS regclass)`) → the
+/// relation's oid, looked up by every spelling PostgreSQL accepts for it
+/// (`schema.table`, quoted or not, or the bare name in the current schema):
+/// `(SELECT first_value(oid) FROM (<oid, name> of every spelling) WHERE name
+/// = <text>)`. A literal (`'leads'::regclass`) is datafusion-pg-catalog's
+/// to resolve, a column (`c.oid::regclass`) is an oid already.
+pub(super) fn regclass_lookup(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let target = data_type.to_string().to_lowercase();
+    if target.strip_prefix("pg_catalog.").unwrap_or(&target) != "regclass" || !is_text(operand) {
+        return None;
+    }
+    let spellings = [
+        (
+            "quote_ident(n.nspname) || '.' || quote_ident(r.relname)",
+            "",
+        ),
+        ("n.nspname || '.' || r.relname", ""),
+        (
+            "quote_ident(r.relname)",
+            " WHERE n.nspname = current_schema()",
+        ),
+        ("r.relname", " WHERE n.nspname = current_schema()"),
+    ]
+    .map(|(name, filter)| {
+        format!(
+            "SELECT r.oid AS oid, {name} AS name FROM pg_catalog.pg_class r \
+             JOIN pg_catalog.pg_namespace n ON r.relnamespace = n.oid{filter}"
+        )
+    })
+    .join(" UNION ALL ");
+    parse_expr(&format!(
+        "(SELECT first_value(oko_regclass.oid) FROM ({spellings}) AS oko_regclass \
+         WHERE oko_regclass.name = {operand})"
+    ))
+}
+
+/// Whether an expression evidently computes text.
+pub(super) fn is_text(expr: &SqlExpr) -> bool {
+    match expr {
+        SqlExpr::Nested(e) => is_text(e),
+        SqlExpr::Cast { data_type, .. } => {
+            let t = data_type.to_string().to_lowercase();
+            t == "text" || t.starts_with("varchar") || t.starts_with("character varying")
+        }
+        SqlExpr::BinaryOp {
+            op: BinaryOperator::StringConcat,
+            ..
+        } => true,
+        SqlExpr::Function(f) => f.name.0.last().is_some_and(|p| {
+            matches!(p, ObjectNamePart::Identifier(id)
+                if NAME_FUNCTIONS.contains(&id.value.to_lowercase().as_str()))
+        }),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's oid alias types.
+pub(super) const OID_ALIASES: &[&str] = &[
+    "oid",
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regtype",
+];
+
+/// `CAST(x AS oid[])` (or `regtype[]`, …) → `oid_array(CAST(x AS INT[]),
+/// 'oid')`: the same int4 values, with the element type on record so the
+/// column (and a `$1::oid[]` parameter, see [`oid_array_parameters`]) is
+/// described as `oid[]`. asyncpg has no codec for `int4[]` until it has
+/// introspected it, and its introspection query reads and binds `oid[]`.
+pub(super) fn oid_array_cast(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast {
+        expr: operand,
+        data_type:
+            DataType::Array(ArrayElemTypeDef::SquareBracket(element, None))
+            | DataType::Array(ArrayElemTypeDef::AngleBracket(element)),
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let name = element.to_string().to_lowercase();
+    let kind = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    if !OID_ALIASES.contains(&kind) {
+        return None;
+    }
+    parse_expr(&format!("oid_array(CAST({operand} AS INT[]), '{kind}')"))
+}
+
+/// `CAST(x AS regclass)` (or another oid alias) → `oid_alias(CAST(x AS
+/// regclass), 'regclass')`: the result is described with the cast's type,
+/// not the operand's (DataFusion keeps a column's `pg.oid_alias` through a
+/// cast between int4 types, so `relnamespace::oid` would stay
+/// `regnamespace`), and a `regclass` is written as its relation's name. (A
+/// literal's `regclass` cast became a lookup subquery in
+/// datafusion-pg-catalog's rules; [`typed_regclass_literals`] marks those
+/// before parsing.)
+pub(super) fn oid_alias_cast(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast { data_type, .. } = expr else {
+        return None;
+    };
+    let target = data_type.to_string().to_lowercase();
+    let kind = target.strip_prefix("pg_catalog.").unwrap_or(&target);
+    if !OID_ALIASES.contains(&kind) {
+        return None;
+    }
+    parse_expr(&format!("oid_alias({expr}, '{kind}')"))
+}
+
+/// The (0-based) parameters a statement casts to an oid alias array
+/// (`$1::oid[]`, which [`oid_array_cast`] made `oid_array(CAST($1 AS
+/// INT[]), 'oid')`), with the alias.
+pub fn oid_array_parameters(statement: &Statement) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut statement = statement.clone();
+    let _ = statement.visit(&mut EveryExpr(&mut |e: &mut SqlExpr| {
+        let SqlExpr::Function(f) = e else {
+            return;
+        };
+        if !f.name.to_string().eq_ignore_ascii_case("oid_array") {
+            return;
+        }
+        let FunctionArguments::List(list) = &f.args else {
+            return;
+        };
+        let args: Vec<&SqlExpr> = list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        if let [SqlExpr::Cast { expr: operand, .. }, SqlExpr::Value(kind)] = args.as_slice()
+            && let SqlExpr::Value(v) = operand.as_ref()
+            && let Value::Placeholder(p) = &v.value
+            && let Value::SingleQuotedString(kind) = &kind.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && n >= 1
+        {
+            found.push((n - 1, kind.clone()));
+        }
+    }));
+    found
+}

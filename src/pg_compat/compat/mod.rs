@@ -1,0 +1,235 @@
+//! Client queries that need a hand before they can be planned.
+//!
+//! SQLAlchemy writes `LIKE 'pg/_%' ESCAPE '/'`; DataFusion only knows the
+//! backslash as escape character, so the pattern is rewritten to escape
+//! with a backslash (same matches).
+//!
+//! pgjdbc and DBeaver compare `pg_type.typinput` (text in the emulated
+//! catalog) with literals cast to `regproc` (`'pg_catalog.array_in'::regproc`),
+//! which the planner would turn into a number; such a literal is kept as the
+//! function's name, which is what the column holds.
+//!
+//! Grafana's query editor finds the schemas on the `search_path` with a
+//! set-returning subquery over `current_setting('search_path')` that
+//! DataFusion cannot plan (`generate_series(…) AS i, string_to_array(…) s`).
+//! The subquery's answer only depends on the session's settings, so it is
+//! replaced by that answer — the list of schemas named on this connection's
+//! `search_path`, `"$user"` read as the session user — before parsing.
+//! (datafusion-pg-catalog's parser would otherwise replace it with `''` and
+//! the table picker would list nothing.)
+//!
+//! pgjdbc's `getPrimaryKeys`/`getIndexInfo` call the set-returning
+//! `information_schema._pg_expandarray(a)` in a select list and read the
+//! fields of its records (`(… ).n`); it becomes `unnest(_pg_expandarray(a))`
+//! ([`crate::pg_compat::pg_functions`] returns the records as an array) and the field
+//! access one DataFusion can plan ([`rewrite_statement`]). SQLAlchemy's
+//! `generate_subscripts(a, 1)` goes the same way.
+//!
+//! Two rewrites match one client's exact text, because general support
+//! would be disproportionate: asyncpg's type introspection follows domain
+//! base types with a correlated recursive CTE (replaced by the domain's own
+//! base type, exact for every domain the catalog has) and aggregates
+//! attribute type oids (cast to `oid[]`, see `ASYNCPG_DOMAIN_BASE`).
+//!
+//! The rest works on the parsed statement ([`rewrite_statement`], after
+//! datafusion-pg-catalog's own rules), generally: correlated scalar
+//! subqueries DataFusion cannot decorrelate as written (SQLAlchemy's column
+//! reflection) are brought into a form it can; `CAST(<computed text> AS
+//! regclass)` looks the relation up (Metabase); `x::oid[]` keeps its element
+//! type for the description (asyncpg).
+
+mod ast;
+mod subqueries;
+mod text;
+
+pub use ast::{oid_array_parameters, rewrite_statement};
+pub use text::{rewrite_all, with_backslash};
+
+use subqueries::*;
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    use super::ast::*;
+    use super::text::*;
+
+    #[test]
+    fn grafanas_search_path_subquery_becomes_its_answer() {
+        let sql = r#"select quote_ident(table_name) as "table" from information_schema.tables
+  where quote_ident(table_schema) not in ('information_schema', 'pg_catalog')
+  and quote_ident(table_schema) IN (SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+      FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1),
+                           array_upper(string_to_array(current_setting('search_path'),','),1)) as i,
+           string_to_array(current_setting('search_path'),',') s)"#;
+        let out = rewrite(sql, "\"$user\", public", "oko");
+        assert!(out.contains("IN ('oko', 'public')"), "{out}");
+        assert!(out.starts_with("select quote_ident(table_name)"));
+        assert_eq!(rewrite("SELECT 1", "public", "oko"), "SELECT 1");
+    }
+
+    #[test]
+    fn like_escapes_become_backslashes() {
+        let out = like_escapes("SELECT 1 WHERE n NOT LIKE 'pg/_%' ESCAPE '/'");
+        assert_eq!(out, "SELECT 1 WHERE n NOT LIKE 'pg\\_%' ESCAPE '\\'");
+        assert_eq!(like_escapes("SELECT 'ESCAPE'"), "SELECT 'ESCAPE'");
+        let out = like_escapes("SELECT 1 WHERE n NOT LIKE 'pg/_' || '%' ESCAPE '/'");
+        assert_eq!(out, "SELECT 1 WHERE n NOT LIKE 'pg\\_' || '%' ESCAPE '\\'");
+    }
+
+    fn rewritten(sql: &str) -> String {
+        let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        rewrite_statement(&mut s);
+        s.to_string()
+    }
+
+    #[test]
+    fn correlated_scalar_subqueries_are_aggregated() {
+        let out = rewritten(
+            "SELECT CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(d.adbin, d.adrelid) \
+             FROM pg_attrdef d WHERE a.atthasdef AND d.adrelid = a.attrelid) END AS x, \
+             (SELECT max(t.oid) FROM pg_type t WHERE t.oid = a.atttypid) AS y, \
+             (SELECT t.typname FROM pg_type t WHERE t.oid = 23) AS z FROM pg_attribute a",
+        );
+        assert!(
+            out.contains(
+                "CASE WHEN a.atthasdef THEN CASE WHEN (a.atthasdef) THEN \
+                 (SELECT first_value(pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d \
+                 WHERE d.adrelid = a.attrelid) END END"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("(SELECT max(t.oid) FROM"), "{out}");
+        assert!(
+            out.contains("(SELECT t.typname FROM pg_type t WHERE t.oid = 23)"),
+            "{out}"
+        );
+        let out = rewritten(
+            "SELECT CASE WHEN a.attidentity != '' THEN (SELECT json_build_object('always', \
+             a.attidentity = 'a', 'start', s.seqstart) FROM pg_sequence s \
+             WHERE a.attidentity != '' AND s.seqrelid = a.attrelid) END FROM pg_attribute a",
+        );
+        for part in [
+            "first_value(json_build_object('always', oko_outer_0.v = 'a', 'start', s.seqstart))",
+            "(SELECT DISTINCT oko_outer_0_t.attidentity AS v FROM pg_attribute AS oko_outer_0_t) \
+             AS oko_outer_0",
+            "WHERE s.seqrelid = a.attrelid AND oko_outer_0.v = a.attidentity",
+        ] {
+            assert!(out.contains(part), "{part} in {out}");
+        }
+        let out = rewritten(
+            "SELECT col_description(CAST(CAST(format('%I.%I', c.s, c.t) AS TEXT) AS REGCLASS), 1), \
+             CAST(c.oid AS regclass), (SELECT CAST(concat(x.a) AS regclass) FROM x) FROM c",
+        );
+        assert!(
+            out.contains(
+                "col_description((SELECT first_value(oko_regclass.oid) FROM (SELECT r.oid AS oid, \
+                 quote_ident(n.nspname) || '.' || quote_ident(r.relname) AS name"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("WHERE oko_regclass.name = CAST(format('%I.%I', c.s, c.t) AS TEXT)), 1)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("oid_alias(CAST(c.oid AS REGCLASS), 'regclass')"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(SELECT oid_alias(CAST(concat(x.a) AS REGCLASS), 'regclass') FROM x)"),
+            "{out}"
+        );
+        let out = rewritten("SELECT c.relnamespace::oid FROM pg_class c");
+        assert!(
+            out.contains("oid_alias(c.relnamespace::oid, 'oid')"),
+            "{out}"
+        );
+        let out = rewritten("SELECT t.oid FROM pg_type t WHERE t.oid = any($2::oid[])");
+        assert!(
+            out.contains("ANY(oid_array(CAST($2 AS INT[]), 'oid'))"),
+            "{out}"
+        );
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, &out)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            oid_array_parameters(&statement),
+            vec![(1, "oid".to_string())]
+        );
+        let out = rewritten("SELECT (r.keys).x, (unnest(k)).n, r.a[1] FROM r");
+        assert!(out.contains("(r.keys).'x'"), "{out}");
+        assert!(out.contains("r.a[1]"), "{out}");
+    }
+
+    #[test]
+    fn asyncpgs_domain_base_lookup_is_the_base_type() {
+        let intro = format!(
+            "SELECT t.oid, (CASE WHEN t.typtype = 'd' THEN {ASYNCPG_DOMAIN_BASE} ELSE NULL END) \
+             AS basetype FROM pg_type t"
+        );
+        let out = asyncpg_domain_bases(&intro);
+        assert_eq!(
+            out,
+            "SELECT t.oid, (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE NULL END) \
+             AS basetype FROM pg_type t"
+        );
+    }
+
+    #[test]
+    fn pg_expandarray_becomes_a_set() {
+        let sql = "SELECT (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, \
+                   information_schema._pg_expandarray(i.indkey) AS KEYS FROM pg_index i";
+        let out = expand_arrays(sql);
+        assert_eq!(
+            out,
+            "SELECT (unnest(_pg_expandarray(i.indkey))).n AS KEY_SEQ, \
+             unnest(_pg_expandarray(i.indkey)) AS KEYS FROM pg_index i"
+        );
+        assert_eq!(expand_arrays("SELECT 1"), "SELECT 1");
+        let out =
+            expand_arrays("SELECT unnest(i.indkey) AS a, generate_subscripts(i.indkey, 1) AS o");
+        assert_eq!(
+            out,
+            "SELECT unnest(i.indkey) AS a, unnest(generate_subscripts(i.indkey, 1)) AS o"
+        );
+    }
+
+    #[test]
+    fn a_bound_like_pattern_is_converted_when_it_has_its_value() {
+        let sql = "SELECT nspname FROM pg_namespace \
+                   WHERE (nspname NOT LIKE $1::VARCHAR || '%' ESCAPE '/') ORDER BY 1";
+        let out = like_escapes(sql);
+        assert!(
+            out.contains("NOT LIKE like_escape($1::VARCHAR || '%', '/') ESCAPE '\\') ORDER BY 1"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn regclass_literals_are_described_as_regclass() {
+        let out = typed_regclass_literals(
+            "SELECT CAST('leads' AS regclass) AS r, 'pg_class'::pg_catalog.regclass, \
+             CAST(x AS regclass) FROM t",
+        );
+        assert_eq!(
+            out,
+            "SELECT oid_alias(CAST('leads' AS regclass), 'regclass') AS r, \
+             oid_alias('pg_class'::pg_catalog.regclass, 'regclass'), CAST(x AS regclass) FROM t"
+        );
+        assert_eq!(typed_regclass_literals("SELECT 1"), "SELECT 1");
+    }
+
+    #[test]
+    fn regproc_literals_become_function_names() {
+        let sql = "SELECT typinput='pg_catalog.array_in'::regproc AS is_array, \
+                   typoutput = 'record_out'::pg_catalog.regproc FROM pg_type";
+        let out = regproc_literals(sql);
+        assert!(out.contains("typinput='array_in' AS is_array"), "{out}");
+        assert!(out.contains("typoutput = 'record_out' FROM"), "{out}");
+        assert_eq!(regproc_literals("SELECT 'x'::text"), "SELECT 'x'::text");
+    }
+}

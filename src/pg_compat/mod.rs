@@ -1,0 +1,82 @@
+//! PostgreSQL emulation: what makes DataFusion look like PostgreSQL 15 to
+//! drivers, BI tools and psql. Nothing here knows about sockets or
+//! sessions' protocol state; the server installs it into each session.
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`pg_catalog`] | `pg_catalog` with PostgreSQL's column types, `pg_settings` per connection |
+//! | [`information_schema`] | `information_schema` with PostgreSQL type names |
+//! | [`pg_roles`] | the configured users as `pg_roles`, `pg_user`, `pg_auth_members` (`\du`) |
+//! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
+//! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
+//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
+//! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
+//! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
+
+pub mod compat;
+pub mod engine_settings;
+pub mod information_schema;
+pub mod pg_catalog;
+pub mod pg_functions;
+pub mod pg_roles;
+pub mod time_zone;
+pub mod vars;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use datafusion::catalog::CatalogProvider;
+use datafusion::prelude::SessionContext;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+
+use vars::Vars;
+
+/// PostgreSQL's functions, type names and session-zone casts, into one
+/// connection's session, with the settings functions over that
+/// connection's `vars`. The `pg_catalog` schema this leaves in the
+/// session's default catalog is a throwaway: register the real catalog
+/// after.
+pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
+    setup_pg_catalog(ctx, crate::engine::CATALOG, pg_roles::NoRoles)
+        .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+    ctx.register_udf(vars::session_user_udf(vars.clone()));
+    ctx.register_udf(vars::CurrentSetting::udf(vars.clone()));
+    ctx.register_udf(vars::SetConfig::udf(vars.clone()));
+    ctx.register_udf(vars::version_udf());
+    ctx.register_udf(vars::advisory_unlock_all_udf());
+    ctx.register_udf(vars::serial_sequence_udf());
+    ctx.register_udf(vars::to_regtype_udf());
+    pg_functions::register(ctx);
+    ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
+    Ok(())
+}
+
+/// `pg_catalog` and `information_schema` over the tables and views already
+/// registered in `template`'s catalog `name` — one pair per catalog, so
+/// object ids are the same whichever connection asks (DBeaver reads ids on
+/// one connection and uses them on another). `users` are the roles this
+/// catalog shows. Returns the catalog.
+pub async fn add_catalogs(
+    template: &SessionContext,
+    name: &str,
+    users: &[pg_roles::RoleEntry],
+) -> Result<Arc<dyn CatalogProvider>> {
+    setup_pg_catalog(template, name, pg_roles::NoRoles)
+        .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+    let catalog = template
+        .catalog(name)
+        .context("the session has no default catalog")?;
+    // PostgreSQL's column types for the emulated catalog tables.
+    let emulated = catalog
+        .schema("pg_catalog")
+        .context("pg_catalog is missing")?;
+    catalog.register_schema(
+        "pg_catalog",
+        Arc::new(pg_catalog::PgCatalog::new(emulated, template, pg_roles::tables(users)?).await?),
+    )?;
+    catalog.register_schema(
+        information_schema::NAME,
+        Arc::new(information_schema::InformationSchema::new(name, &catalog)),
+    )?;
+    Ok(catalog)
+}

@@ -1,0 +1,171 @@
+//! PostgreSQL functions that client catalog queries call and neither
+//! DataFusion nor datafusion-pg-catalog provide.
+//!
+//! | function | who calls it |
+//! |---|---|
+//! | `format(fmt, …)` | Metabase's field sync |
+//! | `json_build_object(k, v, …)` | SQLAlchemy's column reflection (identity and collation details) |
+//! | `_pg_expandarray(array)` | pgjdbc's `getPrimaryKeys`/`getIndexInfo` (with [`super::compat`] turning it into a set) |
+//! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
+//! | `pg_get_indexdef(…)`, `col_description(…)`, `obj_description(…)` | pgjdbc, Metabase, SQLAlchemy: NULL, as for an object without one |
+//! | `pg_collation_is_visible(oid)` | SQLAlchemy: every collation is visible |
+//! | `oid_alias(int4, kind)` | [`super::compat`]: `x::regclass`, described as `regclass` |
+//! | `oid_array(int4[], kind)` | [`super::compat`]: `x::oid[]`, int4 values described as `oid[]` |
+//! | `like_escape(pattern, c)` | [`super::compat`]: a LIKE pattern escaped with `c` → escaped with a backslash |
+//!
+//! OKO declares no indexes, comments or collations, so the lookups answer
+//! what PostgreSQL answers for an object that has none.
+
+mod format;
+mod json;
+mod like;
+mod oids;
+mod sets;
+
+pub use format::{Format, quote_ident};
+pub use json::JsonBuildObject;
+pub use like::LikeEscape;
+pub use oids::{OidAlias, OidArray};
+pub use sets::{GenerateSubscripts, PgExpandArray};
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+/// arrow-pg's marker of an oid-alias column (`regclass`, `oid`, …): the
+/// field metadata key the wire encoder reads to describe a column.
+pub const OID_ALIAS: &str = "pg.oid_alias";
+
+/// Registers every function of this module in `ctx`.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(PgExpandArray::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(OidAlias::new()));
+    ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
+    ctx.register_udf(null_text("col_description", &[2]));
+    ctx.register_udf(null_text("obj_description", &[1, 2]));
+    ctx.register_udf(datafusion::logical_expr::create_udf(
+        "pg_collation_is_visible",
+        vec![DataType::Int32],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(|_| Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))))),
+    ));
+}
+
+/// All arguments scalar: the answer is one value.
+fn all_scalar(args: &[ColumnarValue]) -> bool {
+    args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)))
+}
+
+/// An answer of one row as a scalar, of many as an array.
+fn answer(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
+    if scalar && array.len() == 1 {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &array, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(array))
+    }
+}
+
+/// A text function that is always NULL, taking any arguments of the given
+/// counts.
+fn null_text(name: &'static str, arities: &[usize]) -> ScalarUDF {
+    ScalarUDF::new_from_impl(NullText {
+        name,
+        signature: Signature::one_of(
+            arities.iter().map(|n| TypeSignature::Any(*n)).collect(),
+            Volatility::Stable,
+        ),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NullText {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for NullText {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn one(sql: &str) -> String {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn json_build_object_writes_postgres_json() {
+        let out =
+            one("SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', true, 'd', NULL) AS j").await;
+        assert!(
+            out.contains(r#"{"a" : 1, "b" : "x\"y", "c" : true, "d" : null}"#),
+            "{out}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pg_expandarray_numbers_the_elements() {
+        let out = one(
+            // (What `(unnest(…)).x` becomes, see compat::rewrite_statement.)
+            "SELECT get_field(unnest(_pg_expandarray(make_array(7, 8))), 'x') AS x, \
+                    get_field(unnest(_pg_expandarray(make_array(7, 8))), 'n') AS n",
+        )
+        .await;
+        assert!(
+            out.contains("| 7 | 1 |") && out.contains("| 8 | 2 |"),
+            "{out}"
+        );
+    }
+
+    #[tokio::test]
+    async fn generate_subscripts_numbers_the_positions() {
+        let out = one("SELECT unnest(make_array(7, 8, 9)) AS v, \
+                    unnest(generate_subscripts(make_array(7, 8, 9), 1)) AS i")
+        .await;
+        assert!(
+            out.contains("| 7 | 1 |") && out.contains("| 9 | 3 |"),
+            "{out}"
+        );
+    }
+
+    #[tokio::test]
+    async fn format_and_like_escape() {
+        let out = one("SELECT format('%I.%s|%2$L|%-3s|', 'Leads', 'x''y', 7) AS f").await;
+        assert!(out.contains("\"Leads\".x'y|'x''y'|7  |"), "{out}");
+        let out = one("SELECT 'pg_toast' LIKE like_escape('pg/_%', '/') ESCAPE '\\' AS m").await;
+        assert!(out.contains("true"), "{out}");
+    }
+}

@@ -1,0 +1,204 @@
+//! `oko serve`: everything the server process needs, in order — settings
+//! checked, TLS and users, the store (or the demo dataset), the listener,
+//! the notifier — then connections until SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::Config;
+use crate::model::Table;
+use crate::store::Store;
+
+/// How `oko serve` was asked to run, beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Serve the embedded demo dataset instead of the configured store.
+    pub demo: bool,
+}
+
+/// Runs the server of `config` until SIGINT or SIGTERM.
+pub async fn serve(config: Config, opts: ServeOptions) -> Result<()> {
+    // A malformed message can make the protocol decoder panic inside one
+    // connection's task: that connection ends, the server goes on. Log it
+    // as one line rather than a backtrace per bad packet.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("a connection ended on an internal error: {info}");
+    }));
+    let server = Server::bind(config, opts).await?;
+    server.announce()?;
+    server.run(shutdown_signal()).await?;
+    eprintln!("OKO stopped");
+    Ok(())
+}
+
+/// A server that listens and has its tables open: connect to
+/// [`Server::addr`], then [`Server::run`] answers until its shutdown
+/// future completes. Tests start one in-process on port 0.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    shared: Arc<super::Shared>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    config: Config,
+    store: Store,
+    demo: bool,
+    /// The demo store's folder, removed when the server is dropped.
+    _demo_dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Checks the configuration, opens the store (or the demo dataset) and
+    /// binds `[server] listen`.
+    pub async fn bind(config: Config, opts: ServeOptions) -> Result<Server> {
+        crate::engine::reports::check_settings(&config.reports)?;
+        crate::notify::check(&config.notify)?;
+        let mut access = super::startup::Access::new(&config.users, &config.server)?;
+        if let Some(cert) = &config.server.tls_cert {
+            access = access.with_tls_binding(cert)?;
+        }
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => Some(super::startup::tls_acceptor(cert, key)?),
+            (None, None) if config.server.require_tls => {
+                bail!("[server] require_tls is set but no tls_cert and tls_key are configured")
+            }
+            (None, None) => None,
+            _ => bail!("[server] TLS needs both tls_cert and tls_key"),
+        };
+        let (store, demo_dir) = if opts.demo {
+            let (store, dir) = crate::demo::store().await?;
+            (store, Some(dir))
+        } else {
+            (Store::open(&config.store)?, None)
+        };
+        let memory = config.server.memory_limit_mb.map(|mb| mb * 1024 * 1024);
+        let listener = tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        if access.trusts_everyone() && !addr.ip().is_loopback() {
+            bail!(
+                "no users are configured, so every connection would be trusted: listen on a \
+                 loopback address, or add users with `oko user add NAME --role viewer --config FILE --write`"
+            );
+        }
+        let timeout = (config.server.statement_timeout_s > 0)
+            .then(|| Duration::from_secs(config.server.statement_timeout_s));
+        let shared = Arc::new(
+            super::Shared::open(&store, &config.reports, memory, access)
+                .await?
+                .with_statement_timeout(timeout),
+        );
+        Ok(Server {
+            listener,
+            shared,
+            tls,
+            config,
+            store,
+            demo: opts.demo,
+            _demo_dir: demo_dir,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Prints where the server listens and how to connect.
+    fn announce(&self) -> Result<()> {
+        let addr = self.addr()?;
+        let what = if self.demo {
+            "the demo dataset"
+        } else {
+            self.store.url().as_str()
+        };
+        println!("OKO serves {what} on {addr}");
+        if self.shared.trusts_everyone() {
+            println!(
+                "connect: psql \"postgres://oko@{}:{}/oko\"  (no users configured: every \
+                 local connection is a read-only viewer, no password)",
+                addr.ip(),
+                addr.port()
+            );
+        } else {
+            let tls = if self.tls.is_some() {
+                "?sslmode=require"
+            } else {
+                ""
+            };
+            println!(
+                "connect: psql \"postgres://USER@{}:{}/oko{tls}\"  (SCRAM-SHA-256 password)",
+                addr.ip(),
+                addr.port(),
+            );
+        }
+        std::io::stdout().flush()?;
+        Ok(())
+    }
+
+    /// Answers connections, keeps the tables fresh and sends notifications
+    /// until `shutdown` completes; a notification post under way is
+    /// finished first.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let notifier = if self.config.notify.is_empty() {
+            None
+        } else {
+            let ratings = self.store.table_or_create(Table::Ratings).await?;
+            let notifier = crate::notify::Notifier::new(
+                self.config.notify.clone(),
+                ratings,
+                self.shared.engine_context(),
+                self.shared.tables(),
+            )?;
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let task = tokio::spawn(notifier.run(Duration::from_secs(1), stop.clone()));
+            Some((task, stop))
+        };
+        super::run(
+            self.listener,
+            self.shared,
+            self.tls,
+            Duration::from_millis(self.config.server.refresh_ms.max(50)),
+            self.config.server.compact_after_inserts,
+            shutdown,
+        )
+        .await?;
+        if let Some((task, stop)) = notifier {
+            // Let a post under way record that it was delivered.
+            stop.notify_one();
+            if tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("notifications did not stop in 15 s");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,365 @@
+//! One connection's SQL session: the simple and extended query protocols
+//! over a DataFusion context of its own.
+//!
+//! What happens to a statement, in order:
+//! 1. it is parsed with the Postgres-compatible parser of
+//!    `datafusion-pg-catalog` (which rewrites `::regclass`, `pg_catalog`
+//!    idioms and the like);
+//! 2. session statements are answered here: `SET`/`SHOW`/`RESET`
+//!    ([`crate::pg_compat::vars`]), `BEGIN`/`COMMIT`/`ROLLBACK`, cursors
+//!    (`DECLARE`/`FETCH`/`CLOSE`), `LISTEN`/`UNLISTEN`/`DISCARD`;
+//! 3. anything else is planned by DataFusion, the plan is checked
+//!    ([`Session::check`]: DDL, writes, `COPY`, `PREPARE` are refused), and it
+//!    runs under a [`Guard`] that a cancel request or `statement_timeout`
+//!    fires while planning, executing or streaming rows;
+//! 4. rows are encoded by [`super::encode`]; errors get their SQLSTATE in
+//!    [`super::errors`].
+//!
+//! A simple query with several statements runs them in order and stops at
+//! the first error, whose results before it were already sent — as
+//! PostgreSQL does.
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`parser`] | statements parsed (with the client-idiom rewrites) and described |
+//! | [`simple`] | the simple query protocol: several statements in one message |
+//! | [`extended`] | the extended protocol: parse, bind, describe, execute |
+//! | [`utility`] | statements answered here: `SET`/`SHOW`, transactions, `LISTEN`, … |
+//! | [`cursors`] | `DECLARE`/`FETCH`/`MOVE`/`CLOSE` |
+
+mod cursors;
+mod extended;
+mod parser;
+mod simple;
+mod utility;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::Column;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::{Expr, LogicalPlan, WriteOp, cast};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{self};
+use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use futures::StreamExt;
+use pgwire::api::portal::Format;
+use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+
+use super::encode;
+use super::errors::{self, code, user_error};
+use super::interrupt::{Guard, Interrupt};
+use crate::auth::Principal;
+use crate::pg_compat::vars::Vars;
+
+use cursors::*;
+use extended::*;
+pub use parser::Parser;
+use simple::*;
+use utility::*;
+
+/// A statement as the extended protocol keeps it: its text and, unless it
+/// was empty, the parsed statement with its plan. (The same shape as
+/// datafusion-postgres' statements, so its transaction hook can share the
+/// portal store.)
+pub type Statement = (String, Option<(ast::Statement, LogicalPlan)>);
+
+/// A malformed message the wire guard replaced ([`super::wire::MARKER`]).
+fn wire_error(sql: &str) -> Option<PgWireError> {
+    let (code, fatal, message) = super::wire::marker_error(sql)?;
+    let severity = if fatal { "FATAL" } else { "ERROR" };
+    Some(PgWireError::UserError(Box::new(ErrorInfo::new(
+        severity.into(),
+        code,
+        message,
+    ))))
+}
+
+fn identity_is_fixed() -> PgWireError {
+    user_error(
+        code::INSUFFICIENT_PRIVILEGE,
+        "permission denied: an OKO user's identity and role are fixed at login".to_string(),
+    )
+}
+
+/// The row count a write plan answers with (one `count` row).
+fn written(batches: &[datafusion::arrow::array::RecordBatch]) -> usize {
+    use datafusion::arrow::array::{Array, UInt64Array};
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first())
+        .filter_map(|c| c.as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .sum::<u64>() as usize
+}
+
+/// A row of text values (`SHOW`).
+type TextRow = Vec<Option<String>>;
+
+/// What a connection has once its user logged in: the user and the
+/// DataFusion session built for them (their tenant's tables).
+pub struct Login {
+    pub ctx: Arc<SessionContext>,
+    pub principal: Principal,
+}
+
+/// Filled once, by the startup handler, when the login succeeds. The
+/// protocol answers no query before that.
+#[derive(Default)]
+pub struct LoginSlot(OnceLock<Login>);
+
+impl LoginSlot {
+    pub fn set(&self, login: Login) {
+        let _ = self.0.set(login);
+    }
+
+    /// Has the user logged in?
+    pub fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    fn get(&self) -> PgWireResult<&Login> {
+        self.0
+            .get()
+            .ok_or_else(|| user_error(code::INSUFFICIENT_PRIVILEGE, "not logged in".to_string()))
+    }
+
+    fn ctx(&self) -> PgWireResult<&Arc<SessionContext>> {
+        Ok(&self.get()?.ctx)
+    }
+}
+
+/// The SQL side of one connection.
+pub struct Session {
+    login: Arc<LoginSlot>,
+    vars: Arc<Vars>,
+    interrupt: Arc<Interrupt>,
+    parser: Arc<Parser>,
+    transactions: TransactionStatementHook,
+    /// The open cursors' columns, by name: each `FETCH` encodes its rows as
+    /// it asks (text or binary).
+    cursors: std::sync::Mutex<HashMap<String, Cursor>>,
+}
+
+/// A cursor's result columns and the encoding its rows are read with.
+#[derive(Clone)]
+struct Cursor {
+    schema: SchemaRef,
+    fields: encode::CursorFields,
+}
+
+impl Session {
+    pub fn new(login: Arc<LoginSlot>, vars: Arc<Vars>, interrupt: Arc<Interrupt>) -> Session {
+        Session {
+            parser: Arc::new(Parser {
+                login: login.clone(),
+                sql: PostgresCompatibilityParser::new(),
+                vars: vars.clone(),
+                interrupt: interrupt.clone(),
+            }),
+            login,
+            vars,
+            interrupt,
+            transactions: TransactionStatementHook,
+            cursors: Default::default(),
+        }
+    }
+
+    /// Refuses what the logged-in user may not do ([`super::access`]).
+    pub fn check(&self, plan: &LogicalPlan) -> PgWireResult<()> {
+        super::access::check(plan, &self.login.get()?.principal)
+    }
+
+    fn ctx(&self) -> PgWireResult<&Arc<SessionContext>> {
+        self.login.ctx()
+    }
+
+    /// Plans, checks and starts a statement; the rows stream later.
+    async fn execute(
+        &self,
+        plan: LogicalPlan,
+        format: &Format,
+        guard: &Guard,
+    ) -> PgWireResult<Response> {
+        self.check(&plan)?;
+        super::deletes::check_plan(&plan)?;
+        if let Some(what) = writes(&plan)
+            && let Some(e) = self.vars.write_refusal(what)
+        {
+            return Err(user_error(e.code, e.message));
+        }
+        if self.login.get()?.principal.tenant.is_some() {
+            match &plan {
+                LogicalPlan::Explain(e) => {
+                    return self
+                        .tenant_explain(e.plan.as_ref().clone(), false, guard)
+                        .await;
+                }
+                LogicalPlan::Analyze(a) => {
+                    return self
+                        .tenant_explain(a.input.as_ref().clone(), true, guard)
+                        .await;
+                }
+                _ => {}
+            }
+        }
+        if let LogicalPlan::Dml(dml) = &plan {
+            let tag = match dml.op {
+                WriteOp::Delete => Tag::new("DELETE"),
+                _ => Tag::new("INSERT").with_oid(0),
+            };
+            let batches = guard.run(collect(self.ctx()?.clone(), plan)).await?;
+            return Ok(Response::Execution(tag.with_rows(written(&batches))));
+        }
+        let ctx = self.ctx()?.clone();
+        let df = guard
+            .run(async move {
+                ctx.execute_logical_plan(plan)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        let df = self.in_session_zone(df)?;
+        let options = Arc::new(self.vars.format_options());
+        let fields = encode::fields(df.schema().as_arrow(), format, options)?;
+        let stream = guard
+            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .await?;
+        let rows = guard.rows(encode::rows(stream, fields.clone()));
+        Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+
+    /// `EXPLAIN [ANALYZE]` for a user bound to a tenant: the optimised
+    /// logical plan, and with `ANALYZE` the statement's row count and time.
+    ///
+    /// The physical plan is not shown to such a user: it names store files,
+    /// and its statistics (`Min=… Max=…` of a file several tenants share)
+    /// and per-operator row counts (rows a scan read before the tenant
+    /// filter) tell about other tenants' rows — `EXPLAIN ANALYZE … WHERE
+    /// name < 'X'` was a range oracle over their names. The logical plan
+    /// and the totals only show what the user's own query returns.
+    async fn tenant_explain(
+        &self,
+        inner: LogicalPlan,
+        analyze: bool,
+        guard: &Guard,
+    ) -> PgWireResult<Response> {
+        let ctx = self.ctx()?.clone();
+        let state = ctx.state();
+        let for_plan = inner.clone();
+        let optimized = guard
+            .plan(async move { state.optimize(&for_plan).map_err(errors::from_datafusion) })
+            .await?;
+        let mut rows = vec![vec![
+            Some("logical_plan".to_string()),
+            Some(optimized.display_indent().to_string()),
+        ]];
+        if analyze {
+            let started = std::time::Instant::now();
+            let batches = guard.run(collect(ctx, inner)).await?;
+            let count: usize = batches.iter().map(|b| b.num_rows()).sum();
+            rows.push(vec![
+                Some("totals".to_string()),
+                Some(format!(
+                    "rows={count}, elapsed={:.3} ms",
+                    started.elapsed().as_secs_f64() * 1000.0
+                )),
+            ]);
+        }
+        Ok(Response::Query(text_response(
+            &["plan_type".to_string(), "plan".to_string()],
+            rows,
+        )?))
+    }
+
+    /// `timestamptz` columns shown in the session's time zone (the same
+    /// instants; only the offset they are written with changes).
+    fn in_session_zone(&self, df: DataFrame) -> PgWireResult<DataFrame> {
+        let zone = self
+            .ctx()?
+            .state()
+            .config()
+            .options()
+            .execution
+            .time_zone
+            .clone();
+        let Some(zone) = zone else {
+            return Ok(df);
+        };
+        let other_zone =
+            |t: &DataType| matches!(t, DataType::Timestamp(_, Some(z)) if **z != *zone);
+        if !df
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| other_zone(f.data_type()))
+        {
+            return Ok(df);
+        }
+        let exprs: Vec<Expr> = df
+            .schema()
+            .iter()
+            .map(|(qualifier, field)| {
+                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+                match field.data_type() {
+                    DataType::Timestamp(unit, Some(_)) => cast(
+                        column,
+                        DataType::Timestamp(*unit, Some(zone.as_str().into())),
+                    )
+                    .alias_qualified(qualifier.cloned(), field.name()),
+                    _ => column,
+                }
+            })
+            .collect();
+        df.select(exprs).map_err(errors::from_datafusion)
+    }
+}
+
+/// The command a plan writes with (`INSERT`, `DELETE`, …), anywhere in it
+/// (`EXPLAIN ANALYZE INSERT` writes too).
+fn writes(plan: &LogicalPlan) -> Option<&'static str> {
+    let mut found = None;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::Dml(dml) = node {
+            found = Some(match dml.op {
+                WriteOp::Delete => "DELETE",
+                WriteOp::Update => "UPDATE",
+                _ => "INSERT",
+            });
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
+/// Runs a plan to its end, keeping its batches.
+async fn collect(
+    ctx: Arc<SessionContext>,
+    plan: LogicalPlan,
+) -> PgWireResult<Vec<datafusion::arrow::array::RecordBatch>> {
+    ctx.execute_logical_plan(plan)
+        .await
+        .map_err(errors::from_datafusion)?
+        .collect()
+        .await
+        .map_err(errors::from_datafusion)
+}
+
+/// Runs a query to its end, keeping its rows.
+async fn materialize(mut q: QueryResponse) -> PgWireResult<QueryResponse> {
+    let mut rows = Vec::new();
+    while let Some(row) = q.data_rows.next().await {
+        rows.push(Ok(row?));
+    }
+    q.data_rows = Box::pin(futures::stream::iter(rows));
+    Ok(q)
+}
+
+fn syntax_error(e: impl std::fmt::Display) -> PgWireError {
+    user_error(code::SYNTAX_ERROR, format!("syntax error: {e}"))
+}

@@ -1,0 +1,439 @@
+//! Statements the session answers itself, without planning: `SET`,
+//! `SHOW`, `RESET`, transactions, `LISTEN`/`UNLISTEN`/`DISCARD`.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use datafusion::sql::sqlparser::ast::{self, Expr as SqlExpr};
+use datafusion_postgres::QueryHook;
+use futures::{Sink, SinkExt};
+use pgwire::api::portal::Format;
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::response::TransactionStatus;
+use pgwire::messages::startup::ParameterStatus;
+
+use crate::server::errors::{self, code, user_error};
+
+use super::*;
+
+/// Statements answered by the session itself rather than planned.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Utility {
+    Set,
+    /// `SHOW name` (lower case, words joined by a space) or `SHOW ALL`.
+    Show(String),
+    Reset,
+    Transaction,
+    Declare,
+    Fetch,
+    Close,
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`, `SAVEPOINT`, `RELEASE`:
+    /// accepted, nothing to do, with this command tag.
+    Accepted(&'static str),
+    /// `ROLLBACK TO SAVEPOINT`: the transaction block goes on (and leaves
+    /// the failed state).
+    RollbackToSavepoint,
+}
+
+impl Session {
+    /// Answers a session statement.
+    pub(super) async fn utility<C>(
+        &self,
+        client: &mut C,
+        kind: Utility,
+        statement: &ast::Statement,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match kind {
+            Utility::Set => self.set(client, statement).await,
+            Utility::Show(name) => self.show(&name).await,
+            Utility::Reset => {
+                let changes = match statement {
+                    ast::Statement::Reset(r) => match &r.reset {
+                        ast::Reset::ALL => self.vars.reset_all(),
+                        ast::Reset::ConfigurationParameter(name) => {
+                            self.vars.reset(&name.to_string()).into_iter().collect()
+                        }
+                    },
+                    _ => vec![],
+                };
+                report(client, changes).await?;
+                Ok(Response::Execution(Tag::new("RESET")))
+            }
+            Utility::Accepted(tag) => self.accepted(client, tag).await,
+            Utility::RollbackToSavepoint => Ok(Response::TransactionStart(Tag::new("ROLLBACK"))),
+            Utility::Transaction => {
+                match statement {
+                    ast::Statement::StartTransaction { modes, .. } => {
+                        let (read_only, isolation) = transaction_modes(modes);
+                        self.vars.begin(read_only, isolation);
+                    }
+                    _ => self.vars.end(),
+                }
+                match self
+                    .transactions
+                    .handle_simple_query(statement, self.ctx()?, client)
+                    .await
+                {
+                    Some(r) => r,
+                    None => Ok(Response::Execution(Tag::new("SET"))),
+                }
+            }
+            Utility::Declare => self.declare(client, statement, None).await,
+            Utility::Fetch => self.fetch(client, statement, &Format::UnifiedText).await,
+            Utility::Close => {
+                if let ast::Statement::Close { cursor } = statement {
+                    match cursor {
+                        ast::CloseCursor::All => {
+                            self.cursors().clear();
+                            portals(client)?.clear_portals()
+                        }
+                        ast::CloseCursor::Specific { name } => {
+                            self.cursors().remove(&name.value);
+                            portals(client)?.rm_portal(&name.value)
+                        }
+                    }
+                }
+                Ok(Response::Execution(Tag::new("CLOSE CURSOR")))
+            }
+        }
+    }
+
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY`, `DISCARD`.
+    pub(super) async fn accepted<C>(
+        &self,
+        client: &mut C,
+        tag: &'static str,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if tag == "DISCARD ALL" {
+            let changes = self.vars.reset_all();
+            report(client, changes).await?;
+            portals(client)?.clear_portals();
+            self.cursors().clear();
+        }
+        Ok(Response::Execution(Tag::new(tag)))
+    }
+
+    pub(super) async fn set<C>(
+        &self,
+        client: &mut C,
+        statement: &ast::Statement,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ast::Statement::Set(set) = statement else {
+            return Ok(Response::Execution(Tag::new("SET")));
+        };
+        let assignment = match set {
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => Some((
+                crate::pg_compat::engine_settings::normalized_name(variable),
+                values_text(values),
+            )),
+            ast::Set::SetTimeZone { value, .. } => Some((
+                "timezone".to_string(),
+                values_text(std::slice::from_ref(value)),
+            )),
+            ast::Set::SetNames { charset_name, .. } => {
+                Some(("client_encoding".to_string(), charset_name.value.clone()))
+            }
+            ast::Set::SetTransaction { modes, session, .. } => {
+                let (read_only, isolation) = transaction_modes(modes);
+                if *session {
+                    self.vars.set_defaults(read_only, isolation);
+                } else {
+                    self.vars.set_transaction(read_only, isolation);
+                }
+                None
+            }
+            // A user's identity and role are fixed at login.
+            ast::Set::SetRole {
+                role_name: Some(_), ..
+            }
+            | ast::Set::SetSessionAuthorization(_) => {
+                return Err(identity_is_fixed());
+            }
+            // SET ROLE NONE: back to the login role, which it already is.
+            _ => None,
+        };
+        let Some((name, value)) = assignment else {
+            return Ok(Response::Execution(Tag::new("SET")));
+        };
+        if name.starts_with("datafusion.") {
+            let value = crate::pg_compat::engine_settings::check(&name, &value)
+                .map_err(|e| user_error(e.code, e.message))?;
+            self.ctx()?
+                .state_ref()
+                .write()
+                .config_mut()
+                .options_mut()
+                .set(&name, &value)
+                .map_err(errors::from_datafusion)?;
+            return Ok(Response::Execution(Tag::new("SET")));
+        }
+        match self.vars.set(&name, &value) {
+            Ok(changed) => {
+                report(client, changed.into_iter().collect()).await?;
+                Ok(Response::Execution(Tag::new("SET")))
+            }
+            Err(e) => Err(user_error(e.code, e.message)),
+        }
+    }
+
+    pub(super) async fn show(&self, name: &str) -> PgWireResult<Response> {
+        let (columns, rows) = self.show_rows(name)?;
+        Ok(Response::Query(text_response(&columns, rows)?))
+    }
+
+    /// The columns and rows of `SHOW name`.
+    pub(super) fn show_rows(&self, name: &str) -> PgWireResult<(Vec<String>, Vec<TextRow>)> {
+        if name == "all" {
+            let rows = self
+                .vars
+                .all()
+                .into_iter()
+                .map(|(k, v)| vec![Some(k), Some(v), None])
+                .collect();
+            return Ok((
+                vec!["name".into(), "setting".into(), "description".into()],
+                rows,
+            ));
+        }
+        if name.starts_with("datafusion.") {
+            let entry = self
+                .ctx()?
+                .state()
+                .config_options()
+                .entries()
+                .into_iter()
+                .find(|e| e.key == name);
+            return match entry {
+                Some(e) => Ok((
+                    vec!["name".into(), "value".into()],
+                    vec![vec![Some(e.key), e.value]],
+                )),
+                None => Err(user_error(
+                    code::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                )),
+            };
+        }
+        let column = show_column(name);
+        match self.vars.get(name) {
+            Some(v) => Ok((vec![column], vec![vec![Some(v)]])),
+            None => Err(user_error(
+                code::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )),
+        }
+    }
+}
+
+/// `ROLLBACK TO [SAVEPOINT] name`, which leaves a failed transaction block.
+pub(super) fn is_rollback_to_savepoint(text: &str) -> bool {
+    let words: Vec<String> = crate::engine::sql::code_start(text)
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    words.len() == 2 && words[0] == "ROLLBACK" && words[1] == "TO"
+}
+
+/// Tells the client about changed settings.
+pub(super) async fn report<C>(
+    client: &mut C,
+    changes: Vec<(&'static str, String)>,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for (name, value) in changes {
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                name.to_string(),
+                value,
+            )))
+            .await?;
+    }
+    Ok(())
+}
+
+/// `READ ONLY` / `READ WRITE` and the isolation level of a transaction.
+pub(super) fn transaction_modes(modes: &[ast::TransactionMode]) -> (Option<bool>, Option<String>) {
+    let mut read_only = None;
+    let mut isolation = None;
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly) => {
+                read_only = Some(true)
+            }
+            ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadWrite) => {
+                read_only = Some(false)
+            }
+            ast::TransactionMode::IsolationLevel(level) => {
+                isolation = Some(level.to_string().to_ascii_lowercase())
+            }
+        }
+    }
+    (read_only, isolation)
+}
+
+/// In a failed transaction block only its end is accepted (25P02).
+pub(super) fn check_not_aborted<C: ClientInfo>(
+    client: &C,
+    statement: &ast::Statement,
+) -> PgWireResult<()> {
+    let ends = matches!(
+        statement,
+        ast::Statement::Rollback { .. } | ast::Statement::Commit { .. }
+    );
+    if client.transaction_status() == TransactionStatus::Error && !ends {
+        return Err(user_error(
+            "25P02",
+            "current transaction is aborted, commands ignored until end of transaction block",
+        ));
+    }
+    Ok(())
+}
+
+/// Statements refused by their form: `COPY` (it reads or writes files on
+/// the server: never over the wire) and the `DELETE` forms of
+/// [`crate::server::deletes::check_statement`].
+pub(super) fn refuse_copy(statement: &ast::Statement) -> PgWireResult<()> {
+    crate::server::deletes::check_statement(statement)?;
+    if matches!(
+        statement,
+        ast::Statement::Copy { .. } | ast::Statement::CopyIntoSnowflake { .. }
+    ) {
+        let mut info = errors::error(
+            code::INSUFFICIENT_PRIVILEGE,
+            "COPY is not allowed: it would read or write files on the server",
+        );
+        info.hint = Some("run the query and save its rows in your client (psql: \\copy)".into());
+        return Err(PgWireError::UserError(Box::new(info)));
+    }
+    Ok(())
+}
+
+/// Which statements the session answers itself.
+pub(super) fn utility(statement: &ast::Statement) -> Option<Utility> {
+    use ast::Statement as S;
+    Some(match statement {
+        S::Set(_) => Utility::Set,
+        S::ShowVariable { variable } => Utility::Show(
+            variable
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        S::Reset(_) => Utility::Reset,
+        // Every query reads one snapshot and nothing is written in a
+        // transaction: savepoints have nothing to keep.
+        S::Savepoint { .. } => Utility::Accepted("SAVEPOINT"),
+        S::ReleaseSavepoint { .. } => Utility::Accepted("RELEASE"),
+        S::Rollback {
+            savepoint: Some(_), ..
+        } => Utility::RollbackToSavepoint,
+        S::StartTransaction { .. } | S::Commit { .. } | S::Rollback { .. } => Utility::Transaction,
+        S::Declare { .. } => Utility::Declare,
+        S::Fetch { .. } => Utility::Fetch,
+        S::Close { .. } => Utility::Close,
+        S::LISTEN { .. } => Utility::Accepted("LISTEN"),
+        S::UNLISTEN { .. } => Utility::Accepted("UNLISTEN"),
+        S::NOTIFY { .. } => Utility::Accepted("NOTIFY"),
+        S::Discard { object_type } => match object_type {
+            ast::DiscardObject::ALL => Utility::Accepted("DISCARD ALL"),
+            _ => Utility::Accepted("DISCARD"),
+        },
+        _ => return None,
+    })
+}
+
+/// The text of `SET name = a, b` values: quotes removed.
+pub(super) fn values_text(values: &[SqlExpr]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            SqlExpr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            SqlExpr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// PostgreSQL's column name for `SHOW name`.
+pub(super) fn show_column(name: &str) -> String {
+    match name {
+        "timezone" | "time zone" => "TimeZone".into(),
+        "datestyle" => "DateStyle".into(),
+        "intervalstyle" => "IntervalStyle".into(),
+        "transaction isolation level" => "transaction_isolation".into(),
+        other => other.into(),
+    }
+}
+
+/// A one-off result of text columns.
+pub(super) fn text_response(
+    columns: &[String],
+    rows: Vec<Vec<Option<String>>>,
+) -> PgWireResult<QueryResponse> {
+    let fields: Arc<Vec<FieldInfo>> = Arc::new(
+        columns
+            .iter()
+            .map(|c| FieldInfo::new(c.clone(), None, None, Type::TEXT, FieldFormat::Text))
+            .collect(),
+    );
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        for value in row {
+            encoder.encode_field(&value)?;
+        }
+        out.push(Ok(encoder.take_row()));
+    }
+    Ok(QueryResponse::new(fields, futures::stream::iter(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn set_values_lose_their_quotes() {
+        let parser = PostgresCompatibilityParser::new();
+        let s = parser
+            .parse("SET search_path TO public, \"$user\"")
+            .unwrap()
+            .remove(0);
+        let ast::Statement::Set(ast::Set::SingleAssignment { values, .. }) = s else {
+            panic!("not a SET: {s:?}");
+        };
+        assert_eq!(values_text(&values), "public, $user");
+    }
+}
