@@ -29,25 +29,27 @@
 //! is a rating received more than `max_age_hours` (24) before it was
 //! committed — a backfill of old exports stays quiet.
 
+mod commits;
+mod message;
+mod position;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{Expr, SessionContext, col, lit};
 use deltalake::DeltaTable;
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::Subscription;
 use crate::live::LiveTable;
+
+use commits::*;
+use message::*;
+use position::*;
 
 /// Ratings of one commit round that go into one post, at most; the rest
 /// are counted in the post (`omitted`).
@@ -539,199 +541,6 @@ fn next_range(positions: impl Iterator<Item = u64>, latest: u64) -> Option<(u64,
     Some((from, latest.min(from + MAX_VERSIONS_PER_ROUND)))
 }
 
-/// The files a commit appended (path, tenant), when it is an append:
-/// compaction and deletes rewrite rows that were announced before.
-fn appended_files(commit: &[u8]) -> Result<Vec<(String, String)>> {
-    let mut operation = None;
-    let mut adds = Vec::new();
-    for line in commit.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let action: serde_json::Value = serde_json::from_slice(line)?;
-        if let Some(op) = action
-            .pointer("/commitInfo/operation")
-            .and_then(|v| v.as_str())
-        {
-            operation = Some(op.to_string());
-        }
-        if let Some(add) = action.get("add") {
-            if add.get("dataChange").and_then(|v| v.as_bool()) == Some(false) {
-                continue;
-            }
-            let path = add
-                .get("path")
-                .and_then(|v| v.as_str())
-                .context("an add action without a path")?;
-            let tenant = add
-                .pointer("/partitionValues/tenant")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            adds.push((path.to_string(), tenant.to_string()));
-        }
-    }
-    Ok(if operation.as_deref() == Some("WRITE") {
-        adds
-    } else {
-        Vec::new()
-    })
-}
-
-/// Ratings read from a round's commits.
-struct Fresh {
-    /// Ratings received before this are skipped (backfills).
-    since: DateTime<Utc>,
-    ratings: Vec<NewRating>,
-    /// Fresh ratings beyond [`MAX_NEW_PER_ROUND`].
-    over: usize,
-}
-
-/// Reads one appended Parquet file of `ratings` into `out`.
-async fn read_file(
-    store: &Arc<dyn ObjectStore>,
-    path: &str,
-    tenant: &str,
-    version: u64,
-    out: &mut Fresh,
-) -> Result<()> {
-    // Appended files are small (an insert) or bounded by the writer's
-    // file size (a load): read whole, then decoded.
-    let bytes = store
-        .get(&Path::from_url_path(path)?)
-        .await?
-        .bytes()
-        .await?;
-    for b in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
-        let b = b?;
-        let rating_id = text_column(&b, "rating_id")?;
-        let lead_id = text_column(&b, "lead_id")?;
-        let received = column(
-            &b,
-            "received_at",
-            &DataType::Timestamp(TimeUnit::Microsecond, None),
-        )?;
-        let received = received.as_primitive::<TimestampMicrosecondType>();
-        for i in 0..b.num_rows() {
-            let (Some(rating_id), Some(lead_id)) = (rating_id[i].clone(), lead_id[i].clone())
-            else {
-                continue;
-            };
-            let received_at = if received.is_null(i) {
-                continue;
-            } else {
-                DateTime::from_timestamp_micros(received.value(i)).unwrap_or_default()
-            };
-            if received_at < out.since {
-                continue;
-            }
-            if out.ratings.len() >= MAX_NEW_PER_ROUND {
-                out.over += 1;
-                continue;
-            }
-            out.ratings.push(NewRating {
-                version,
-                tenant: tenant.to_string(),
-                rating_id,
-                lead_id,
-                score_raw: None,
-                score: None,
-                received_at,
-                lead_found: false,
-                scope: None,
-                channel: None,
-                manager_id: None,
-                manager: None,
-                manager_label: None,
-                client_id: None,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn column(b: &RecordBatch, name: &str, to: &DataType) -> Result<Arc<dyn Array>> {
-    let c = b
-        .column_by_name(name)
-        .with_context(|| format!("the file has no column {name}"))?;
-    Ok(cast(c, to)?)
-}
-
-/// A column as optional strings.
-fn text_column(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let c = column(b, name, &DataType::Utf8)?;
-    Ok(c.as_string::<i32>()
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
-/// The post: Slack's `text` (what a person reads), and the same ratings as
-/// data for any other receiver.
-fn message(
-    sub: &Subscription,
-    ratings: &[&NewRating],
-    tenants: &HashMap<String, (String, chrono_tz::Tz)>,
-) -> serde_json::Value {
-    let n = ratings.len();
-    let mut text = format!("OKO · «{}»: {}\n", sub.name, count_ru(n));
-    for r in ratings.iter().take(MAX_TEXT_LINES) {
-        text.push_str(&line(r, tenants));
-        text.push('\n');
-    }
-    if n > MAX_TEXT_LINES {
-        text.push_str(&format!("… и ещё {}\n", n - MAX_TEXT_LINES));
-    }
-    let shown = &ratings[..n.min(MAX_RATINGS_PER_POST)];
-    serde_json::json!({
-        "text": text.trim_end(),
-        "subscription": sub.name,
-        "ratings": shown,
-        "omitted": n - shown.len(),
-    })
-}
-
-/// "новая оценка" in the right form for `n`.
-fn count_ru(n: usize) -> String {
-    let word = match (n % 10, n % 100) {
-        (1, r) if r != 11 => "новая оценка",
-        (2..=4, r) if !(12..=14).contains(&r) => "новые оценки",
-        _ => "новых оценок",
-    };
-    format!("{n} {word}")
-}
-
-/// One rating as a line of text, its time on the tenant's wall clock.
-fn line(r: &NewRating, tenants: &HashMap<String, (String, chrono_tz::Tz)>) -> String {
-    let (tenant, zone) = tenants
-        .get(&r.tenant)
-        .cloned()
-        .unwrap_or_else(|| (r.tenant.clone(), chrono_tz::UTC));
-    let what = match r.score {
-        Some(s) => format!("{} {s}/5", "★".repeat(s as usize)),
-        None => "❓ нужна модерация".to_string(),
-    };
-    let mut parts = vec![what, tenant];
-    match (&r.manager, &r.manager_label) {
-        (Some(name), Some(label)) => parts.push(format!("{name} ({label})")),
-        (None, Some(label)) => parts.push(label.clone()),
-        _ => {}
-    }
-    if let Some(c) = &r.channel {
-        parts.push(c.clone());
-    }
-    parts.push(format!("лид {}", r.lead_id));
-    if let Some(c) = &r.client_id {
-        parts.push(format!("клиент {c}"));
-    }
-    if let Some(raw) = r.score_raw.as_deref().filter(|s| !s.trim().is_empty()) {
-        parts.push(format!("«{}»", raw.trim()));
-    }
-    parts.push(
-        r.received_at
-            .with_timezone(&zone)
-            .format("%d.%m.%Y %H:%M")
-            .to_string(),
-    );
-    parts.join(" · ")
-}
-
 async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<()> {
     let response = http.post(url).json(body).send().await?;
     let status = response.status();
@@ -751,40 +560,6 @@ async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Re
             text.chars().take(200).collect::<String>()
         );
     }
-    Ok(())
-}
-
-fn position_path(name: &str) -> Path {
-    Path::from(format!("_oko/notify/{name}.json"))
-}
-
-#[derive(Serialize, Deserialize)]
-struct Position {
-    version: u64,
-}
-
-async fn load_position(store: &Arc<dyn ObjectStore>, name: &str) -> Result<Option<u64>> {
-    match store.get(&position_path(name)).await {
-        Ok(got) => {
-            let bytes = got.bytes().await?;
-            let p: Position = serde_json::from_slice(&bytes).with_context(|| {
-                format!("the stored position of notifications {name:?} is damaged")
-            })?;
-            Ok(Some(p.version))
-        }
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot read the position of notifications {name:?}"))
-        }
-    }
-}
-
-async fn save_position(store: &Arc<dyn ObjectStore>, name: &str, version: u64) -> Result<()> {
-    let body = serde_json::to_vec(&Position { version })?;
-    store
-        .put(&position_path(name), body.into())
-        .await
-        .with_context(|| format!("cannot store the position of notifications {name:?}"))?;
     Ok(())
 }
 
