@@ -108,6 +108,7 @@ pub(super) async fn read_file(
                 score_raw: None,
                 score: None,
                 received_at,
+                in_view: false,
                 lead_found: false,
                 scope: None,
                 channel: None,

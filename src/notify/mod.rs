@@ -120,6 +120,9 @@ struct NewRating {
     /// while the answer waits for a moderator.
     score: Option<i64>,
     received_at: DateTime<Utc>,
+    /// Whether `ratings_effective` holds it (it was not deleted since).
+    #[serde(skip)]
+    in_view: bool,
     /// Whether the lead was found (`lead_base` row).
     #[serde(skip)]
     lead_found: bool,
@@ -285,6 +288,9 @@ impl Notifier {
             return Ok(());
         }
         self.describe(&mut new).await?;
+        // A rating the views no longer hold was deleted (an erasure) after
+        // it was appended: it is not announced.
+        new.retain(|r| r.in_view);
         let tenants = self.tenant_zones(&new).await?;
         let wall = Utc::now();
         for c in self.cursors.iter_mut().filter(|c| behind(c)) {
@@ -446,6 +452,7 @@ impl Notifier {
             for &i in &mine {
                 let r = &mut ratings[i];
                 if let Some([score_raw, score]) = scores.get(&r.rating_id).map(|v| [&v[0], &v[1]]) {
+                    r.in_view = true;
                     r.score_raw = score_raw.clone();
                     r.score = score.as_deref().and_then(|s| s.parse().ok());
                 }
@@ -585,6 +592,7 @@ mod tests {
             score_raw: score.map(|s| s.to_string()),
             score,
             received_at: Utc::now() - chrono::Duration::hours(hours_ago),
+            in_view: true,
             lead_found: scope.is_some(),
             scope: scope.filter(|s| !s.is_empty()).map(str::to_string),
             channel: None,
