@@ -10,12 +10,16 @@
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
 //! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
 //! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
+//! | [`column_names`] | output columns named as PostgreSQL names them (`?column?`, `count`) |
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
+//! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 
+pub mod column_names;
 pub mod compat;
 pub mod engine_settings;
 pub mod information_schema;
+pub mod operators;
 pub mod pg_catalog;
 pub mod pg_functions;
 pub mod pg_roles;
@@ -47,6 +51,17 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.register_udf(vars::serial_sequence_udf());
     ctx.register_udf(vars::to_regtype_udf());
     pg_functions::register(ctx);
+    // `now()`/`current_timestamp` are `timestamptz` (shown in the session's
+    // zone like every `timestamptz`), whatever the engine's zone setting.
+    let mut utc = datafusion::config::ConfigOptions::new();
+    utc.execution.time_zone = Some("+00:00".into());
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        datafusion::functions::datetime::now::NowFunc::new_with_config(&utc),
+    ));
+    datafusion::execution::FunctionRegistry::register_expr_planner(
+        &mut *ctx.state_ref().write(),
+        Arc::new(operators::PgOperators),
+    )?;
     ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
     Ok(())
 }

@@ -11,7 +11,10 @@
 //! - `CAST(x AS timestamp)` → `CAST(to_local_time(CAST(x AS
 //!   timestamptz in the session zone)) AS timestamp)`;
 //! - `CAST(x AS date)` → `CAST(CAST(x AS timestamptz in the session zone) AS
-//!   date)`.
+//!   date)`;
+//! - `date_trunc`, `date_part` (`extract`), `date_bin` of a `timestamptz`
+//!   read it in the session zone (`date_trunc('day', created_at)` is the
+//!   session's midnight).
 
 use std::sync::Arc;
 
@@ -49,6 +52,9 @@ impl AnalyzerRule for SessionZoneCasts {
             node.map_expressions(|e| {
                 let name = names.save(&e);
                 let rewritten = e.transform_up(|e| match e {
+                    Expr::Cast(Cast { expr, field }) if from_text(&expr, &field, &schema) => {
+                        Ok(Transformed::yes(timestamp_in(*expr, &field, &zone)))
+                    }
                     Expr::Cast(Cast { expr, field }) => {
                         in_zone(*expr, field, &schema, &zone).map(|(e, changed)| {
                             if changed {
@@ -57,6 +63,9 @@ impl AnalyzerRule for SessionZoneCasts {
                                 Transformed::no(e)
                             }
                         })
+                    }
+                    Expr::ScalarFunction(f) if ZONED_FUNCTIONS.contains(&f.name()) => {
+                        Ok(zoned_arguments(f, &schema, &zone))
                     }
                     other => Ok(Transformed::no(other)),
                 })?;
@@ -68,6 +77,61 @@ impl AnalyzerRule for SessionZoneCasts {
 
     fn name(&self) -> &str {
         "oko_session_zone_casts"
+    }
+}
+
+/// Whether a cast reads text as a timestamp.
+fn from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(field.data_type(), DataType::Timestamp(..))
+        && matches!(
+            expr.get_type(schema),
+            Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+        )
+}
+
+/// `CAST(text AS timestamp[tz])` → `pg_timestamp_in(text, <the type>,
+/// <session zone>)`: PostgreSQL's input formats (`2026-07-01 00:00+03`,
+/// which Arrow's parser refuses), an offset-less `timestamptz` in the
+/// session's zone.
+fn timestamp_in(expr: Expr, field: &FieldRef, zone: &Arc<str>) -> Expr {
+    let like = datafusion::common::ScalarValue::try_from(field.data_type())
+        .map(|v| Expr::Literal(v, None))
+        .unwrap_or_else(|_| Expr::Literal(datafusion::common::ScalarValue::Null, None));
+    Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            crate::pg_compat::pg_functions::TimestampIn::new(),
+        )),
+        vec![expr, like, datafusion::logical_expr::lit(zone.to_string())],
+    ))
+}
+
+/// Functions that read a `timestamptz`'s fields (its day, its hour), which
+/// PostgreSQL reads in the session's time zone.
+const ZONED_FUNCTIONS: &[&str] = &["date_trunc", "date_part", "date_bin"];
+
+/// `f(…)` with its `timestamptz` arguments in `zone` (the same instants),
+/// so the fields it reads are the session's wall clock.
+fn zoned_arguments(f: ScalarFunction, schema: &DFSchema, zone: &Arc<str>) -> Transformed<Expr> {
+    let mut changed = false;
+    let args = f
+        .args
+        .into_iter()
+        .map(|a| match a.get_type(schema) {
+            Ok(DataType::Timestamp(unit, Some(from))) if *from != **zone => {
+                changed = true;
+                Expr::Cast(Cast::new(
+                    Box::new(a),
+                    DataType::Timestamp(unit, Some(zone.clone())),
+                ))
+            }
+            _ => a,
+        })
+        .collect();
+    let e = Expr::ScalarFunction(ScalarFunction::new_udf(f.func, args));
+    if changed {
+        Transformed::yes(e)
+    } else {
+        Transformed::no(e)
     }
 }
 

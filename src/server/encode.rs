@@ -27,7 +27,8 @@ pub fn fields(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Arc<Vec<FieldInfo>>> {
-    let schema = without_stale_types(schema);
+    let named = crate::pg_compat::column_names::described(schema);
+    let schema = without_stale_types(named.as_ref().unwrap_or(schema));
     let mut fields = datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(
         &schema,
         format,
@@ -166,6 +167,34 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
+        } else if *pg_field.datatype() == Type::REGTYPE
+            && pg_field.format() == FieldFormat::Text
+            && let Some(oids) = array.as_primitive_opt::<Int32Type>()
+        {
+            // A regtype is written as its type's SQL name.
+            let text = (!oids.is_null(row)).then(|| {
+                let oid = oids.value(row);
+                crate::pg_compat::pg_functions::type_name(oid as u32)
+                    .map_or_else(|| oid.to_string(), str::to_string)
+            });
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else if let DataType::Timestamp(unit, zone) = field.data_type()
+            && pg_field.format() == FieldFormat::Text
+        {
+            let text = (!array.is_null(row))
+                .then(|| timestamp_text(array, row, *unit, zone.as_deref()))
+                .flatten();
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
         } else if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
             encoder.encode_field_with_type_and_format(
                 &None::<i64>,
@@ -180,6 +209,68 @@ fn encode_row(
         }
     }
     Ok(())
+}
+
+/// A timestamp as PostgreSQL writes it (`DateStyle` ISO): the fraction of
+/// a second only when there is one, without trailing zeros; a `timestamptz`
+/// (already in the session's zone) with its offset, `+03` or `+05:30`.
+fn timestamp_text(
+    array: &dyn Array,
+    row: usize,
+    unit: datafusion::arrow::datatypes::TimeUnit,
+    zone: Option<&str>,
+) -> Option<String> {
+    use datafusion::arrow::datatypes::{
+        TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    let micros = match unit {
+        TimeUnit::Second => array.as_primitive_opt::<TimestampSecondType>()?.value(row) * 1_000_000,
+        TimeUnit::Millisecond => {
+            array
+                .as_primitive_opt::<TimestampMillisecondType>()?
+                .value(row)
+                * 1_000
+        }
+        TimeUnit::Microsecond => array
+            .as_primitive_opt::<TimestampMicrosecondType>()?
+            .value(row),
+        TimeUnit::Nanosecond => {
+            let ns = array
+                .as_primitive_opt::<TimestampNanosecondType>()?
+                .value(row);
+            // Rounded to microseconds, as PostgreSQL keeps them.
+            (ns as f64 / 1000.0).round_ties_even() as i64
+        }
+    };
+    let instant = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros)?;
+    let (local, offset) = match zone {
+        None => (instant.naive_utc(), None),
+        Some(z) => {
+            let zone = crate::pg_compat::pg_functions::Zone::parse(z).ok()?;
+            let local = zone.local(instant);
+            (local, Some((local - instant.naive_utc()).num_seconds()))
+        }
+    };
+    let mut text = local.format("%Y-%m-%d %H:%M:%S").to_string();
+    let fraction = micros.rem_euclid(1_000_000);
+    if fraction != 0 {
+        let digits = format!("{fraction:06}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    if let Some(seconds) = offset {
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let s = seconds.abs();
+        text.push_str(&format!("{sign}{:02}", s / 3600));
+        if s % 3600 != 0 {
+            text.push_str(&format!(":{:02}", s % 3600 / 60));
+        }
+        if s % 60 != 0 {
+            text.push_str(&format!(":{:02}", s % 60));
+        }
+    }
+    Some(text)
 }
 
 /// The columns a cursor's rows are encoded with: set by each `FETCH` (text

@@ -14,6 +14,9 @@ use datafusion::sql::sqlparser::ast::{
 use super::*;
 
 /// Rewrites of a parsed statement, after datafusion-pg-catalog's:
+/// - set-returning functions as PostgreSQL places them ([`super::sets`]);
+/// - `ts AT TIME ZONE z` → `timezone(z, ts)`, PostgreSQL's conversion
+///   between `timestamp` and `timestamptz` (DataFusion's relabels the zone);
 /// - `(expr).field` (a field of a composite value, PostgreSQL's syntax)
 ///   names its field with a string, the only form DataFusion plans (as
 ///   `get_field`);
@@ -21,12 +24,18 @@ use super::*;
 ///   (SQLAlchemy's `CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(…) FROM
 ///   pg_attrdef WHERE … = a.attrelid …) END`) selects `first_value(…)` of
 ///   it: DataFusion only decorrelates aggregated subqueries. The answer is
-///   the same when the subquery finds at most one row — what PostgreSQL
-///   requires of a scalar subquery anyway (it fails on more).
-pub fn rewrite_statement(statement: &mut Statement) {
+///   the same when the subquery finds at most one row; where it finds more,
+///   PostgreSQL fails (21000) and this answers, so only catalog statements
+///   (`catalog`, see [`super::reads_catalog`]) get it: a client's catalog
+///   query is known to find at most one, an analyst's query is not.
+pub fn rewrite_statement(statement: &mut Statement, catalog: bool) {
     let mut aliases = HashMap::new();
     let _ = statement.visit(&mut TableAliases(&mut aliases));
-    let _ = statement.visit(&mut StatementRewrites { aliases, depth: 0 });
+    let _ = statement.visit(&mut StatementRewrites {
+        aliases,
+        depth: 0,
+        catalog,
+    });
 }
 
 pub(super) struct StatementRewrites {
@@ -34,6 +43,8 @@ pub(super) struct StatementRewrites {
     aliases: HashMap<String, String>,
     /// How deep in (sub)queries the visit is: 1 in the statement's own.
     depth: usize,
+    /// Whether the statement reads the catalog (client introspection).
+    catalog: bool,
 }
 
 /// Collects the aliases of tables.
@@ -59,8 +70,14 @@ impl VisitorMut for TableAliases<'_> {
 impl VisitorMut for StatementRewrites {
     type Break = ();
 
-    fn pre_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        super::sets::name_function_column(factor);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.depth += 1;
+        super::sets::select_list_sets(query);
         ControlFlow::Continue(())
     }
 
@@ -81,6 +98,7 @@ impl VisitorMut for StatementRewrites {
             *expr = lookup;
         }
         if let SqlExpr::Subquery(query) = expr
+            && self.catalog
             && aggregate_correlated_value(query)
         {
             hoist_outer_values(query, &self.aliases);
@@ -92,6 +110,17 @@ impl VisitorMut for StatementRewrites {
     }
 
     fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(zoned) = date_trunc_in_zone(expr) {
+            *expr = zoned;
+        }
+        if let SqlExpr::AtTimeZone {
+            timestamp,
+            time_zone,
+        } = expr
+            && let Some(call) = parse_expr(&format!("timezone({time_zone}, {timestamp})"))
+        {
+            *expr = call;
+        }
         if let Some(tagged) = oid_array_cast(expr).or_else(|| oid_alias_cast(expr)) {
             *expr = tagged;
         }
@@ -124,6 +153,31 @@ impl VisitorMut for StatementRewrites {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `date_trunc(field, ts, zone)` (PostgreSQL 12+: truncation in `zone`)
+/// → `timezone(zone, date_trunc(field, timezone(zone, ts)))`.
+pub(super) fn date_trunc_in_zone(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Function(f) = expr else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("date_trunc") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let [
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(field)),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(ts)),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(zone)),
+    ] = list.args.as_slice()
+    else {
+        return None;
+    };
+    parse_expr(&format!(
+        "timezone({zone}, date_trunc({field}, timezone({zone}, {ts})))"
+    ))
 }
 
 /// Functions that return a relation's name as text.

@@ -38,14 +38,118 @@
 //! regclass)` looks the relation up (Metabase); `x::oid[]` keeps its element
 //! type for the description (asyncpg).
 
+//!
+//! **Scope.** Several of datafusion-pg-catalog's rules change what a
+//! statement means (a correlated subquery in a select list becomes NULL, an
+//! uncorrelated one gets `LIMIT 1`, unqualified names are qualified with a
+//! wildcard's table), acceptable for the catalog queries clients send and
+//! wrong for an analyst's. [`StatementParser`] gives them, and our own
+//! approximations, only to statements that read the catalog
+//! ([`reads_catalog`]); every other statement is parsed as written, with
+//! only the rules that keep its meaning ([`meaning_preserving_rules`]).
+
 mod ast;
+mod sets;
 mod subqueries;
 mod text;
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use datafusion::sql::sqlparser::ast::{ObjectName, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
+    CurrentUserVariableToSessionUserFunctionCall, RewritePgCatalogOperator,
+    RewriteRegCastToSubquery, SqlStatementRewriteRule, StripCallableQualifier, StripCollate,
+};
 
 pub use ast::{oid_array_parameters, rewrite_statement};
 pub use text::{rewrite_all, with_backslash};
 
 use subqueries::*;
+
+/// Parses a client's SQL (after [`rewrite_all`]) into statements ready to
+/// plan, with the rewrites its kind of statement may get (see the module's
+/// "Scope").
+#[derive(Debug)]
+pub struct StatementParser {
+    catalog: PostgresCompatibilityParser,
+    user: Vec<Arc<dyn SqlStatementRewriteRule>>,
+}
+
+impl Default for StatementParser {
+    fn default() -> Self {
+        Self {
+            catalog: PostgresCompatibilityParser::new(),
+            user: meaning_preserving_rules(),
+        }
+    }
+}
+
+/// datafusion-pg-catalog's rules that only change spelling, never the
+/// answer: `pg_catalog.f()` → `f()`, `current_user` → the session user's
+/// function, `COLLATE` dropped (the engine compares bytes, as the `C`
+/// collation does), `OPERATOR(pg_catalog.~)` → `~`, `'leads'::regclass` →
+/// the relation's oid.
+fn meaning_preserving_rules() -> Vec<Arc<dyn SqlStatementRewriteRule>> {
+    vec![
+        Arc::new(StripCallableQualifier),
+        Arc::new(CurrentUserVariableToSessionUserFunctionCall),
+        Arc::new(StripCollate),
+        Arc::new(RewritePgCatalogOperator),
+        Arc::new(RewriteRegCastToSubquery::new()),
+    ]
+}
+
+impl StatementParser {
+    /// The statements of `sql`. One that reads the catalog (or that only
+    /// datafusion-pg-catalog's parser reads, like `ABORT`) gets every
+    /// compatibility rule; any other is parsed as written.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, ParserError> {
+        if let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            && !statements.iter().any(reads_catalog)
+        {
+            return Ok(statements
+                .into_iter()
+                .map(|s| {
+                    let mut s = self.user.iter().fold(s, |s, rule| rule.rewrite(s));
+                    rewrite_statement(&mut s, false);
+                    s
+                })
+                .collect());
+        }
+        let mut statements = self.catalog.parse(sql)?;
+        for s in &mut statements {
+            rewrite_statement(s, true);
+        }
+        Ok(statements)
+    }
+}
+
+/// Whether a statement reads a catalog relation: one in `pg_catalog` or
+/// `information_schema`, or named `pg_…` (psql and drivers often leave the
+/// schema out). OKO's own tables and views never start with `pg_`.
+pub fn reads_catalog(statement: &Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+    struct Finder;
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+            let catalog = relation.0.iter().any(|part| {
+                let name = part.to_string().trim_matches('"').to_lowercase();
+                name == "pg_catalog" || name == "information_schema" || name.starts_with("pg_")
+            });
+            if catalog {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    statement.visit(&mut Finder).is_break()
+}
 
 #[cfg(test)]
 mod tests {
@@ -82,7 +186,7 @@ mod tests {
         let mut s = Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .unwrap()
             .remove(0);
-        rewrite_statement(&mut s);
+        rewrite_statement(&mut s, true);
         s.to_string()
     }
 

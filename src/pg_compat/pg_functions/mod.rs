@@ -4,6 +4,10 @@
 //! | function | who calls it |
 //! |---|---|
 //! | `format(fmt, …)` | Metabase's field sync |
+//! | `percentile_disc(f) WITHIN GROUP (ORDER BY x)`, `mode() WITHIN GROUP (ORDER BY x)` | analysts: PostgreSQL's ordered-set aggregates |
+//! | `pg_typeof(x)` | analysts: the value's PostgreSQL type, a `regtype` |
+//! | `age(a[, b])` | analysts: years, months and days between two times |
+//! | `timezone(zone, ts)` | `ts AT TIME ZONE zone` ([`super::compat`]), PostgreSQL's conversion between `timestamp` and `timestamptz` |
 //! | `json_build_object(k, v, …)` | SQLAlchemy's column reflection (identity and collation details) |
 //! | `_pg_expandarray(array)` | pgjdbc's `getPrimaryKeys`/`getIndexInfo` (with [`super::compat`] turning it into a set) |
 //! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
@@ -16,17 +20,23 @@
 //! OKO declares no indexes, comments or collations, so the lookups answer
 //! what PostgreSQL answers for an object that has none.
 
+mod datetime;
 mod format;
 mod json;
 mod like;
 mod oids;
+mod ordered_set;
 mod sets;
+mod types;
 
+pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
 pub use json::JsonBuildObject;
 pub use like::LikeEscape;
 pub use oids::{OidAlias, OidArray};
+pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
 pub use sets::{GenerateSubscripts, PgExpandArray};
+pub use types::{PgTypeof, type_name};
 
 use std::sync::Arc;
 
@@ -46,6 +56,15 @@ pub const OID_ALIAS: &str = "pg.oid_alias";
 /// Registers every function of this module in `ctx`.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(Timezone::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(Age::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(TimestampIn::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::new()));
+    for kind in [OrderedSetKind::PercentileDisc, OrderedSetKind::Mode] {
+        ctx.register_udaf(datafusion::logical_expr::AggregateUDF::new_from_impl(
+            OrderedSet::new(kind),
+        ));
+    }
     ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(PgExpandArray::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
@@ -65,12 +84,12 @@ pub fn register(ctx: &SessionContext) {
 }
 
 /// All arguments scalar: the answer is one value.
-fn all_scalar(args: &[ColumnarValue]) -> bool {
+pub(crate) fn all_scalar(args: &[ColumnarValue]) -> bool {
     args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)))
 }
 
 /// An answer of one row as a scalar, of many as an array.
-fn answer(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
+pub(crate) fn answer(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     if scalar && array.len() == 1 {
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
             &array, 0,

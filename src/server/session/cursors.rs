@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self, FetchDirection};
 use futures::{Sink, StreamExt};
 use pgwire::api::portal::{Format, Portal};
@@ -57,12 +56,10 @@ impl Session {
                 ));
             };
             let query_statement = ast::Statement::Query(query.clone());
-            let plan = self
-                .ctx()?
-                .state()
-                .statement_to_plan(DfStatement::Statement(Box::new(query_statement.clone())))
-                .await
-                .map_err(errors::from_datafusion)?;
+            let plan =
+                crate::pg_compat::column_names::plan(&self.ctx()?.state(), query_statement.clone())
+                    .await
+                    .map_err(errors::from_datafusion)?;
             // Parameters of `DECLARE … FOR <query with $1>` (extended protocol).
             let plan = match portal {
                 Some(portal) if portal.parameter_len() > 0 => bind(&plan, portal)?,

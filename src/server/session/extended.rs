@@ -49,6 +49,15 @@ pub(super) fn plan_fields(
     if matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_)) {
         return Ok(Arc::new(vec![]));
     }
+    if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+        return Ok(Arc::new(vec![FieldInfo::new(
+            QUERY_PLAN.to_string(),
+            None,
+            None,
+            Type::TEXT,
+            format.format_for(0),
+        )]));
+    }
     let schema: Schema = plan.schema().as_arrow().clone();
     encode::fields(&schema, format, Default::default())
 }

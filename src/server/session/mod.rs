@@ -43,7 +43,6 @@ use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::{Expr, LogicalPlan, WriteOp, cast};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{self};
-use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use futures::StreamExt;
 use pgwire::api::portal::Format;
@@ -157,7 +156,7 @@ impl Session {
         Session {
             parser: Arc::new(Parser {
                 login: login.clone(),
-                sql: PostgresCompatibilityParser::new(),
+                sql: Default::default(),
                 vars: vars.clone(),
                 interrupt: interrupt.clone(),
             }),
@@ -207,6 +206,13 @@ impl Session {
                 _ => {}
             }
         }
+        if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+            let batches = guard.run(collect(self.ctx()?.clone(), plan)).await?;
+            return Ok(Response::Query(text_response(
+                &[QUERY_PLAN.to_string()],
+                query_plan_lines(&batches),
+            )?));
+        }
         if let LogicalPlan::Dml(dml) = &plan {
             let tag = match dml.op {
                 WriteOp::Delete => Tag::new("DELETE"),
@@ -254,24 +260,23 @@ impl Session {
         let optimized = guard
             .plan(async move { state.optimize(&for_plan).map_err(errors::from_datafusion) })
             .await?;
-        let mut rows = vec![vec![
-            Some("logical_plan".to_string()),
-            Some(optimized.display_indent().to_string()),
-        ]];
+        let mut rows: Vec<Vec<Option<String>>> = optimized
+            .display_indent()
+            .to_string()
+            .lines()
+            .map(|l| vec![Some(l.to_string())])
+            .collect();
         if analyze {
             let started = std::time::Instant::now();
             let batches = guard.run(collect(ctx, inner)).await?;
             let count: usize = batches.iter().map(|b| b.num_rows()).sum();
-            rows.push(vec![
-                Some("totals".to_string()),
-                Some(format!(
-                    "rows={count}, elapsed={:.3} ms",
-                    started.elapsed().as_secs_f64() * 1000.0
-                )),
-            ]);
+            rows.push(vec![Some(format!(
+                "Execution: rows={count}, elapsed={:.3} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            ))]);
         }
         Ok(Response::Query(text_response(
-            &["plan_type".to_string(), "plan".to_string()],
+            &[QUERY_PLAN.to_string()],
             rows,
         )?))
     }
@@ -306,17 +311,66 @@ impl Session {
             .map(|(qualifier, field)| {
                 let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
                 match field.data_type() {
+                    // (The field's metadata, its PostgreSQL name among it,
+                    // stays.)
                     DataType::Timestamp(unit, Some(_)) => cast(
                         column,
                         DataType::Timestamp(*unit, Some(zone.as_str().into())),
                     )
-                    .alias_qualified(qualifier.cloned(), field.name()),
+                    .alias_qualified_with_metadata(
+                        qualifier.cloned(),
+                        field.name(),
+                        Some(field.as_ref().into()),
+                    ),
                     _ => column,
                 }
             })
             .collect();
         df.select(exprs).map_err(errors::from_datafusion)
     }
+}
+
+/// The one column PostgreSQL's `EXPLAIN` answers with.
+pub(super) const QUERY_PLAN: &str = "QUERY PLAN";
+
+/// DataFusion's `EXPLAIN` rows (`plan_type`, `plan`) as PostgreSQL shows a
+/// plan: a row per line of the plan that runs — the physical plan (with its
+/// metrics after `ANALYZE`), else the logical one; `VERBOSE` shows every
+/// stage, each under its name.
+fn query_plan_lines(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<Vec<Option<String>>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    let mut plans: Vec<(String, String)> = Vec::new();
+    for batch in batches {
+        if batch.num_columns() < 2 {
+            continue;
+        }
+        let (Some(kinds), Some(texts)) = (
+            batch.column(0).as_string_opt::<i32>(),
+            batch.column(1).as_string_opt::<i32>(),
+        ) else {
+            continue;
+        };
+        for i in 0..batch.num_rows() {
+            if !kinds.is_null(i) && !texts.is_null(i) {
+                plans.push((kinds.value(i).to_string(), texts.value(i).to_string()));
+            }
+        }
+    }
+    let chosen = ["Plan with Metrics", "physical_plan", "logical_plan"]
+        .iter()
+        .find_map(|kind| plans.iter().find(|(k, _)| k == kind));
+    let text = match chosen {
+        Some((_, text)) if plans.len() <= 2 => text.clone(),
+        _ => plans
+            .iter()
+            .map(|(k, t)| format!("{k}:\n{t}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| vec![Some(l.to_string())])
+        .collect()
 }
 
 /// The command a plan writes with (`INSERT`, `DELETE`, …), anywhere in it

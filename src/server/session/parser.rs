@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self};
-use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
@@ -24,7 +22,7 @@ use super::*;
 /// Parses and plans statements for the extended protocol.
 pub struct Parser {
     pub(super) login: Arc<LoginSlot>,
-    pub(super) sql: PostgresCompatibilityParser,
+    pub(super) sql: crate::pg_compat::compat::StatementParser,
     /// For the rewrites that depend on session settings.
     pub(super) vars: Arc<Vars>,
     /// Planning a prepared statement can be cancelled or time out too.
@@ -32,17 +30,13 @@ pub struct Parser {
 }
 
 impl Parser {
-    /// The statements of `sql`, parsed by datafusion-pg-catalog's parser
-    /// (with its rewrites) and then ours ([`crate::pg_compat::compat::rewrite_statement`]).
+    /// The statements of `sql`, with the compatibility rewrites their kind
+    /// of statement may get ([`crate::pg_compat::compat::StatementParser`]).
     pub(super) fn parse(
         &self,
         sql: &str,
     ) -> Result<Vec<ast::Statement>, datafusion::sql::sqlparser::parser::ParserError> {
-        let mut statements = self.sql.parse(sql)?;
-        statements
-            .iter_mut()
-            .for_each(crate::pg_compat::compat::rewrite_statement);
-        Ok(statements)
+        self.sql.parse(sql)
     }
 
     /// The query as the parser should see it ([`crate::pg_compat::compat`]), with the
@@ -141,8 +135,7 @@ impl QueryParser for Parser {
                 self.interrupt
                     .guard(self.vars.statement_timeout())
                     .plan(async move {
-                        state
-                            .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+                        crate::pg_compat::column_names::plan(&state, statement)
                             .await
                             .map_err(errors::from_datafusion)
                     })

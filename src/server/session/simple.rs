@@ -4,7 +4,6 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self};
 use futures::{Sink, SinkExt};
 use pgwire::api::portal::Format;
@@ -39,12 +38,13 @@ impl Session {
             return self.utility(client, kind, &statement).await;
         }
         refuse_copy(&statement)?;
+        // A `SET TIME ZONE` earlier in the same message applies here.
+        self.parser.follow_time_zone();
         let guard = self.interrupt.guard(self.vars.statement_timeout());
         let state = self.ctx()?.state();
         let plan = guard
             .plan(async move {
-                state
-                    .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+                crate::pg_compat::column_names::plan(&state, statement)
                     .await
                     .map_err(errors::from_datafusion)
             })

@@ -426,7 +426,7 @@ mod tests {
 
     #[test]
     pub(super) fn set_values_lose_their_quotes() {
-        let parser = PostgresCompatibilityParser::new();
+        let parser = crate::pg_compat::compat::StatementParser::default();
         let s = parser
             .parse("SET search_path TO public, \"$user\"")
             .unwrap()
