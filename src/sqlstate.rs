@@ -36,6 +36,11 @@ pub mod code {
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
     pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
+    pub const INVALID_ARGUMENT_FOR_POWER: &str = "2201F";
+    pub const INVALID_SUBSTRING_LENGTH: &str = "22011";
+    pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+    pub const CARDINALITY_VIOLATION: &str = "21000";
+    pub const GROUPING_ERROR: &str = "42803";
 }
 
 /// An error whose SQLSTATE is decided where it happens (a refused or

@@ -99,6 +99,20 @@ struct ReportFunction {
     schema: Arc<OnceLock<SchemaRef>>,
 }
 
+/// The session a report's SQL is planned in: the user's, reading `0.5` as
+/// the engine's own SQL does (a float), whatever the session's PostgreSQL
+/// reading of literals (`numeric`), so a report's types never depend on
+/// who calls it.
+fn report_state(state: &SessionState) -> SessionState {
+    let mut state = state.clone();
+    state
+        .config_mut()
+        .options_mut()
+        .sql_parser
+        .parse_float_as_decimal = false;
+    state
+}
+
 impl TableFunctionImpl for ReportFunction {
     fn call_with_args(
         &self,
@@ -110,6 +124,7 @@ impl TableFunctionImpl for ReportFunction {
         let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{} needs an OKO session", self.kind.name());
         };
+        let state = &report_state(state);
         if let Report::SurveyDue = self.kind {
             let plan = futures::executor::block_on(state.create_logical_plan(&sql))?;
             return Ok(Arc::new(ViewTable::new(plan, Some(sql))));
@@ -203,7 +218,7 @@ impl TableProvider for ReportTable {
         let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{} needs an OKO session", self.function.kind.name());
         };
-        let mut state = state.clone();
+        let mut state = report_state(state);
         let optimizer = &mut state.config_mut().options_mut().optimizer;
         optimizer.hash_join_single_partition_threshold_rows = optimizer
             .hash_join_single_partition_threshold_rows

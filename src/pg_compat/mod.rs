@@ -9,20 +9,24 @@
 //! | [`pg_roles`] | the configured users as `pg_roles`, `pg_user`, `pg_auth_members` (`\du`) |
 //! | [`vars`] | per-connection settings: `SET`/`SHOW`/`RESET`, `current_setting()`, `set_config()` |
 //! | [`engine_settings`] | the `datafusion.*` settings a session may change, with bounds |
-//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `json_build_object`, …) |
+//! | [`pg_functions`] | PostgreSQL functions client catalog queries call (`format`, `pg_typeof`, …) |
+//! | [`json`] | `json` and `jsonb`: the types, `->`/`->>`/`@>`/…, `json_build_object`, `json_agg`, `jsonb_each`, … |
 //! | [`column_names`] | output columns named as PostgreSQL names them (`?column?`, `count`) |
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
+//! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 
 pub mod column_names;
 pub mod compat;
 pub mod engine_settings;
 pub mod information_schema;
+pub mod json;
 pub mod operators;
 pub mod pg_catalog;
 pub mod pg_functions;
 pub mod pg_roles;
+pub mod text_out;
 pub mod time_zone;
 pub mod vars;
 
@@ -51,6 +55,14 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.register_udf(vars::serial_sequence_udf());
     ctx.register_udf(vars::to_regtype_udf());
     pg_functions::register(ctx);
+    // `1.5` is a `numeric`, as in PostgreSQL (the views, planned once in
+    // the shared catalog, keep their own types).
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .options_mut()
+        .sql_parser
+        .parse_float_as_decimal = true;
     // `now()`/`current_timestamp` are `timestamptz` (shown in the session's
     // zone like every `timestamptz`), whatever the engine's zone setting.
     let mut utc = datafusion::config::ConfigOptions::new();
@@ -63,6 +75,7 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
         Arc::new(operators::PgOperators),
     )?;
     ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
+    json::install(ctx)?;
     Ok(())
 }
 

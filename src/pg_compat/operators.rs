@@ -6,6 +6,14 @@
 //!   days are multiplied separately, and the fractions of a month (30 days)
 //!   and of a day (24 hours) carry down, so `interval '1 month' * 1.5` is
 //!   `1 mon 15 days` and `interval '1 day' / 3` is `08:00:00`.
+//! - `integer + - * integer`: checked, as PostgreSQL (`integer out of
+//!   range`, 22003); DataFusion's arithmetic wraps around silently.
+//! - `timestamp - timestamp`: days and a time (`2 days 01:30:00`), as
+//!   PostgreSQL's `timestamp_mi` (`interval_justify_hours`), where
+//!   DataFusion gives hours only (`49:30:00`).
+//! - interval comparisons: PostgreSQL compares intervals as spans (a month
+//!   is 30 days, a day 24 hours: `interval '1 month' = interval '30
+//!   days'`); DataFusion compares the fields.
 
 use std::sync::Arc;
 
@@ -62,8 +70,250 @@ impl ExprPlanner for PgOperators {
             BinaryOperator::Divide if is_interval(&left) && is_number(&right) => Ok(
                 PlannerResult::Planned(mul(true).call(vec![expr.left, expr.right])),
             ),
+            BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply
+                if integer_width(&left).is_some() && integer_width(&right).is_some() =>
+            {
+                let wide = if integer_width(&left) >= integer_width(&right) {
+                    left
+                } else {
+                    right
+                };
+                let op = match expr.op {
+                    BinaryOperator::Plus => IntOp::Add,
+                    BinaryOperator::Minus => IntOp::Sub,
+                    _ => IntOp::Mul,
+                };
+                let udf = ScalarUDF::new_from_impl(CheckedInt::new(op));
+                Ok(PlannerResult::Planned(udf.call(vec![
+                    expr.left.cast_to(&wide, schema)?,
+                    expr.right.cast_to(&wide, schema)?,
+                ])))
+            }
+            BinaryOperator::Minus
+                if matches!(left, DataType::Timestamp(..))
+                    && matches!(right, DataType::Timestamp(..)) =>
+            {
+                let udf = ScalarUDF::new_from_impl(TimestampDiff::new());
+                Ok(PlannerResult::Planned(udf.call(vec![expr.left, expr.right])))
+            }
+            BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+                if is_interval(&left) && is_interval(&right) =>
+            {
+                let span = |e| ScalarUDF::new_from_impl(IntervalSpan::new()).call(vec![e]);
+                Ok(PlannerResult::Original(RawBinaryExpr {
+                    op: expr.op,
+                    left: span(expr.left),
+                    right: span(expr.right),
+                }))
+            }
             _ => Ok(PlannerResult::Original(expr)),
         }
+    }
+}
+
+/// The width of a signed integer type (PostgreSQL has no unsigned ones).
+fn integer_width(t: &DataType) -> Option<u8> {
+    match t {
+        DataType::Int16 => Some(2),
+        DataType::Int32 => Some(4),
+        DataType::Int64 => Some(8),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum IntOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// `pg_int_add|sub|mul(a, b)`: checked integer arithmetic on one type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedInt {
+    op: IntOp,
+    signature: Signature,
+}
+
+impl CheckedInt {
+    fn new(op: IntOp) -> Self {
+        Self {
+            op,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CheckedInt {
+    fn name(&self) -> &str {
+        match self.op {
+            IntOp::Add => "pg_int_add",
+            IntOp::Sub => "pg_int_sub",
+            IntOp::Mul => "pg_int_mul",
+        }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args.first().cloned().unwrap_or(DataType::Int64))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::compute::kernels::numeric;
+        let [a, b] = args.args.as_slice() else {
+            return Err(coded(code::UNDEFINED_FUNCTION, "integer arithmetic takes two operands"));
+        };
+        let (a, b) = (a.to_array(args.number_rows)?, b.to_array(args.number_rows)?);
+        let scalar = args
+            .args
+            .iter()
+            .all(|x| matches!(x, ColumnarValue::Scalar(_)));
+        let out = match self.op {
+            IntOp::Add => numeric::add(&a, &b),
+            IntOp::Sub => numeric::sub(&a, &b),
+            IntOp::Mul => numeric::mul(&a, &b),
+        };
+        let out = out.map_err(|_| {
+            let kind = match a.data_type() {
+                DataType::Int16 => "smallint",
+                DataType::Int32 => "integer",
+                _ => "bigint",
+            };
+            coded(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("{kind} out of range"))
+        })?;
+        crate::pg_compat::pg_functions::answer(out, scalar)
+    }
+}
+
+/// `pg_timestamp_diff(a, b)`: `a - b` as PostgreSQL's `timestamp_mi`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TimestampDiff {
+    signature: Signature,
+}
+
+impl TimestampDiff {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// `interval_justify_hours` of a span of microseconds: whole days, and the
+/// time of the same sign.
+pub fn justify_hours(micros: i64) -> IntervalMonthDayNano {
+    let mut days = micros / MICROS_PER_DAY;
+    let mut time = micros % MICROS_PER_DAY;
+    if days > 0 && time < 0 {
+        time += MICROS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && time > 0 {
+        time -= MICROS_PER_DAY;
+        days += 1;
+    }
+    IntervalMonthDayNano::new(0, days as i32, time * 1000)
+}
+
+impl ScalarUDFImpl for TimestampDiff {
+    fn name(&self) -> &str {
+        "pg_timestamp_diff"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let scalar = args
+            .args
+            .iter()
+            .all(|x| matches!(x, ColumnarValue::Scalar(_)));
+        let micros = |v: &ColumnarValue| -> Result<ArrayRef> {
+            let a = v.to_array(rows)?;
+            // Both as UTC instants (a naive timestamp as its wall clock).
+            let target = match a.data_type() {
+                DataType::Timestamp(_, Some(_)) => DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                    Some("+00:00".into()),
+                ),
+                _ => DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+            };
+            Ok(cast(&cast(&a, &target)?, &DataType::Int64)?)
+        };
+        let [a, b] = args.args.as_slice() else {
+            return Err(coded(code::UNDEFINED_FUNCTION, "timestamp - timestamp takes two operands"));
+        };
+        let (a, b) = (micros(a)?, micros(b)?);
+        let (a, b) = (
+            a.as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
+            b.as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
+        );
+        let out: IntervalMonthDayNanoArray = (0..a.len())
+            .map(|i| {
+                (!a.is_null(i) && !b.is_null(i))
+                    .then(|| a.value(i).checked_sub(b.value(i)).map(justify_hours))
+                    .flatten()
+            })
+            .collect();
+        crate::pg_compat::pg_functions::answer(Arc::new(out), scalar)
+    }
+}
+
+/// `pg_interval_span(i)`: an interval as PostgreSQL compares it, in
+/// microseconds (a month 30 days, a day 24 hours).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct IntervalSpan {
+    signature: Signature,
+}
+
+impl IntervalSpan {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for IntervalSpan {
+    fn name(&self) -> &str {
+        "pg_interval_span"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Decimal128(38, 0))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
+        let Some(v) = args.args.first() else {
+            return Err(coded(code::UNDEFINED_FUNCTION, "pg_interval_span takes an interval"));
+        };
+        let spans = cast(
+            &v.to_array(args.number_rows)?,
+            &DataType::Interval(IntervalUnit::MonthDayNano),
+        )?;
+        let spans = spans.as_primitive::<IntervalMonthDayNanoType>();
+        let out: datafusion::arrow::array::Decimal128Array = (0..spans.len())
+            .map(|i| {
+                (!spans.is_null(i)).then(|| {
+                    let s = spans.value(i);
+                    (i128::from(s.months) * 30 + i128::from(s.days)) * i128::from(MICROS_PER_DAY)
+                        + i128::from(s.nanoseconds / 1000)
+                })
+            })
+            .collect();
+        let out = out.with_precision_and_scale(38, 0)?;
+        crate::pg_compat::pg_functions::answer(Arc::new(out), scalar)
     }
 }
 

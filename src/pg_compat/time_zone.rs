@@ -12,6 +12,9 @@
 //!   timestamptz in the session zone)) AS timestamp)`;
 //! - `CAST(x AS date)` → `CAST(CAST(x AS timestamptz in the session zone) AS
 //!   date)`;
+//! - `CAST(text AS timestamp[tz])` reads PostgreSQL's input formats, `CAST(x
+//!   AS text)` of a timestamp, interval or float writes PostgreSQL's text,
+//!   `CAST(fraction AS int)` rounds as PostgreSQL;
 //! - `date_trunc`, `date_part` (`extract`), `date_bin` of a `timestamptz`
 //!   read it in the session zone (`date_trunc('day', created_at)` is the
 //!   session's midnight).
@@ -55,6 +58,18 @@ impl AnalyzerRule for SessionZoneCasts {
                     Expr::Cast(Cast { expr, field }) if from_text(&expr, &field, &schema) => {
                         Ok(Transformed::yes(timestamp_in(*expr, &field, &zone)))
                     }
+                    Expr::Cast(Cast { expr, field }) if to_text(&expr, &field, &schema) => {
+                        Ok(Transformed::yes(Expr::Cast(Cast::new(
+                            Box::new(pg_udf(crate::pg_compat::pg_functions::PgText::new(), vec![*expr])),
+                            field.data_type().clone(),
+                        ))))
+                    }
+                    Expr::Cast(Cast { expr, field }) if rounds_to_integer(&expr, &field, &schema) => {
+                        Ok(Transformed::yes(Expr::Cast(Cast::new(
+                            Box::new(pg_udf(crate::pg_compat::pg_functions::RoundToInteger::new(), vec![*expr])),
+                            field.data_type().clone(),
+                        ))))
+                    }
                     Expr::Cast(Cast { expr, field }) => {
                         in_zone(*expr, field, &schema, &zone).map(|(e, changed)| {
                             if changed {
@@ -78,6 +93,41 @@ impl AnalyzerRule for SessionZoneCasts {
     fn name(&self) -> &str {
         "oko_session_zone_casts"
     }
+}
+
+/// A call of one of our functions.
+fn pg_udf(f: impl datafusion::logical_expr::ScalarUDFImpl + 'static, args: Vec<Expr>) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(f)),
+        args,
+    ))
+}
+
+/// Whether a cast writes as text a value PostgreSQL writes differently from
+/// Arrow (a timestamp, an interval, a float: [`crate::pg_compat::text_out`]).
+fn to_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(
+        field.data_type(),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    ) && matches!(
+        expr.get_type(schema),
+        Ok(DataType::Timestamp(..)
+            | DataType::Interval(_)
+            | DataType::Float64
+            | DataType::Float32)
+    )
+}
+
+/// Whether a cast turns a fraction into an integer: PostgreSQL rounds
+/// (`12.5::int` is 13, `7.5::float8::int` is 8), Arrow truncates.
+fn rounds_to_integer(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(
+        field.data_type(),
+        DataType::Int16 | DataType::Int32 | DataType::Int64
+    ) && matches!(
+        expr.get_type(schema),
+        Ok(DataType::Float64 | DataType::Float32 | DataType::Decimal128(..))
+    )
 }
 
 /// Whether a cast reads text as a timestamp.

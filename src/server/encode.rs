@@ -36,7 +36,7 @@ pub fn fields(
     )?;
     // Arrays of oids (arrow-pg knows oid-alias columns, not arrays of them).
     for (info, field) in fields.iter_mut().zip(schema.fields()) {
-        if let Some(t) = oid_array_type(field.data_type()) {
+        if let Some(t) = oid_array_type(field.data_type()).or_else(|| json_type(field)) {
             *info = FieldInfo::new(
                 info.name().to_string(),
                 info.table_id(),
@@ -51,6 +51,14 @@ pub fn fields(
 }
 
 pub use crate::pg_compat::pg_functions::OID_ALIAS;
+
+/// `json` or `jsonb` for text marked as one ([`crate::pg_compat::json`]).
+fn json_type(field: &Field) -> Option<Type> {
+    Some(match crate::pg_compat::json::Kind::of(field)? {
+        crate::pg_compat::json::Kind::Json => Type::JSON,
+        crate::pg_compat::json::Kind::Jsonb => Type::JSONB,
+    })
+}
 
 /// `oid[]` (or `regtype[]`, …) for a list whose elements are marked as an
 /// oid alias ([`crate::pg_compat::pg_functions::OidArray`]).
@@ -183,12 +191,10 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
-        } else if let DataType::Timestamp(unit, zone) = field.data_type()
-            && pg_field.format() == FieldFormat::Text
+        } else if pg_field.format() == FieldFormat::Text
+            && let Some(text) = crate::pg_compat::text_out::array_value(array.as_ref(), row)
         {
-            let text = (!array.is_null(row))
-                .then(|| timestamp_text(array, row, *unit, zone.as_deref()))
-                .flatten();
+            // Timestamps, intervals, floats as PostgreSQL writes them.
             encoder.encode_field_with_type_and_format(
                 &text,
                 pg_field.datatype(),
@@ -209,68 +215,6 @@ fn encode_row(
         }
     }
     Ok(())
-}
-
-/// A timestamp as PostgreSQL writes it (`DateStyle` ISO): the fraction of
-/// a second only when there is one, without trailing zeros; a `timestamptz`
-/// (already in the session's zone) with its offset, `+03` or `+05:30`.
-fn timestamp_text(
-    array: &dyn Array,
-    row: usize,
-    unit: datafusion::arrow::datatypes::TimeUnit,
-    zone: Option<&str>,
-) -> Option<String> {
-    use datafusion::arrow::datatypes::{
-        TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-        TimestampSecondType,
-    };
-    let micros = match unit {
-        TimeUnit::Second => array.as_primitive_opt::<TimestampSecondType>()?.value(row) * 1_000_000,
-        TimeUnit::Millisecond => {
-            array
-                .as_primitive_opt::<TimestampMillisecondType>()?
-                .value(row)
-                * 1_000
-        }
-        TimeUnit::Microsecond => array
-            .as_primitive_opt::<TimestampMicrosecondType>()?
-            .value(row),
-        TimeUnit::Nanosecond => {
-            let ns = array
-                .as_primitive_opt::<TimestampNanosecondType>()?
-                .value(row);
-            // Rounded to microseconds, as PostgreSQL keeps them.
-            (ns as f64 / 1000.0).round_ties_even() as i64
-        }
-    };
-    let instant = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros)?;
-    let (local, offset) = match zone {
-        None => (instant.naive_utc(), None),
-        Some(z) => {
-            let zone = crate::pg_compat::pg_functions::Zone::parse(z).ok()?;
-            let local = zone.local(instant);
-            (local, Some((local - instant.naive_utc()).num_seconds()))
-        }
-    };
-    let mut text = local.format("%Y-%m-%d %H:%M:%S").to_string();
-    let fraction = micros.rem_euclid(1_000_000);
-    if fraction != 0 {
-        let digits = format!("{fraction:06}");
-        text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
-    }
-    if let Some(seconds) = offset {
-        let sign = if seconds < 0 { '-' } else { '+' };
-        let s = seconds.abs();
-        text.push_str(&format!("{sign}{:02}", s / 3600));
-        if s % 3600 != 0 {
-            text.push_str(&format!(":{:02}", s % 3600 / 60));
-        }
-        if s % 60 != 0 {
-            text.push_str(&format!(":{:02}", s % 60));
-        }
-    }
-    Some(text)
 }
 
 /// The columns a cursor's rows are encoded with: set by each `FETCH` (text

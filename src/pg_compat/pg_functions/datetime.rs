@@ -642,7 +642,10 @@ mod tests {
     use datafusion::prelude::SessionContext;
 
     async fn one(sql: &str) -> String {
-        let ctx = SessionContext::new();
+        // `TIMESTAMP WITH TIME ZONE` is zoned only with a session zone.
+        let mut config = datafusion::prelude::SessionConfig::new();
+        config.options_mut().execution.time_zone = Some("+00:00".into());
+        let ctx = SessionContext::new_with_config(config);
         ctx.register_udf(ScalarUDF::new_from_impl(Timezone::new()));
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         datafusion::arrow::util::pretty::pretty_format_batches(&batches)

@@ -8,7 +8,6 @@
 //! | `pg_typeof(x)` | analysts: the value's PostgreSQL type, a `regtype` |
 //! | `age(a[, b])` | analysts: years, months and days between two times |
 //! | `timezone(zone, ts)` | `ts AT TIME ZONE zone` ([`super::compat`]), PostgreSQL's conversion between `timestamp` and `timestamptz` |
-//! | `json_build_object(k, v, …)` | SQLAlchemy's column reflection (identity and collation details) |
 //! | `_pg_expandarray(array)` | pgjdbc's `getPrimaryKeys`/`getIndexInfo` (with [`super::compat`] turning it into a set) |
 //! | `generate_subscripts(array, dim)` | SQLAlchemy's constraint reflection (a set, the same way) |
 //! | `pg_get_indexdef(…)`, `col_description(…)`, `obj_description(…)` | pgjdbc, Metabase, SQLAlchemy: NULL, as for an object without one |
@@ -22,7 +21,6 @@
 
 mod datetime;
 mod format;
-mod json;
 mod like;
 mod oids;
 mod ordered_set;
@@ -31,12 +29,11 @@ mod types;
 
 pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
-pub use json::JsonBuildObject;
 pub use like::LikeEscape;
 pub use oids::{OidAlias, OidArray};
 pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
 pub use sets::{GenerateSubscripts, PgExpandArray};
-pub use types::{PgTypeof, type_name};
+pub use types::{PgText, PgTypeof, RoundToInteger, type_name};
 
 use std::sync::Arc;
 
@@ -65,7 +62,6 @@ pub fn register(ctx: &SessionContext) {
             OrderedSet::new(kind),
         ));
     }
-    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(PgExpandArray::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
@@ -143,16 +139,6 @@ mod tests {
         datafusion::arrow::util::pretty::pretty_format_batches(&batches)
             .unwrap()
             .to_string()
-    }
-
-    #[tokio::test]
-    async fn json_build_object_writes_postgres_json() {
-        let out =
-            one("SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', true, 'd', NULL) AS j").await;
-        assert!(
-            out.contains(r#"{"a" : 1, "b" : "x\"y", "c" : true, "d" : null}"#),
-            "{out}"
-        );
     }
 
     #[tokio::test]

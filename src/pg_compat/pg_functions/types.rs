@@ -12,6 +12,7 @@ use datafusion::logical_expr::{
 };
 
 use super::OID_ALIAS;
+use crate::sqlstate::{code, coded};
 
 /// The SQL name PostgreSQL's `format_type` gives a type oid without a
 /// modifier, for the types OKO's values can have.
@@ -115,5 +116,130 @@ impl ScalarUDFImpl for PgTypeof {
             }
             _ => ColumnarValue::Scalar(ScalarValue::Int32(Some(oid))),
         })
+    }
+}
+
+/// `pg_text(x)`: a timestamp, interval or float as PostgreSQL writes it
+/// ([`crate::pg_compat::text_out`]), for `CAST(x AS text)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgText {
+    signature: Signature,
+}
+
+impl PgText {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for PgText {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for PgText {
+    fn name(&self) -> &str {
+        "pg_text"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = super::all_scalar(&args.args);
+        let Some(value) = args.args.first() else {
+            return Err(coded(code::UNDEFINED_FUNCTION, "pg_text takes one value"));
+        };
+        let array = value.to_array(args.number_rows)?;
+        let mut out = datafusion::arrow::array::StringBuilder::new();
+        for row in 0..array.len() {
+            match crate::pg_compat::text_out::array_value(array.as_ref(), row) {
+                Some(Some(text)) => out.append_value(text),
+                Some(None) => out.append_null(),
+                None => {
+                    let v = ScalarValue::try_from_array(&array, row)?;
+                    if v.is_null() {
+                        out.append_null()
+                    } else {
+                        out.append_value(v.to_string())
+                    }
+                }
+            }
+        }
+        super::answer(Arc::new(out.finish()), scalar)
+    }
+}
+
+/// `pg_round_to_integer(x)`: a fraction rounded as PostgreSQL rounds it to
+/// an integer — a `double precision` to the nearest even (`rint`), a
+/// `numeric` half away from zero — before the cast to the integer type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RoundToInteger {
+    signature: Signature,
+}
+
+impl RoundToInteger {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for RoundToInteger {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for RoundToInteger {
+    fn name(&self) -> &str {
+        "pg_round_to_integer"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match args.first() {
+            Some(DataType::Decimal128(p, _)) => DataType::Decimal128(*p, 0),
+            _ => DataType::Float64,
+        })
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, Decimal128Array, Float64Array};
+        use datafusion::arrow::datatypes::{Decimal128Type, Float64Type};
+        let scalar = super::all_scalar(&args.args);
+        let Some(value) = args.args.first() else {
+            return Err(coded(code::UNDEFINED_FUNCTION, "pg_round_to_integer takes one value"));
+        };
+        let array = value.to_array(args.number_rows)?;
+        let out: datafusion::arrow::array::ArrayRef = match array.data_type() {
+            DataType::Decimal128(p, s) => {
+                let d = array.as_primitive::<Decimal128Type>();
+                let unit = 10_i128.pow(u32::from(*s as u8));
+                let rounded: Decimal128Array = d
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            let (q, r) = (v / unit, v % unit);
+                            if r.abs() * 2 >= unit { q + v.signum() } else { q }
+                        })
+                    })
+                    .collect();
+                Arc::new(rounded.with_precision_and_scale(*p, 0)?)
+            }
+            _ => {
+                let f = datafusion::arrow::compute::cast(&array, &DataType::Float64)?;
+                let f = f.as_primitive::<Float64Type>();
+                let rounded: Float64Array = f.iter().map(|v| v.map(f64::round_ties_even)).collect();
+                Arc::new(rounded)
+            }
+        };
+        super::answer(out, scalar)
     }
 }

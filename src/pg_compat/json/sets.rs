@@ -1,0 +1,191 @@
+//! PostgreSQL's JSON set-returning functions in `FROM`, as DataFusion
+//! table functions: `json_each(j)` / `jsonb_each` (`key`, `value`),
+//! `json_each_text` / `jsonb_each_text`, `json_array_elements(j)` /
+//! `jsonb_array_elements` (`value`), `…_elements_text`, and
+//! `json_object_keys(j)` / `jsonb_object_keys`.
+//!
+//! DataFusion calls a table function while planning, with its arguments
+//! folded to constants: `SELECT * FROM jsonb_each('{"a": 1}')` works, an
+//! argument that is a column of another table (`LATERAL`) does not, and is
+//! refused with 0A000.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
+
+use super::value::{self, Node, Value};
+use super::Kind;
+use crate::sqlstate::{code, coded};
+
+/// Registers the table functions in `ctx`.
+pub fn register(ctx: &SessionContext) {
+    for kind in [Kind::Json, Kind::Jsonb] {
+        for set in [Set::Each, Set::Elements, Set::Keys] {
+            for text in [false, true] {
+                if set == Set::Keys && text {
+                    continue;
+                }
+                let f = JsonSet { kind, set, text };
+                ctx.register_udtf(&f.name(), Arc::new(f));
+            }
+        }
+    }
+}
+
+/// Which set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    /// An object's members.
+    Each,
+    /// An array's items.
+    Elements,
+    /// An object's keys.
+    Keys,
+}
+
+/// One set-returning function.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonSet {
+    kind: Kind,
+    set: Set,
+    /// Values as text (`…_text`).
+    text: bool,
+}
+
+impl JsonSet {
+    fn name(&self) -> String {
+        let base = match self.set {
+            Set::Each => "each",
+            Set::Elements => "array_elements",
+            Set::Keys => "object_keys",
+        };
+        format!(
+            "{}_{base}{}",
+            self.kind.name(),
+            if self.text { "_text" } else { "" }
+        )
+    }
+
+    /// The rows for one document: (key, value) pairs, the value's text
+    /// `None` for SQL NULL.
+    fn rows(&self, doc: &Node<'_>) -> Result<Vec<(Option<String>, Option<String>)>> {
+        let wrong = |what: &str| coded(code::INVALID_PARAMETER_VALUE, what.to_string());
+        let write = |n: &Node<'_>| -> Result<Option<String>> {
+            if self.text {
+                match &n.value {
+                    Value::Null => return Ok(None),
+                    Value::String(s) => return Ok(Some(value::text_of(s)?.to_string())),
+                    _ => {}
+                }
+            }
+            Ok(Some(match self.kind {
+                Kind::Json => n.text.to_string(),
+                Kind::Jsonb => value::jsonb_text(n)?,
+            }))
+        };
+        match (&doc.value, self.set) {
+            (Value::Object(members), Set::Each) => members
+                .iter()
+                .map(|(k, v)| Ok((Some(value::text_of(k)?.to_string()), write(v)?)))
+                .collect(),
+            (Value::Object(members), Set::Keys) => members
+                .iter()
+                .map(|(k, _)| Ok((Some(value::text_of(k)?.to_string()), None)))
+                .collect(),
+            (Value::Array(items), Set::Elements) => {
+                items.iter().map(|v| Ok((None, write(v)?))).collect()
+            }
+            (Value::Array(_), Set::Each) => Err(wrong("cannot deconstruct an array as an object")),
+            (Value::Array(_), Set::Keys) => Err(wrong(&format!(
+                "cannot call {} on an array",
+                self.name()
+            ))),
+            (Value::Object(_), Set::Elements) => Err(wrong("cannot extract elements from an object")),
+            (_, Set::Elements) => Err(wrong("cannot extract elements from a scalar")),
+            (_, Set::Each) => Err(wrong("cannot deconstruct a scalar")),
+            (_, Set::Keys) => Err(wrong(&format!(
+                "cannot call {} on a scalar",
+                self.name()
+            ))),
+        }
+    }
+
+    fn value_field(&self, name: &str) -> Field {
+        if self.text {
+            Field::new(name, DataType::Utf8, true)
+        } else {
+            self.kind.field(name, true).as_ref().clone()
+        }
+    }
+}
+
+impl TableFunctionImpl for JsonSet {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let name = self.name();
+        let text = match args.exprs() {
+            [Expr::Literal(v, _)] => match v {
+                ScalarValue::Utf8(t) | ScalarValue::LargeUtf8(t) | ScalarValue::Utf8View(t) => {
+                    t.clone()
+                }
+                ScalarValue::Null => None,
+                other => {
+                    return Err(coded(
+                        code::UNDEFINED_FUNCTION,
+                        format!(
+                            "function {name}({}) does not exist",
+                            super::pg_type_name(&other.data_type())
+                        ),
+                    ));
+                }
+            },
+            [_] => {
+                return Err(coded(
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("{name} in FROM takes a constant argument here, not a column of another table"),
+                ));
+            }
+            _ => {
+                return Err(coded(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function {name} takes one argument"),
+                ));
+            }
+        };
+        let rows = match &text {
+            Some(t) => {
+                let doc = match self.kind {
+                    Kind::Json => value::parse(t)?,
+                    Kind::Jsonb => value::parse_jsonb(t)?,
+                };
+                self.rows(&doc)?
+            }
+            None => vec![],
+        };
+        let mut keys = StringBuilder::new();
+        let mut values = StringBuilder::new();
+        for (k, v) in &rows {
+            keys.append_option(k.as_deref());
+            values.append_option(v.as_deref());
+        }
+        let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match self.set {
+            Set::Each => (
+                vec![Field::new("key", DataType::Utf8, true), self.value_field("value")],
+                vec![Arc::new(keys.finish()), Arc::new(values.finish())],
+            ),
+            Set::Elements => (vec![self.value_field("value")], vec![Arc::new(values.finish())]),
+            Set::Keys => (
+                vec![Field::new(&name, DataType::Utf8, true)],
+                vec![Arc::new(keys.finish())],
+            ),
+        };
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
