@@ -13,6 +13,7 @@
 //! | [`json`] | `json` and `jsonb`: the types, `->`/`->>`/`@>`/…, `json_build_object`, `json_agg`, `jsonb_each`, … |
 //! | [`column_names`] | output columns named as PostgreSQL names them (`?column?`, `count`) |
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
+//! | [`literals`] | integer constants typed `integer` where PostgreSQL types them so |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
@@ -22,12 +23,13 @@ pub mod compat;
 pub mod engine_settings;
 pub mod information_schema;
 pub mod json;
+pub mod literals;
 pub mod operators;
 pub mod pg_catalog;
 pub mod pg_functions;
 pub mod pg_roles;
 pub mod text_out;
-pub mod time_zone;
+pub mod casts;
 pub mod vars;
 
 use std::sync::Arc;
@@ -74,9 +76,18 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
         &mut *ctx.state_ref().write(),
         Arc::new(operators::PgOperators),
     )?;
-    ctx.add_analyzer_rule(Arc::new(time_zone::SessionZoneCasts));
+    ctx.add_analyzer_rule(Arc::new(casts::PgCasts));
     json::install(ctx)?;
     Ok(())
+}
+
+/// The analyzer rules of a PostgreSQL session: DataFusion's, after the
+/// ones that must see the plan before type coercion ([`literals`]).
+pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
+        vec![Arc::new(literals::IntegerLiterals)];
+    rules.extend(datafusion::optimizer::Analyzer::new().rules);
+    rules
 }
 
 /// `pg_catalog` and `information_schema` over the tables and views already

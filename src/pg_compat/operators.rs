@@ -160,15 +160,25 @@ impl ScalarUDFImpl for CheckedInt {
     fn signature(&self) -> &Signature {
         &self.signature
     }
+    /// The wider operand's type (an `integer` constant may meet a `bigint`,
+    /// see [`super::literals`]).
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        Ok(args.first().cloned().unwrap_or(DataType::Int64))
+        Ok(args
+            .iter()
+            .max_by_key(|t| integer_width(t))
+            .cloned()
+            .unwrap_or(DataType::Int64))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         use datafusion::arrow::compute::kernels::numeric;
         let [a, b] = args.args.as_slice() else {
             return Err(coded(code::UNDEFINED_FUNCTION, "integer arithmetic takes two operands"));
         };
-        let (a, b) = (a.to_array(args.number_rows)?, b.to_array(args.number_rows)?);
+        let target = args.return_field.data_type();
+        let (a, b) = (
+            cast(&a.to_array(args.number_rows)?, target)?,
+            cast(&b.to_array(args.number_rows)?, target)?,
+        );
         let scalar = args
             .args
             .iter()

@@ -188,6 +188,7 @@ impl Shared {
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(interrupt::YieldPoints))
+            .with_analyzer_rules(pg_compat::analyzer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);
         // PostgreSQL's functions into this session; their (throwaway)

@@ -12,6 +12,7 @@ mod crash;
 mod crosscheck;
 mod dashboard;
 mod deletes;
+mod differential;
 mod hostile;
 mod lifecycle;
 mod logins;

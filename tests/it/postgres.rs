@@ -102,6 +102,12 @@ impl Postgres {
         Some(pg)
     }
 
+    /// The folder of its Unix socket, for clients that speak the protocol
+    /// themselves (the differential test reads type OIDs tokio-postgres hides).
+    pub fn socket_dir(&self) -> &std::path::Path {
+        &self.socket
+    }
+
     /// A connection to its `postgres` database as `oko`.
     pub async fn connect(&self) -> tokio_postgres::Client {
         let started = Instant::now();

@@ -349,7 +349,8 @@ fn extracted(part: Option<&Node<'_>>, text: bool, kind: Kind) -> Result<Option<S
 
 /// The key of `json_build_object`: a scalar as its text.
 pub fn key_text(writer: &Writer, array: &dyn Array, field: &Field, row: usize, position: usize) -> Result<String> {
-    if array.is_null(row) {
+    // A `NULL` constant is a `NullArray`, null only logically.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return Err(invalid(format!("argument {position} cannot be null")));
     }
     let t = array.data_type();

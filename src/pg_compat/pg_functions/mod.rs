@@ -3,6 +3,7 @@
 //!
 //! | function | who calls it |
 //! |---|---|
+//! | `pg_array_in(text)` | `CAST(text AS T[])` ([`super::casts`]): PostgreSQL's array input |
 //! | `format(fmt, …)` | Metabase's field sync |
 //! | `percentile_disc(f) WITHIN GROUP (ORDER BY x)`, `mode() WITHIN GROUP (ORDER BY x)` | analysts: PostgreSQL's ordered-set aggregates |
 //! | `pg_typeof(x)` | analysts: the value's PostgreSQL type, a `regtype` |
@@ -19,6 +20,7 @@
 //! OKO declares no indexes, comments or collations, so the lookups answer
 //! what PostgreSQL answers for an object that has none.
 
+mod arrays;
 mod datetime;
 mod format;
 mod like;
@@ -27,6 +29,7 @@ mod ordered_set;
 mod sets;
 mod types;
 
+pub use arrays::PgArrayIn;
 pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
 pub use like::LikeEscape;

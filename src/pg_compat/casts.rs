@@ -1,4 +1,6 @@
-//! Casts from `timestamptz` that depend on the session's `TimeZone`.
+//! Casts as PostgreSQL casts: those that depend on the session's
+//! `TimeZone`, and those whose text PostgreSQL reads or writes differently
+//! from Arrow.
 //!
 //! PostgreSQL converts a `timestamptz` to `timestamp` (wall-clock time) and
 //! to `date` in the session's time zone; Metabase buckets days and weeks
@@ -14,7 +16,8 @@
 //!   date)`;
 //! - `CAST(text AS timestamp[tz])` reads PostgreSQL's input formats, `CAST(x
 //!   AS text)` of a timestamp, interval or float writes PostgreSQL's text,
-//!   `CAST(fraction AS int)` rounds as PostgreSQL;
+//!   `CAST(fraction AS int)` rounds as PostgreSQL, `CAST(text AS T[])`
+//!   reads PostgreSQL's array literal (`'{a,"b c",NULL}'`);
 //! - `date_trunc`, `date_part` (`extract`), `date_bin` of a `timestamptz`
 //!   read it in the session zone (`date_trunc('day', created_at)` is the
 //!   session's midnight).
@@ -32,9 +35,9 @@ use datafusion::optimizer::AnalyzerRule;
 
 /// The analyzer rule; see the module documentation.
 #[derive(Debug, Default)]
-pub struct SessionZoneCasts;
+pub struct PgCasts;
 
-impl AnalyzerRule for SessionZoneCasts {
+impl AnalyzerRule for PgCasts {
     fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> Result<LogicalPlan> {
         let Some(zone) = config.execution.time_zone.clone() else {
             return Ok(plan);
@@ -57,6 +60,15 @@ impl AnalyzerRule for SessionZoneCasts {
                 let rewritten = e.transform_up(|e| match e {
                     Expr::Cast(Cast { expr, field }) if from_text(&expr, &field, &schema) => {
                         Ok(Transformed::yes(timestamp_in(*expr, &field, &zone)))
+                    }
+                    Expr::Cast(Cast { expr, field }) if array_from_text(&expr, &field, &schema) => {
+                        Ok(Transformed::yes(Expr::Cast(Cast::new(
+                            Box::new(pg_udf(
+                                crate::pg_compat::pg_functions::PgArrayIn::new(),
+                                vec![Expr::Cast(Cast::new(expr, DataType::Utf8))],
+                            )),
+                            field.data_type().clone(),
+                        ))))
                     }
                     Expr::Cast(Cast { expr, field }) if to_text(&expr, &field, &schema) => {
                         Ok(Transformed::yes(Expr::Cast(Cast::new(
@@ -91,7 +103,7 @@ impl AnalyzerRule for SessionZoneCasts {
     }
 
     fn name(&self) -> &str {
-        "oko_session_zone_casts"
+        "oko_pg_casts"
     }
 }
 
@@ -128,6 +140,15 @@ fn rounds_to_integer(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
         expr.get_type(schema),
         Ok(DataType::Float64 | DataType::Float32 | DataType::Decimal128(..))
     )
+}
+
+/// Whether a cast reads text as an array.
+fn array_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(field.data_type(), DataType::List(_) | DataType::LargeList(_))
+        && matches!(
+            expr.get_type(schema),
+            Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+        )
 }
 
 /// Whether a cast reads text as a timestamp.
@@ -243,7 +264,7 @@ mod tests {
         let mut config = SessionConfig::new();
         config.options_mut().execution.time_zone = Some("Asia/Yekaterinburg".into());
         let ctx = SessionContext::new_with_config(config);
-        ctx.add_analyzer_rule(Arc::new(SessionZoneCasts));
+        ctx.add_analyzer_rule(Arc::new(PgCasts));
         let batches = ctx
             .sql(
                 "SELECT date_trunc('day', CAST(t AS TIMESTAMP)) AS d, count(*) AS n FROM \
@@ -266,7 +287,7 @@ mod tests {
         let mut config = SessionConfig::new();
         config.options_mut().execution.time_zone = Some("Asia/Yekaterinburg".into());
         let ctx = SessionContext::new_with_config(config);
-        ctx.add_analyzer_rule(Arc::new(SessionZoneCasts));
+        ctx.add_analyzer_rule(Arc::new(PgCasts));
         let batches = ctx
             .sql(
                 "SELECT CAST(t AS TIMESTAMP) AS wall, CAST(t AS DATE) AS day FROM \

@@ -1,0 +1,41 @@
+-- NULL handling (coalesce, nullif, IS DISTINCT FROM, three-valued logic,
+-- NULLs in sorting) and CASE.
+
+SELECT coalesce(manager_id, '-') AS m, count(*) FROM leads GROUP BY 1 ORDER BY 1;
+SELECT nullif(score, 5) AS s, count(*) FROM ratings GROUP BY 1 ORDER BY 1;
+SELECT nullif('a', 'a'), nullif('a', 'b'), nullif(1, NULL);
+SELECT NULL IS DISTINCT FROM NULL, 1 IS DISTINCT FROM NULL, NULL IS NOT DISTINCT FROM NULL, 1 IS NOT DISTINCT FROM 1;
+SELECT NULL = NULL, NULL IS NULL, NULL::int + 1, NULL::text || 'a';
+SELECT count(*) FROM leads WHERE manager_id IS DISTINCT FROM 'm101';
+SELECT count(*) FROM leads WHERE manager_id <> 'm101';
+SELECT count(*) FROM leads WHERE manager_id IS NOT DISTINCT FROM NULL;
+SELECT DISTINCT class FROM leads ORDER BY class;
+SELECT DISTINCT class FROM leads ORDER BY class DESC;
+SELECT DISTINCT class FROM leads ORDER BY class NULLS FIRST;
+SELECT DISTINCT class FROM leads ORDER BY class DESC NULLS LAST;
+SELECT DISTINCT manager_id FROM leads ORDER BY 1;
+SELECT v FROM (VALUES (2), (NULL), (1)) AS t(v) ORDER BY v;
+SELECT v FROM (VALUES (2), (NULL), (1)) AS t(v) ORDER BY v DESC;
+SELECT rating_id, score FROM ratings WHERE received_at < '2026-06-02' ORDER BY score NULLS FIRST, rating_id;
+SELECT tenant, lead_id, answered_at FROM leads WHERE created_at < '2026-06-01 08:00+00' ORDER BY answered_at DESC, lead_id;
+SELECT CASE channel WHEN 'call' THEN 'voice' WHEN 'callback' THEN 'voice' ELSE 'text' END AS kind, count(*) FROM leads GROUP BY 1 ORDER BY 1;
+SELECT sum(CASE WHEN answered_at IS NULL THEN 1 ELSE 0 END) AS missed, sum(CASE WHEN direction = 'out' THEN 1 END) AS outgoing FROM leads;
+SELECT CASE WHEN false THEN 1 END, CASE 1 WHEN 2 THEN 'x' END;
+SELECT CASE WHEN true THEN 1 ELSE 1.5 END, CASE WHEN false THEN 1 ELSE 2.5 END;
+SELECT CASE WHEN score >= 4 THEN 'good' WHEN score >= 3 THEN 'ok' WHEN score IS NULL THEN 'unparsed' ELSE 'bad' END AS grade, count(*) FROM ratings GROUP BY 1 ORDER BY 1;
+SELECT coalesce(score, 0) AS s, coalesce(score::text, 'n/a') AS t, count(*) FROM ratings GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT greatest(NULL, 1), least(NULL::int, NULL), greatest(1, NULL, 3), coalesce(NULL, NULL, 3, 4);
+SELECT count(*), count(score), count(*) - count(score) FROM ratings;
+SELECT avg(coalesce(score, 0))::float8, avg(score)::float8 FROM ratings;
+SELECT NOT NULL::bool, NULL AND false, NULL AND true, NULL OR true, NULL OR false;
+SELECT sum(x), count(x), avg(x) FROM (VALUES (NULL::int)) v(x);
+SELECT coalesce(class, 'без класса') AS class, count(*) FROM leads GROUP BY 1 ORDER BY 1;
+SELECT count(*) FILTER (WHERE class IS NULL), count(*) FILTER (WHERE class = ''), count(*) FILTER (WHERE answered_at IS NULL AND ended_at IS NOT NULL) FROM leads;
+SELECT tenant, count(*) FROM leads WHERE answered_at IS NULL OR ended_at IS NULL GROUP BY tenant ORDER BY tenant;
+SELECT CASE WHEN score IS NULL THEN score_raw ELSE score::text END AS v, count(*) FROM ratings GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8;
+SELECT tenant, CASE WHEN count(*) > 4000 THEN 'big' ELSE 'small' END FROM leads GROUP BY tenant ORDER BY tenant;
+SELECT lead_id, CASE WHEN answered_at IS NULL THEN NULL ELSE ended_at - answered_at END FROM leads WHERE created_at < '2026-06-01 06:00+00' ORDER BY tenant, lead_id;
+SELECT num_nulls(1, NULL, NULL), num_nonnulls(1, NULL, 'a');
+SELECT NULL::bool IS UNKNOWN, true IS TRUE, NULL::bool IS NOT FALSE;
+SELECT previous_score, new_score, coalesce(new_score, previous_score) FROM rating_moderations ORDER BY tenant, rating_id, moderated_at LIMIT 6;
+SELECT count(*) FROM rating_moderations WHERE new_score IS NULL AND previous_score IS NULL;
