@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::config::Config;
@@ -396,7 +397,10 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
     };
     crate::engine::reports::check_settings(&config.reports)?;
     let ctx = crate::engine::session(&store, &config.reports).await?;
-    let mut last = Vec::new();
+    let mut last = (
+        std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        Vec::new(),
+    );
     let mut times = Vec::new();
     for run in 0..=args.repeat {
         let started = std::time::Instant::now();
@@ -405,7 +409,8 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
                 .sql(&statement)
                 .await
                 .with_context(|| format!("query failed: {statement}"))?;
-            last = df.collect().await.context("query failed")?;
+            let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+            last = (schema, df.collect().await.context("query failed")?);
         }
         if run > 0 {
             times.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -413,7 +418,7 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
     }
     if !times.is_empty() {
         times.sort_by(|a, b| a.total_cmp(b));
-        let rows: usize = last.iter().map(|b| b.num_rows()).sum();
+        let rows: usize = last.1.iter().map(|b| b.num_rows()).sum();
         eprintln!(
             "{} runs after a warm-up: median {:.1} ms, min {:.1} ms, {rows} rows",
             times.len(),
@@ -421,7 +426,7 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
             times[0]
         );
     }
-    print_batches(&last, args.format)
+    print_batches(&last.0, &last.1, args.format)
 }
 
 impl LoadArgs {
@@ -598,33 +603,137 @@ fn table_of_file(path: &Path) -> Result<Table> {
     })
 }
 
-/// Splits SQL text on `;` outside quotes and comments.
-fn print_batches(batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
+/// Prints a result with every value as PostgreSQL writes it in text format
+/// (the server's encoder, [`crate::server::encode`]): lists as `{a,b}`,
+/// timestamps as `2026-06-01 10:00:00`, intervals as `1 day 02:00:00`.
+///
+/// - `csv`: what psql's `\copy (…) to stdout csv header` writes (the
+///   server's COPY writer): NULL empty, an empty string `""`;
+/// - `json`: one object per row, keys in column order, NULL as `null`;
+///   numbers, booleans and lists (JSON arrays) as JSON values, the rest as
+///   their PostgreSQL text;
+/// - `table`: the PostgreSQL text in an aligned table.
+fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
     use std::io::Write;
+    let fields = pg_fields(schema)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match format {
         OutputFormat::Table => {
-            let text = datafusion::arrow::util::pretty::pretty_format_batches(batches)?;
-            writeln!(out, "{text}")?;
+            // No batch at all still prints the column names.
+            let empty = [RecordBatch::new_empty(schema.clone())];
+            let batches: &[RecordBatch] = if batches.is_empty() { &empty } else { batches };
+            let text: Vec<RecordBatch> = batches
+                .iter()
+                .map(|b| text_batch(b, &fields, |_| true))
+                .collect::<Result<_>>()?;
+            let table = datafusion::arrow::util::pretty::pretty_format_batches(&text)?;
+            writeln!(out, "{table}")?;
         }
         OutputFormat::Csv => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut out);
+            use crate::server::copy_out::{Kind, Options, Writer};
+            let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
+            let mut writer = Writer::new(Options::new(Kind::Csv, true), &names)?;
+            if let Some(header) = writer.header() {
+                out.write_all(&header)?;
+            }
             for b in batches {
-                w.write(b)?;
+                for row in crate::server::encode::encode_batch(b, &fields) {
+                    out.write_all(&writer.row(&row?))?;
+                }
             }
         }
         OutputFormat::Json => {
-            let mut w = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+            let mut w = datafusion::arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, datafusion::arrow::json::writer::LineDelimited>(&mut out);
             for b in batches {
-                w.write(b)?;
+                w.write(&text_batch(b, &fields, |t| !is_json_value(t))?)?;
             }
             w.finish()?;
         }
     }
     Ok(())
+}
+
+/// The result's columns as the server describes them: PostgreSQL names
+/// and types, text format, the server's default `DateStyle`.
+fn pg_fields(schema: &SchemaRef) -> Result<std::sync::Arc<Vec<pgwire::api::results::FieldInfo>>> {
+    let options = crate::pg_compat::vars::Vars::default().format_options();
+    Ok(crate::server::encode::fields(
+        schema,
+        &pgwire::api::portal::Format::UnifiedText,
+        std::sync::Arc::new(options),
+    )?)
+}
+
+/// Values JSON has a form for, written as such: numbers, booleans, text,
+/// and lists and structs of them.
+fn is_json_value(t: &DataType) -> bool {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            is_json_value(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().all(|f| is_json_value(f.data_type())),
+        DataType::Dictionary(_, v) => is_json_value(v),
+        t => {
+            t.is_numeric()
+                || matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Null
+                        | DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                )
+        }
+    }
+}
+
+/// `batch` with the columns whose type `as_text` picks replaced by their
+/// PostgreSQL text (NULL stays NULL).
+fn text_batch(
+    batch: &RecordBatch,
+    fields: &[pgwire::api::results::FieldInfo],
+    as_text: impl Fn(&DataType) -> bool,
+) -> Result<RecordBatch> {
+    use datafusion::arrow::array::{ArrayRef, StringBuilder};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let picked: Vec<bool> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| as_text(f.data_type()))
+        .collect();
+    let mut texts: Vec<StringBuilder> = picked.iter().map(|_| StringBuilder::new()).collect();
+    let encoded = crate::server::encode::encode_batch(batch, &std::sync::Arc::new(fields.to_vec()));
+    for row in encoded {
+        let row = row?;
+        for (i, value) in crate::server::copy_out::values(&row)
+            .into_iter()
+            .enumerate()
+        {
+            if let (Some(builder), true) = (texts.get_mut(i), picked.get(i) == Some(&true)) {
+                builder.append_option(value.map(String::from_utf8_lossy));
+            }
+        }
+    }
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(picked.len());
+    let mut out_fields = Vec::with_capacity(picked.len());
+    for (i, (mut text, picked)) in texts.into_iter().zip(picked).enumerate() {
+        let name = fields.get(i).map_or("?column?", |f| f.name());
+        if picked {
+            columns.push(std::sync::Arc::new(text.finish()));
+            out_fields.push(Field::new(name, DataType::Utf8, true));
+        } else {
+            columns.push(batch.column(i).clone());
+            out_fields.push(batch.schema().field(i).clone().with_name(name));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(out_fields)),
+        columns,
+    )?)
 }
 
 #[cfg(test)]

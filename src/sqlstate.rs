@@ -37,6 +37,8 @@ pub mod code {
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
     pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
     pub const INVALID_ARGUMENT_FOR_POWER: &str = "2201F";
+    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    pub const INVALID_ARGUMENT_FOR_WIDTH_BUCKET: &str = "2201G";
     pub const INVALID_SUBSTRING_LENGTH: &str = "22011";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
     pub const CARDINALITY_VIOLATION: &str = "21000";

@@ -58,7 +58,7 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
     let s = Arc::new(settings.clone());
     for (name, sql) in sql::views() {
         let sql = fill(sql, &base_params(&s));
-        ctx.sql(&sql)
+        run_keeping_views(ctx, &sql)
             .await
             .with_context(|| format!("cannot create the view in sql/{name}"))?;
     }
@@ -127,7 +127,7 @@ async fn register_user_views(ctx: &SessionContext, dir: &std::path::Path) -> Res
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         for statement in sql::split_statements(&text) {
-            ctx.sql(&statement)
+            run_keeping_views(ctx, &statement)
                 .await
                 .with_context(|| format!("the view file {} is not valid", path.display()))?;
         }
@@ -136,9 +136,34 @@ async fn register_user_views(ctx: &SessionContext, dir: &std::path::Path) -> Res
 }
 
 async fn create_view(ctx: &SessionContext, name: &str, select: &str) -> Result<()> {
-    ctx.sql(&format!("CREATE VIEW {name} AS {select}"))
+    run_keeping_views(ctx, &format!("CREATE VIEW {name} AS {select}"))
         .await
         .with_context(|| format!("cannot create the view {name}"))?;
+    Ok(())
+}
+
+/// Runs a statement; a `CREATE VIEW` keeps its text as written as the
+/// view's definition (DataFusion keeps its own one-line rendering), so
+/// `pg_get_viewdef` (psql's `\d+ view`) shows the SQL of `sql/` and of the
+/// views folder with its layout and comments.
+async fn run_keeping_views(ctx: &SessionContext, statement: &str) -> Result<()> {
+    use datafusion::catalog::view::ViewTable;
+    use datafusion::sql::sqlparser::{ast::Statement, dialect::PostgreSqlDialect, parser::Parser};
+    ctx.sql(statement).await?;
+    let Ok(parsed) = Parser::parse_sql(&PostgreSqlDialect {}, statement) else {
+        return Ok(());
+    };
+    let [Statement::CreateView(view)] = parsed.as_slice() else {
+        return Ok(());
+    };
+    let name = datafusion::sql::planner::object_name_to_table_reference(view.name.clone(), true)?;
+    let table = ctx.table_provider(name.clone()).await?;
+    let any: &dyn std::any::Any = table.as_ref();
+    if let Some(made) = any.downcast_ref::<ViewTable>() {
+        let kept = ViewTable::new(made.logical_plan().clone(), Some(statement.to_string()));
+        ctx.deregister_table(name.clone())?;
+        ctx.register_table(name, Arc::new(kept))?;
+    }
     Ok(())
 }
 

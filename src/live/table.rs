@@ -45,6 +45,8 @@ pub struct LiveTable {
     inserts_since_compaction: std::sync::atomic::AtomicU64,
     /// Statements waiting for the next group commit.
     queue: std::sync::Mutex<Vec<Queued>>,
+    /// The bytes of the served snapshot's data files ([`LiveTable::stored_bytes`]).
+    bytes: std::sync::atomic::AtomicU64,
     /// A committer task is draining `queue`.
     committing: AtomicBool,
 }
@@ -69,6 +71,7 @@ impl LiveTable {
     /// Wraps a loaded Delta table.
     pub async fn new(table: Table, delta: DeltaTable) -> anyhow::Result<Arc<LiveTable>> {
         let provider = delta.table_provider().await?;
+        let bytes = data_bytes(&delta).into();
         Ok(Arc::new_cyclic(|me| LiveTable {
             me: me.clone(),
             table,
@@ -78,6 +81,7 @@ impl LiveTable {
             writers: Mutex::new(()),
             inserts_since_compaction: Default::default(),
             queue: Default::default(),
+            bytes,
             committing: AtomicBool::new(false),
         }))
     }
@@ -246,11 +250,18 @@ impl LiveTable {
     /// Serves `delta`'s snapshot to the next scan.
     async fn serve(&self, delta: &DeltaTable) -> anyhow::Result<()> {
         let provider = delta.table_provider().await?;
+        self.bytes.store(data_bytes(delta), Ordering::Relaxed);
         match self.current.write() {
             Ok(mut p) => *p = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
         Ok(())
+    }
+
+    /// The bytes of the data files the served snapshot reads, as its Delta
+    /// log lists them: the table's size for PostgreSQL's `pg_table_size`.
+    pub fn stored_bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     pub(super) fn provider(&self) -> Arc<dyn TableProvider> {
@@ -308,6 +319,17 @@ impl LiveTable {
         self.serve(&delta).await?;
         Ok(delta.version())
     }
+}
+
+/// The bytes of the data files of `delta`'s snapshot (0 before its first
+/// commit).
+fn data_bytes(delta: &DeltaTable) -> u64 {
+    delta.snapshot().map_or(0, |s| {
+        s.log_data()
+            .into_iter()
+            .map(|f| u64::try_from(f.size()).unwrap_or(0))
+            .sum()
+    })
 }
 
 /// Refreshes every table every `period` until the task is dropped.

@@ -17,7 +17,8 @@
 //! - `CAST(text AS timestamp[tz])` reads PostgreSQL's input formats, `CAST(x
 //!   AS text)` of a timestamp, interval or float writes PostgreSQL's text,
 //!   `CAST(fraction AS int)` rounds as PostgreSQL, `CAST(text AS T[])`
-//!   reads PostgreSQL's array literal (`'{a,"b c",NULL}'`);
+//!   reads PostgreSQL's array literal (`'{a,"b c",NULL}'`), `CAST(text AS
+//!   bytea)` its hex or escape format;
 //! - `date_trunc`, `date_part` (`extract`), `date_bin` of a `timestamptz`
 //!   read it in the session zone (`date_trunc('day', created_at)` is the
 //!   session's midnight).
@@ -70,15 +71,31 @@ impl AnalyzerRule for PgCasts {
                             field.data_type().clone(),
                         ))))
                     }
+                    Expr::Cast(Cast { expr, field }) if bytea_from_text(&expr, &field, &schema) => {
+                        Ok(Transformed::yes(Expr::ScalarFunction(
+                            ScalarFunction::new_udf(
+                                Arc::new(crate::pg_compat::pg_functions::bytea_in()),
+                                vec![Expr::Cast(Cast::new(expr, DataType::Utf8))],
+                            ),
+                        )))
+                    }
                     Expr::Cast(Cast { expr, field }) if to_text(&expr, &field, &schema) => {
                         Ok(Transformed::yes(Expr::Cast(Cast::new(
-                            Box::new(pg_udf(crate::pg_compat::pg_functions::PgText::new(), vec![*expr])),
+                            Box::new(pg_udf(
+                                crate::pg_compat::pg_functions::PgText::new(),
+                                vec![*expr],
+                            )),
                             field.data_type().clone(),
                         ))))
                     }
-                    Expr::Cast(Cast { expr, field }) if rounds_to_integer(&expr, &field, &schema) => {
+                    Expr::Cast(Cast { expr, field })
+                        if rounds_to_integer(&expr, &field, &schema) =>
+                    {
                         Ok(Transformed::yes(Expr::Cast(Cast::new(
-                            Box::new(pg_udf(crate::pg_compat::pg_functions::RoundToInteger::new(), vec![*expr])),
+                            Box::new(pg_udf(
+                                crate::pg_compat::pg_functions::RoundToInteger::new(),
+                                vec![*expr],
+                            )),
                             field.data_type().clone(),
                         ))))
                     }
@@ -123,10 +140,7 @@ fn to_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
         DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
     ) && matches!(
         expr.get_type(schema),
-        Ok(DataType::Timestamp(..)
-            | DataType::Interval(_)
-            | DataType::Float64
-            | DataType::Float32)
+        Ok(DataType::Timestamp(..) | DataType::Interval(_) | DataType::Float64 | DataType::Float32)
     )
 }
 
@@ -142,13 +156,24 @@ fn rounds_to_integer(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
     )
 }
 
-/// Whether a cast reads text as an array.
-fn array_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
-    matches!(field.data_type(), DataType::List(_) | DataType::LargeList(_))
+/// Whether a cast reads text as `bytea`.
+fn bytea_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(field.data_type(), DataType::Binary)
         && matches!(
             expr.get_type(schema),
             Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
         )
+}
+
+/// Whether a cast reads text as an array.
+fn array_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(
+        field.data_type(),
+        DataType::List(_) | DataType::LargeList(_)
+    ) && matches!(
+        expr.get_type(schema),
+        Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+    )
 }
 
 /// Whether a cast reads text as a timestamp.

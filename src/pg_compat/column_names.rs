@@ -100,6 +100,77 @@ pub async fn plan(
     Ok(name_columns(&statement, plan))
 }
 
+/// `plan` with its output typed as it will run: the analyzer (type
+/// coercion, [`super::literals`], [`super::casts`]) can change the type of
+/// an output column (`SELECT 1` is planned `bigint`, runs `integer`), and a
+/// prepared statement is described before it runs. Where the analyzed plan's
+/// types differ, a projection casts the plan's columns to them, so the
+/// description and the rows agree. A plan the analyzer cannot check yet
+/// (parameters of unknown type) is returned as it is.
+pub fn settle_types(state: &datafusion::execution::SessionState, plan: LogicalPlan) -> LogicalPlan {
+    if !matches!(
+        plan,
+        LogicalPlan::Projection(_)
+            | LogicalPlan::Aggregate(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::Filter(_)
+            | LogicalPlan::Union(_)
+            | LogicalPlan::Distinct(_)
+            | LogicalPlan::Window(_)
+            | LogicalPlan::Join(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Values(_)
+            | LogicalPlan::Unnest(_)
+    ) {
+        return plan;
+    }
+    let Ok(analyzed) =
+        state
+            .analyzer()
+            .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
+    else {
+        return plan;
+    };
+    let before = plan.schema().clone();
+    let after = analyzed.schema();
+    if before.fields().len() != after.fields().len()
+        || before
+            .fields()
+            .iter()
+            .zip(after.fields())
+            .all(|(b, a)| b.data_type() == a.data_type())
+    {
+        return plan;
+    }
+    let exprs: Vec<Expr> = before
+        .iter()
+        .zip(after.fields())
+        .map(|((qualifier, field), settled)| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            if field.data_type() == settled.data_type() {
+                column
+            } else {
+                let target = Arc::new(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(settled.data_type().clone()),
+                );
+                Expr::Cast(datafusion::logical_expr::Cast {
+                    expr: Box::new(column),
+                    field: target,
+                })
+                .alias_qualified(qualifier.cloned(), field.name())
+            }
+        })
+        .collect();
+    match Projection::try_new(exprs, Arc::new(plan.clone())) {
+        Ok(p) => LogicalPlan::Projection(p),
+        Err(_) => plan,
+    }
+}
+
 /// DataFusion's refusal of two output columns with one name.
 fn is_duplicate_name(e: &datafusion::common::DataFusionError) -> bool {
     let m = e.to_string();
@@ -285,7 +356,7 @@ fn figure(expr: &SqlExpr) -> (Option<String>, u8) {
     }
 }
 
-/// `unnest(generate_series(…))`: the set function's name (the form
+/// `unnest(generate_series(…))` (or another of `LIST_SETS`): the set function's name (the form
 /// [`crate::pg_compat::compat`] gives `generate_series(…)` in a select list).
 fn set_argument(f: &datafusion::sql::sqlparser::ast::Function) -> Option<String> {
     use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
@@ -295,7 +366,9 @@ fn set_argument(f: &datafusion::sql::sqlparser::ast::Function) -> Option<String>
     match list.args.as_slice() {
         [FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Function(inner)))] => {
             let name = inner.name.to_string().to_lowercase();
-            (name == "generate_series").then_some(name)
+            crate::pg_compat::compat::LIST_SETS
+                .contains(&name.as_str())
+                .then_some(name)
         }
         _ => None,
     }

@@ -292,9 +292,10 @@ impl InfoTable {
             }
             "views" if is_view => {
                 let any: &dyn Any = table.as_ref();
-                let definition = any
-                    .downcast_ref::<ViewTable>()
-                    .and_then(|v| v.definition().cloned());
+                let definition = any.downcast_ref::<ViewTable>().and_then(|v| {
+                    v.definition()
+                        .map(|d| super::pg_functions::view_definition(d))
+                });
                 push(
                     cols,
                     [

@@ -12,11 +12,16 @@
 //! DataFusion's type, which those functions expect. A retyped expression
 //! keeps its name, so the nodes above still find it.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
+use datafusion::common::metadata::{FieldMetadata, ScalarAndMetadata};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, LogicalPlan, Values};
 use datafusion::optimizer::AnalyzerRule;
 
 /// Functions whose arguments are values of the answer's type.
@@ -30,7 +35,29 @@ const VALUE_FUNCTIONS: &[&str] = &[
     "pg_int_add",
     "pg_int_sub",
     "pg_int_mul",
+    "pg_typeof",
 ];
+
+/// The literal metadata key that marks a value bound to a parameter (`$1`):
+/// it was described with its own type and keeps it.
+const BOUND_PARAMETER: &str = "oko.bound_parameter";
+
+/// A parameter's value, marked so this rule leaves its type alone.
+pub fn bound_parameter(value: ScalarAndMetadata) -> ScalarAndMetadata {
+    let (value, metadata) = value.into_inner();
+    let mut metadata = metadata.unwrap_or_default();
+    metadata.extend(FieldMetadata::new(BTreeMap::from([(
+        BOUND_PARAMETER.to_string(),
+        "true".to_string(),
+    )])));
+    ScalarAndMetadata::new(value, Some(metadata))
+}
+
+/// A constant written in the statement (not a bound parameter).
+fn written(meta: &Option<FieldMetadata>) -> bool {
+    meta.as_ref()
+        .is_none_or(|m| !m.inner().contains_key(BOUND_PARAMETER))
+}
 
 /// The analyzer rule; see the module documentation.
 #[derive(Debug, Default)]
@@ -38,7 +65,16 @@ pub struct IntegerLiterals;
 
 impl AnalyzerRule for IntegerLiterals {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        // Once a constant is retyped, every node above it (and, simpler,
+        // every node visited after it) recomputes its schema from its
+        // inputs, so the plan's declared types stay its real ones.
+        let mut retyped = false;
         plan.transform_up_with_subqueries(|node| {
+            if let LogicalPlan::Values(values) = node {
+                let out = retype_values(values)?;
+                retyped |= out.transformed;
+                return Ok(out);
+            }
             if matches!(
                 node,
                 LogicalPlan::Limit(_) | LogicalPlan::TableScan(_) | LogicalPlan::Statement(_)
@@ -55,8 +91,11 @@ impl AnalyzerRule for IntegerLiterals {
                     e
                 })
             })?;
-            if changed.transformed {
-                changed.map_data(|n| n.recompute_schema())
+            retyped |= changed.transformed;
+            if retyped {
+                let transformed = changed.transformed;
+                let node = changed.data.recompute_schema()?;
+                Ok(Transformed::new_transformed(node, transformed))
             } else {
                 Ok(changed)
             }
@@ -69,16 +108,77 @@ impl AnalyzerRule for IntegerLiterals {
     }
 }
 
+/// `VALUES` whose columns hold only integer constants that fit (and
+/// NULLs) as `integer` columns, as PostgreSQL types them; a column with
+/// anything else keeps DataFusion's type.
+fn retype_values(values: Values) -> Result<Transformed<LogicalPlan>> {
+    let fits = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta) => {
+            i32::try_from(*v).is_ok() && written(meta)
+        }
+        Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, meta) => written(meta),
+        _ => false,
+    };
+    let columns: Vec<bool> = (0..values.schema.fields().len())
+        .map(|c| {
+            values.schema.field(c).data_type() == &DataType::Int64
+                && values.values.iter().all(|row| row.get(c).is_some_and(fits))
+        })
+        .collect();
+    if !columns.contains(&true) {
+        return Ok(Transformed::no(LogicalPlan::Values(values)));
+    }
+    let rows = values
+        .values
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .zip(&columns)
+                .map(|(e, retype)| match e {
+                    Expr::Literal(ScalarValue::Int64(v), meta) if *retype => Expr::Literal(
+                        ScalarValue::Int32(v.and_then(|v| i32::try_from(v).ok())),
+                        meta,
+                    ),
+                    Expr::Literal(ScalarValue::Null, meta) if *retype => {
+                        Expr::Literal(ScalarValue::Int32(None), meta)
+                    }
+                    other => other,
+                })
+                .collect()
+        })
+        .collect();
+    let fields = values
+        .schema
+        .iter()
+        .zip(&columns)
+        .map(|((qualifier, field), retype)| {
+            let field = if *retype {
+                Arc::new(field.as_ref().clone().with_data_type(DataType::Int32))
+            } else {
+                field.clone()
+            };
+            (qualifier.cloned(), field)
+        })
+        .collect();
+    let schema = DFSchema::new_with_metadata(fields, values.schema.metadata().clone())?;
+    Ok(Transformed::yes(LogicalPlan::Values(Values {
+        schema: Arc::new(schema),
+        values: rows,
+    })))
+}
+
 /// `expr` with its own integer constants as `integer`.
 fn retype(expr: Expr) -> Result<Transformed<Expr>> {
     expr.transform_down(|e| match e {
-        Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(
-            Transformed::new(
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta)
+            if i32::try_from(v).is_ok() && written(&meta) =>
+        {
+            Ok(Transformed::new(
                 Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta),
                 true,
                 TreeNodeRecursion::Jump,
-            ),
-        ),
+            ))
+        }
         Expr::ScalarFunction(ref f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
             Ok(Transformed::new(e, false, TreeNodeRecursion::Jump))
         }

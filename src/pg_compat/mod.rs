@@ -18,6 +18,7 @@
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 
+pub mod casts;
 pub mod column_names;
 pub mod compat;
 pub mod engine_settings;
@@ -29,7 +30,6 @@ pub mod pg_catalog;
 pub mod pg_functions;
 pub mod pg_roles;
 pub mod text_out;
-pub mod casts;
 pub mod vars;
 
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.register_udf(vars::advisory_unlock_all_udf());
     ctx.register_udf(vars::serial_sequence_udf());
     ctx.register_udf(vars::to_regtype_udf());
-    pg_functions::register(ctx);
+    pg_functions::register(ctx)?;
     // `1.5` is a `numeric`, as in PostgreSQL (the views, planned once in
     // the shared catalog, keep their own types).
     ctx.state_ref()
@@ -72,6 +72,7 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
         datafusion::functions::datetime::now::NowFunc::new_with_config(&utc),
     ));
+    pg_functions::register_aliases(ctx);
     datafusion::execution::FunctionRegistry::register_expr_planner(
         &mut *ctx.state_ref().write(),
         Arc::new(operators::PgOperators),

@@ -94,7 +94,9 @@ impl ExprPlanner for PgOperators {
                     && matches!(right, DataType::Timestamp(..)) =>
             {
                 let udf = ScalarUDF::new_from_impl(TimestampDiff::new());
-                Ok(PlannerResult::Planned(udf.call(vec![expr.left, expr.right])))
+                Ok(PlannerResult::Planned(
+                    udf.call(vec![expr.left, expr.right]),
+                ))
             }
             BinaryOperator::Eq
             | BinaryOperator::NotEq
@@ -172,7 +174,10 @@ impl ScalarUDFImpl for CheckedInt {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         use datafusion::arrow::compute::kernels::numeric;
         let [a, b] = args.args.as_slice() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "integer arithmetic takes two operands"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "integer arithmetic takes two operands",
+            ));
         };
         let target = args.return_field.data_type();
         let (a, b) = (
@@ -194,7 +199,10 @@ impl ScalarUDFImpl for CheckedInt {
                 DataType::Int32 => "integer",
                 _ => "bigint",
             };
-            coded(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("{kind} out of range"))
+            coded(
+                code::NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("{kind} out of range"),
+            )
         })?;
         crate::pg_compat::pg_functions::answer(out, scalar)
     }
@@ -260,7 +268,10 @@ impl ScalarUDFImpl for TimestampDiff {
             Ok(cast(&cast(&a, &target)?, &DataType::Int64)?)
         };
         let [a, b] = args.args.as_slice() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "timestamp - timestamp takes two operands"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "timestamp - timestamp takes two operands",
+            ));
         };
         let (a, b) = (micros(a)?, micros(b)?);
         let (a, b) = (
@@ -306,7 +317,10 @@ impl ScalarUDFImpl for IntervalSpan {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let scalar = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
         let Some(v) = args.args.first() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "pg_interval_span takes an interval"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "pg_interval_span takes an interval",
+            ));
         };
         let spans = cast(
             &v.to_array(args.number_rows)?,

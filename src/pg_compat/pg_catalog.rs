@@ -10,12 +10,20 @@
 //!   (`conkey[pos.n]`), compare with `= ANY(conkey)` or expand them
 //!   (`_pg_expandarray(indkey)`); they are `int2[]` here.
 //!
+//! - `aclitem[]` columns (`pg_namespace.nspacl`, `pg_proc.proacl`, …):
+//!   psql joins them with `array_to_string(…, E'\n')` (`\dn+`, `\df+`,
+//!   `\dp`); they are `text[]` here.
+//!
 //! Those tables are static (rows exported from a real PostgreSQL), so they
-//! are converted once, when the server starts. `pg_settings` is replaced by
+//! are converted once, when the server starts; the tables datafusion-pg-catalog
+//! builds from the catalog (`pg_namespace`, `pg_attribute`, `pg_class`)
+//! are converted whenever they are read. `pg_settings` is replaced by
 //! the connection's own settings ([`super::vars`], found through the session
 //! configuration), `pg_class` gets the (NULL) `relacl` and `reloptions` it
-//! lacks, and the role tables are OKO's users ([`super::pg_roles`]). Every
-//! other table is datafusion-pg-catalog's.
+//! lacks, `pg_type` and `pg_class` the relations' row types
+//! ([`row_types`]), and the role tables are OKO's users ([`super::pg_roles`]).
+//! Every other table is datafusion-pg-catalog's. What the catalog
+//! functions need to know of the objects listed here is in [`index`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
@@ -37,11 +45,16 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::pg_functions::quote_ident;
 use super::vars::Vars;
 
+mod index;
+mod row_types;
+
+pub use index::{CatalogIndex, FunctionEntry, Kind, Relation, TypeEntry};
+
 /// arrow-pg's marker of a `"char"` column.
 const CHAR: &str = "pg.char";
 
 /// How a column is retyped.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Retype {
     /// Text holding one character → `"char"`.
     Char,
@@ -49,6 +62,8 @@ enum Retype {
     Int2Array,
     /// `1 2` (an `oidvector`) → `oid[]` (int4 values).
     OidArray,
+    /// `{a,b}` (an `aclitem[]`) → `text[]`.
+    TextArray,
 }
 
 /// The retyped columns of the static tables.
@@ -61,8 +76,16 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
             ("typalign", Retype::Char),
             ("typstorage", Retype::Char),
             ("typdelim", Retype::Char),
+            ("typacl", Retype::TextArray),
         ],
     ),
+    ("pg_proc", &[("proacl", Retype::TextArray)]),
+    ("pg_language", &[("lanacl", Retype::TextArray)]),
+    ("pg_tablespace", &[("spcacl", Retype::TextArray)]),
+    ("pg_default_acl", &[("defaclacl", Retype::TextArray)]),
+    ("pg_foreign_data_wrapper", &[("fdwacl", Retype::TextArray)]),
+    ("pg_foreign_server", &[("srvacl", Retype::TextArray)]),
+    ("pg_policy", &[("polroles", Retype::OidArray)]),
     (
         "pg_constraint",
         &[
@@ -86,6 +109,13 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
     ("pg_am", &[("amtype", Retype::Char)]),
 ];
 
+/// The retyped columns of the tables built from the catalog, converted
+/// whenever they are read.
+const RETYPED_LIVE: &[(&str, &[(&str, Retype)])] = &[
+    ("pg_namespace", &[("nspacl", Retype::TextArray)]),
+    ("pg_attribute", &[("attacl", Retype::TextArray)]),
+];
+
 /// Columns the emulated tables lack, always NULL here (SQLAlchemy reads
 /// `pg_class.reloptions` while reflecting a table's indexes).
 const MISSING: &[(&str, &[&str])] = &[("pg_class", &["relacl", "reloptions"])];
@@ -97,6 +127,8 @@ pub struct PgCatalog {
     inner: Arc<dyn SchemaProvider>,
     /// The retyped static tables, by name.
     retyped: HashMap<&'static str, Arc<dyn TableProvider>>,
+    /// What the catalog functions know of the objects listed.
+    index: Arc<CatalogIndex>,
 }
 
 impl PgCatalog {
@@ -108,23 +140,39 @@ impl PgCatalog {
         ctx: &SessionContext,
         roles: Vec<(&'static str, Arc<dyn TableProvider>)>,
     ) -> Result<PgCatalog> {
+        let state = ctx.state();
+        let index =
+            Arc::new(CatalogIndex::new(inner.as_ref(), &state, state.catalog_list()).await?);
         let mut retyped: HashMap<&'static str, Arc<dyn TableProvider>> =
             roles.into_iter().collect();
         for (name, columns) in RETYPED {
             let Some(table) = inner.table(name).await? else {
                 continue;
             };
-            let plan = table.scan(&ctx.state(), None, &[], None).await?;
+            let plan = table.scan(&state, None, &[], None).await?;
             let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
             let schema = retyped_schema(&table.schema(), columns);
             let batches = batches
                 .iter()
                 .map(|b| retype_batch(b, &schema, columns))
                 .collect::<Result<Vec<_>>>()?;
-            let table: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![batches])?);
+            let table: Arc<dyn TableProvider> = if *name == "pg_type" {
+                Arc::new(row_types::PgType::new(
+                    schema,
+                    batches,
+                    index.clone(),
+                    inner.clone(),
+                ))
+            } else {
+                Arc::new(MemTable::try_new(schema, vec![batches])?)
+            };
             retyped.insert(*name, table);
         }
-        Ok(PgCatalog { inner, retyped })
+        Ok(PgCatalog {
+            inner,
+            retyped,
+            index,
+        })
     }
 }
 
@@ -149,15 +197,22 @@ impl SchemaProvider for PgCatalog {
             return Ok(Some(t.clone()));
         }
         let table = self.inner.table(name).await?;
-        match (table, MISSING.iter().find(|(t, _)| *t == lower)) {
-            (Some(table), Some((_, columns))) => {
-                let mut table = WithNullColumns::new(table, columns);
+        let missing = MISSING.iter().find(|(t, _)| *t == lower);
+        let retyped = RETYPED_LIVE.iter().find(|(t, _)| *t == lower);
+        match table {
+            Some(table) if missing.is_some() || retyped.is_some() => {
+                let mut table = Converted::new(
+                    table,
+                    retyped.map_or(&[][..], |(_, c)| c),
+                    missing.map_or(&[][..], |(_, c)| c),
+                );
                 if lower == "pg_class" {
-                    table.namespaces = self.inner.table("pg_namespace").await?;
+                    table.classes =
+                        Some((self.inner.table("pg_namespace").await?, self.index.clone()));
                 }
                 Ok(Some(Arc::new(table)))
             }
-            (table, _) => Ok(table),
+            table => Ok(table),
         }
     }
 
@@ -183,6 +238,9 @@ fn retyped_schema(schema: &SchemaRef, columns: &[(&str, Retype)]) -> SchemaRef {
             Some((_, Retype::OidArray)) => {
                 Field::new(f.name(), DataType::new_list(DataType::Int32, true), true)
             }
+            Some((_, Retype::TextArray)) => {
+                Field::new(f.name(), DataType::new_list(DataType::Utf8, true), true)
+            }
             None => f.as_ref().clone(),
         })
         .collect();
@@ -194,7 +252,20 @@ fn retype_batch(
     schema: &SchemaRef,
     columns: &[(&str, Retype)],
 ) -> Result<RecordBatch> {
-    let arrays = batch
+    Ok(RecordBatch::try_new(
+        schema.clone(),
+        retyped_columns(batch, schema, columns)?,
+    )?)
+}
+
+/// The columns of `batch`, those in `columns` converted to their types in
+/// `schema` (whose first fields are the batch's).
+fn retyped_columns(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    columns: &[(&str, Retype)],
+) -> Result<Vec<ArrayRef>> {
+    batch
         .columns()
         .iter()
         .zip(schema.fields())
@@ -202,11 +273,11 @@ fn retype_batch(
             |(array, field)| match columns.iter().find(|(c, _)| c == field.name()) {
                 Some((_, Retype::Int2Array)) => int2_arrays(array),
                 Some((_, Retype::OidArray)) => oid_arrays(array),
+                Some((_, Retype::TextArray)) => text_arrays(array),
                 _ => Ok(array.clone()),
             },
         )
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+        .collect()
 }
 
 /// Text arrays of small integers (`{1,2}`, `[1, 2]`, `1 2`) → `int2[]`; an
@@ -244,6 +315,26 @@ fn oid_arrays(array: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(out.finish()))
 }
 
+/// Text arrays (`{a,b}`, PostgreSQL's array input) → `text[]`; an
+/// unreadable text is NULL.
+fn text_arrays(array: &ArrayRef) -> Result<ArrayRef> {
+    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for value in text.iter() {
+        match value.map(super::pg_functions::array_items) {
+            Some(Ok(items)) => {
+                for item in items {
+                    out.values().append_option(item);
+                }
+                out.append(true);
+            }
+            _ => out.append(false),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 /// The numbers of row `i`'s text array, `None` when it is NULL, empty or
 /// unreadable.
 fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>> {
@@ -259,33 +350,43 @@ fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>>
         })
 }
 
-/// A table with [`MISSING`] columns (`text[]`, NULL) after its own.
+/// A table built from the catalog, converted as it is read: columns
+/// retyped ([`RETYPED_LIVE`]), [`MISSING`] columns (`text[]`, NULL) after
+/// its own, and for `pg_class` the relations noted and given their row
+/// types ([`row_types`]).
 #[derive(Debug)]
-struct WithNullColumns {
+struct Converted {
     inner: Arc<dyn TableProvider>,
     schema: SchemaRef,
-    /// For `pg_class`: `pg_namespace`, to note the relations' names.
-    namespaces: Option<Arc<dyn TableProvider>>,
+    retyped: &'static [(&'static str, Retype)],
+    /// For `pg_class`: `pg_namespace`, to note the relations' names, and
+    /// the index that notes them.
+    classes: Option<(Option<Arc<dyn TableProvider>>, Arc<CatalogIndex>)>,
 }
 
-impl WithNullColumns {
-    fn new(inner: Arc<dyn TableProvider>, columns: &[&str]) -> WithNullColumns {
-        let base = inner.schema();
+impl Converted {
+    fn new(
+        inner: Arc<dyn TableProvider>,
+        retyped: &'static [(&'static str, Retype)],
+        missing: &[&str],
+    ) -> Converted {
+        let base = retyped_schema(&inner.schema(), retyped);
         let fields = base.fields().iter().map(|f| f.as_ref().clone()).chain(
-            columns
+            missing
                 .iter()
                 .map(|c| Field::new(*c, DataType::new_list(DataType::Utf8, true), true)),
         );
-        WithNullColumns {
+        Converted {
             schema: Arc::new(Schema::new(fields.collect::<Vec<_>>())),
             inner,
-            namespaces: None,
+            retyped,
+            classes: None,
         }
     }
 }
 
 #[async_trait]
-impl TableProvider for WithNullColumns {
+impl TableProvider for Converted {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -303,26 +404,36 @@ impl TableProvider for WithNullColumns {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // Catalog tables are small: read the inner one whole.
         let plan = self.inner.scan(state, None, &[], None).await?;
-        let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
-        if let Some(namespaces) = &self.namespaces {
-            let plan = namespaces.scan(state, None, &[], None).await?;
-            let spaces = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        let mut batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        if let Some((namespaces, index)) = &self.classes {
+            let spaces = match namespaces {
+                Some(namespaces) => {
+                    let plan = namespaces.scan(state, None, &[], None).await?;
+                    datafusion::physical_plan::collect(plan, state.task_ctx()).await?
+                }
+                None => vec![],
+            };
             note_relation_names(&batches, &spaces)?;
+            index.note(&batches, &spaces).await?;
+            batches = batches
+                .iter()
+                .map(|b| row_types::patch_pg_class(b, index))
+                .collect::<Result<Vec<_>>>()?;
         }
         let batches = batches
             .into_iter()
             .map(|b| {
                 let rows = b.num_rows();
-                let mut columns = b.columns().to_vec();
+                let mut columns = retyped_columns(&b, &self.schema, self.retyped)?;
                 for field in &self.schema.fields()[columns.len()..] {
                     columns.push(datafusion::arrow::array::new_null_array(
                         field.data_type(),
                         rows,
                     ));
                 }
-                RecordBatch::try_new(self.schema.clone(), columns)
+                Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
             })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(MemorySourceConfig::try_new_exec(
             &[batches],
             self.schema.clone(),

@@ -69,7 +69,10 @@ pub fn interval(v: IntervalMonthDayNano) -> String {
         if is_before && value > 0 {
             out.push('+');
         }
-        out.push_str(&format!("{value} {unit}{}", if value != 1 { "s" } else { "" }));
+        out.push_str(&format!(
+            "{value} {unit}{}",
+            if value != 1 { "s" } else { "" }
+        ));
         is_before = value < 0;
         is_zero = false;
     };
@@ -167,11 +170,15 @@ pub fn array_value(array: &dyn Array, row: usize) -> Option<Option<String>> {
     Some(match array.data_type() {
         DataType::Timestamp(unit, zone) => {
             let micros = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row) * 1_000_000,
+                TimeUnit::Second => {
+                    array.as_primitive::<TimestampSecondType>().value(row) * 1_000_000
+                }
                 TimeUnit::Millisecond => {
                     array.as_primitive::<TimestampMillisecondType>().value(row) * 1_000
                 }
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Microsecond => {
+                    array.as_primitive::<TimestampMicrosecondType>().value(row)
+                }
                 // Rounded to microseconds, as PostgreSQL keeps them.
                 TimeUnit::Nanosecond => {
                     let ns = array.as_primitive::<TimestampNanosecondType>().value(row);

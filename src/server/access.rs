@@ -3,16 +3,18 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | `viewer` | read every table and report (of its tenant, when bound to one) |
+//! | `viewer` | read every table and report (of its tenant, when bound to one), also with `COPY … TO STDOUT` |
 //! | `moderator` | also `INSERT INTO rating_moderations` and `INSERT INTO lead_notes` |
 //! | `admin` | also `INSERT` into every fact table and `DELETE` (retention, erasure) |
 //!
 //! Refused for everyone: DDL (the tables are OKO's model, views come from
 //! `sql/` and the views folder), `UPDATE`/`TRUNCATE`/`MERGE`/`INSERT
 //! OVERWRITE` (facts are append-only; a correction is a moderation or a
-//! delete and a new insert), `COPY … TO` (it writes files on the server),
-//! and SQL-level `PREPARE`/`EXECUTE`/`SET` planned by the engine (drivers
-//! prepare through the protocol; settings go through the session).
+//! delete and a new insert), `COPY … TO 'file'` (it writes files on the
+//! server; `COPY … TO STDOUT` is a read, checked as the `SELECT` of its rows
+//! in [`super::session`]), and SQL-level `PREPARE`/`EXECUTE`/`SET` planned
+//! by the engine (drivers prepare through the protocol; settings go through
+//! the session).
 
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::dml::InsertOp;
@@ -62,8 +64,8 @@ fn refused(node: &LogicalPlan, who: &Principal) -> Option<(String, Option<String
             ),
         )),
         LogicalPlan::Copy(_) => Some((
-            "COPY … TO is not available: it would write files on the server".into(),
-            Some("fetch the rows with a query instead".into()),
+            "COPY … TO a file is not available: it would write files on the server".into(),
+            Some("COPY … TO STDOUT sends the rows to you (psql: \\copy … to 'file')".into()),
         )),
         LogicalPlan::Statement(s) => Some((
             format!("{} is not available as SQL here", s.name()),

@@ -20,12 +20,14 @@
 //! | [`value_limits`] | functions that build big strings/arrays: capped per call, counted in the pool |
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
+//! | [`copy_out`] | `COPY … TO STDOUT`: its options and its text, CSV and binary formats |
 //!
 //! Below it: [`crate::pg_compat`] (the PostgreSQL emulation: catalogs,
 //! settings, functions, query rewrites) and [`crate::live`] (tables that
 //! follow the store, and the writes into them).
 
 pub mod access;
+pub mod copy_out;
 pub mod deletes;
 pub mod encode;
 pub mod errors;

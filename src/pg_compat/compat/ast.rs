@@ -113,6 +113,27 @@ impl VisitorMut for StatementRewrites {
         if let Some(zoned) = date_trunc_in_zone(expr) {
             *expr = zoned;
         }
+        if let Some(positional) = make_interval_positional(expr) {
+            *expr = positional;
+        }
+        if let SqlExpr::Substring {
+            expr: text,
+            substring_from: Some(from),
+            substring_for: None,
+            ..
+        } = expr
+            && matches!(
+                from.as_ref(),
+                SqlExpr::Value(v) if matches!(v.value, Value::SingleQuotedString(_))
+            )
+            && let Some(call) = parse_expr(&format!("\"substring\"({text}, {from})"))
+        {
+            // `substring(text FROM 'pattern')`: a POSIX pattern, which our
+            // `substring` function reads from a text second argument (the
+            // quoted name is a plain call, which DataFusion's planner of the
+            // `SUBSTRING` syntax, always `substr`, does not take).
+            *expr = call;
+        }
         if let SqlExpr::AtTimeZone {
             timestamp,
             time_zone,
@@ -178,6 +199,60 @@ pub(super) fn date_trunc_in_zone(expr: &SqlExpr) -> Option<SqlExpr> {
     parse_expr(&format!(
         "timezone({zone}, date_trunc({field}, timezone({zone}, {ts})))"
     ))
+}
+
+/// `make_interval(hours => 5)` → `make_interval(0, 0, 0, 0, 5)`: PostgreSQL
+/// defaults every omitted part to zero; DataFusion's named arguments
+/// cannot skip one.
+pub(super) fn make_interval_positional(expr: &SqlExpr) -> Option<SqlExpr> {
+    const PARTS: [&str; 7] = ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+    let SqlExpr::Function(f) = expr else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("make_interval") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    if !list
+        .args
+        .iter()
+        .any(|a| matches!(a, FunctionArg::Named { .. } | FunctionArg::ExprNamed { .. }))
+    {
+        return None;
+    }
+    let mut values: Vec<String> = vec!["0".into(); PARTS.len()];
+    let mut last = 0;
+    for (i, arg) in list.args.iter().enumerate() {
+        let (slot, value) = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (i, e),
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => (
+                PARTS
+                    .iter()
+                    .position(|p| name.value.eq_ignore_ascii_case(p))?,
+                e,
+            ),
+            FunctionArg::ExprNamed {
+                name: SqlExpr::Identifier(name),
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => (
+                PARTS
+                    .iter()
+                    .position(|p| name.value.eq_ignore_ascii_case(p))?,
+                e,
+            ),
+            _ => return None,
+        };
+        *values.get_mut(slot)? = value.to_string();
+        last = last.max(slot + 1);
+    }
+    parse_expr(&format!("make_interval({})", values[..last].join(", ")))
 }
 
 /// Functions that return a relation's name as text.

@@ -66,6 +66,7 @@ use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
 };
 
 pub use ast::{oid_array_parameters, rewrite_statement};
+pub use sets::LIST_SETS;
 pub use text::{rewrite_all, with_backslash};
 
 use subqueries::*;

@@ -19,7 +19,12 @@ use datafusion::sql::sqlparser::ast::{
 
 /// Functions that are sets in PostgreSQL and lists in DataFusion's select
 /// lists.
-const LIST_SETS: &[&str] = &["generate_series"];
+pub const LIST_SETS: &[&str] = &[
+    "generate_series",
+    "string_to_table",
+    "regexp_split_to_table",
+    "regexp_matches",
+];
 
 /// Functions in `FROM` that return one column of single values.
 const SCALAR_SETS: &[&str] = &["generate_series", "unnest"];

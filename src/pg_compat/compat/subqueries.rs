@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr as SqlExpr, FunctionArguments, GroupByExpr, Ident, ObjectNamePart,
-    OrderByKind, Query, Select, SelectItem, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
+    BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    Ident, LambdaFunction, LambdaFunctionParameter, LambdaSyntax, ObjectNamePart,
+    OneOrManyWithParens, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -156,11 +158,16 @@ pub(super) fn hoist_outer_values(query: &mut Query, aliases: &HashMap<String, St
 }
 
 /// `ARRAY(SELECT x FROM … [ORDER BY …])` (psql's `\du` lists each role's
-/// groups so) → `(SELECT array_agg(x ORDER BY …) FROM …)`: the same values
-/// in the same order, in a form DataFusion plans (and decorrelates). One
-/// difference: no rows give NULL where PostgreSQL gives `{}`. Subqueries
-/// with `DISTINCT`, grouping, `LIMIT` or set operations are left alone (and
-/// refused by the planner).
+/// groups so) → `(SELECT coalesce(array_agg(x ORDER BY …), make_array())
+/// AS "array" FROM …)`: the same values in the same order (`ORDER BY 1`
+/// or the item's alias order by the item), `{}` when there are none, in a
+/// form DataFusion plans (and decorrelates; the empty array's type is the
+/// aggregate's, by `coalesce`'s coercion). `ARRAY(SELECT f(x) FROM
+/// unnest(a) x)` (psql's `\d+` prefixes a relation's TOAST options so),
+/// whose `a` is the outer row's, becomes `array_transform(coalesce(a,
+/// make_array()), x -> f(x))`: DataFusion cannot join a subquery to a
+/// function of the outer row. Subqueries with `DISTINCT`, grouping,
+/// `LIMIT` or set operations are left alone (and refused by the planner).
 pub(super) fn array_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
     let SqlExpr::Function(f) = expr else {
         return None;
@@ -187,31 +194,138 @@ pub(super) fn array_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
     {
         return None;
     }
-    let item = match &select.projection[0] {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+    let (item, alias) = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) => (e, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
         _ => return None,
     };
+    if query.order_by.is_none()
+        && let Some(transformed) = array_of_unnest(select, item)
+    {
+        return Some(transformed);
+    }
     let order = match &query.order_by {
         None => String::new(),
         Some(o) => match &o.kind {
-            OrderByKind::Expressions(exprs) => format!(
-                " ORDER BY {}",
-                exprs
+            OrderByKind::Expressions(exprs) => {
+                let keys = exprs
                     .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                    .map(|e| {
+                        let by_item = match &e.expr {
+                            SqlExpr::Value(v) => v.value.to_string() == "1",
+                            SqlExpr::Identifier(id) => alias.is_some_and(|a| a.value == id.value),
+                            _ => false,
+                        };
+                        let mut e = e.clone();
+                        if by_item {
+                            e.expr = item.clone();
+                        }
+                        e.to_string()
+                    })
+                    .collect::<Vec<_>>();
+                format!(" ORDER BY {}", keys.join(", "))
+            }
             OrderByKind::All(_) => return None,
         },
     };
-    let aggregate = parse_expr(&format!("array_agg({item}{order})"))?;
+    let aggregate = parse_expr(&format!("coalesce(array_agg({item}{order}), make_array())"))?;
     let mut select = select.clone();
-    select.projection = vec![SelectItem::UnnamedExpr(aggregate)];
+    select.projection = vec![SelectItem::ExprWithAlias {
+        expr: aggregate,
+        alias: Ident::with_quote('"', "array"),
+    }];
     let mut aggregated = query.clone();
     aggregated.order_by = None;
     aggregated.body = Box::new(SetExpr::Select(select));
     Some(SqlExpr::Subquery(aggregated))
+}
+
+/// `SELECT f(x) FROM unnest(a) [AS] x` (nothing else: no WHERE, no join)
+/// whose `f(x)` reads nothing but `x` → `array_transform(coalesce(a,
+/// make_array()), x -> f(x))`.
+fn array_of_unnest(select: &Select, item: &SqlExpr) -> Option<SqlExpr> {
+    if select.from.len() != 1
+        || !select.from[0].joins.is_empty()
+        || select.selection.is_some()
+        || select.qualify.is_some()
+        || !select.named_window.is_empty()
+    {
+        return None;
+    }
+    let (array, alias) = match &select.from[0].relation {
+        TableFactor::Table {
+            name,
+            args: Some(args),
+            alias: Some(alias),
+            ..
+        } if name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|id| id.value.eq_ignore_ascii_case("unnest"))
+            && args.args.len() == 1 =>
+        {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = &args.args[0] else {
+                return None;
+            };
+            (a.clone(), alias)
+        }
+        TableFactor::UNNEST {
+            array_exprs,
+            alias: Some(alias),
+            with_offset: false,
+            with_ordinality: false,
+            ..
+        } if array_exprs.len() == 1 => (array_exprs[0].clone(), alias),
+        _ => return None,
+    };
+    // `unnest(a) x` names its column `x`; `unnest(a) t(x)` names it `x`.
+    let column = match alias.columns.as_slice() {
+        [] => alias.name.clone(),
+        [c] => c.name.clone(),
+        _ => return None,
+    };
+    let mut reads_only_column = true;
+    let mut body = item.clone();
+    let _ = body.visit(&mut EveryExpr(&mut |e: &mut SqlExpr| match e {
+        SqlExpr::Identifier(id) if id.value.eq_ignore_ascii_case(&column.value) => {}
+        SqlExpr::CompoundIdentifier(ids)
+            if ids.len() == 2
+                && ids[0].value.eq_ignore_ascii_case(&alias.name.value)
+                && ids[1].value.eq_ignore_ascii_case(&column.value) =>
+        {
+            *e = SqlExpr::Identifier(column.clone());
+        }
+        SqlExpr::Identifier(_)
+        | SqlExpr::CompoundIdentifier(_)
+        | SqlExpr::Subquery(_)
+        | SqlExpr::Exists { .. }
+        | SqlExpr::InSubquery { .. } => reads_only_column = false,
+        _ => {}
+    }));
+    if !reads_only_column {
+        return None;
+    }
+    let mut call = parse_expr(&format!(
+        "array_transform(coalesce({array}, make_array()), {column})"
+    ))?;
+    // The lambda, built as a tree: PostgreSQL's dialect reads `x -> …` as
+    // the JSON operator.
+    if let SqlExpr::Function(f) = &mut call
+        && let FunctionArguments::List(list) = &mut f.args
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(last))) = list.args.last_mut()
+    {
+        *last = SqlExpr::Lambda(LambdaFunction {
+            params: OneOrManyWithParens::One(LambdaFunctionParameter {
+                name: column,
+                data_type: None,
+            }),
+            body: Box::new(body),
+            syntax: LambdaSyntax::Arrow,
+        });
+        return Some(call);
+    }
+    None
 }
 
 pub(super) fn parse_expr(sql: &str) -> Option<SqlExpr> {

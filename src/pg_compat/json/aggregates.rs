@@ -26,10 +26,10 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
+use super::Kind;
 use super::functions::key_text;
 use super::to_json::Writer;
 use super::value;
-use super::Kind;
 use crate::sqlstate::{code, coded};
 
 /// Registers the four aggregates in `ctx`.
@@ -81,12 +81,19 @@ impl JsonAgg {
                 "kv",
                 DataType::Struct(Fields::from(vec![
                     fields[0].as_ref().clone().with_name("k"),
-                    fields[1].as_ref().clone().with_name("v").with_nullable(true),
+                    fields[1]
+                        .as_ref()
+                        .clone()
+                        .with_name("v")
+                        .with_nullable(true),
                 ])),
                 true,
             ))
         } else {
-            fields.first().cloned().unwrap_or_else(|| Arc::new(Field::new("v", DataType::Null, true)))
+            fields
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Field::new("v", DataType::Null, true)))
         }
     }
 }
@@ -177,10 +184,16 @@ impl Accumulator for JsonAccumulator {
             return self.inner.update_batch(values);
         }
         let [k, v, orderings @ ..] = values else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "json_object_agg takes two arguments"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "json_object_agg takes two arguments",
+            ));
         };
         let DataType::Struct(fields) = self.collected.data_type() else {
-            return Err(coded(code::INTERNAL_ERROR, "json_object_agg collects records"));
+            return Err(coded(
+                code::INTERNAL_ERROR,
+                "json_object_agg collects records",
+            ));
         };
         let record: ArrayRef = Arc::new(StructArray::try_new(
             fields.clone(),
@@ -231,10 +244,17 @@ impl JsonAccumulator {
     /// `json_agg`'s text: `[a, b]`, with `\n ` before an array or record
     /// after the first.
     fn array_text(&self, items: &ArrayRef) -> Result<String> {
-        let field = self.fields.first().cloned().unwrap_or_else(|| self.collected.clone());
+        let field = self
+            .fields
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.collected.clone());
         let structured = matches!(
             items.data_type(),
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Struct(_)
+            DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(..)
+                | DataType::Struct(_)
         );
         let mut text = String::from("[");
         for i in 0..items.len() {
@@ -256,7 +276,12 @@ impl JsonAccumulator {
         let (keys, values) = (records.column(0), records.column(1));
         let (key_field, value_field) = match self.fields.as_slice() {
             [k, v, ..] => (k.clone(), v.clone()),
-            _ => return Err(coded(code::UNDEFINED_FUNCTION, "json_object_agg takes two arguments")),
+            _ => {
+                return Err(coded(
+                    code::UNDEFINED_FUNCTION,
+                    "json_object_agg takes two arguments",
+                ));
+            }
         };
         let mut text = String::from("{ ");
         for i in 0..records.len() {
@@ -264,12 +289,16 @@ impl JsonAccumulator {
                 text.push_str(", ");
             }
             if keys.is_null(i) {
-                return Err(coded(code::INVALID_PARAMETER_VALUE, "field name must not be null"));
+                return Err(coded(
+                    code::INVALID_PARAMETER_VALUE,
+                    "field name must not be null",
+                ));
             }
             let key = key_text(&self.writer, keys.as_ref(), &key_field, i, 1)?;
             value::write_string(&key, &mut text);
             text.push_str(" : ");
-            self.writer.write(values.as_ref(), &value_field, i, &mut text)?;
+            self.writer
+                .write(values.as_ref(), &value_field, i, &mut text)?;
         }
         text.push_str(" }");
         Ok(text)

@@ -98,9 +98,11 @@ impl JsonFunction {
             Function::Set => "jsonb_set".into(),
         };
         let signature = match function {
-            Function::Typeof | Function::ArrayLength | Function::To | Function::StripNulls | Function::Pretty => {
-                Signature::any(1, Volatility::Immutable)
-            }
+            Function::Typeof
+            | Function::ArrayLength
+            | Function::To
+            | Function::StripNulls
+            | Function::Pretty => Signature::any(1, Volatility::Immutable),
             Function::BuildObject | Function::BuildArray => Signature::one_of(
                 vec![TypeSignature::VariadicAny, TypeSignature::Nullary],
                 Volatility::Stable,
@@ -348,7 +350,13 @@ fn extracted(part: Option<&Node<'_>>, text: bool, kind: Kind) -> Result<Option<S
 }
 
 /// The key of `json_build_object`: a scalar as its text.
-pub fn key_text(writer: &Writer, array: &dyn Array, field: &Field, row: usize, position: usize) -> Result<String> {
+pub fn key_text(
+    writer: &Writer,
+    array: &dyn Array,
+    field: &Field,
+    row: usize,
+    position: usize,
+) -> Result<String> {
     // A `NULL` constant is a `NullArray`, null only logically.
     if array.is_null(row) || array.data_type() == &DataType::Null {
         return Err(invalid(format!("argument {position} cannot be null")));
@@ -357,15 +365,22 @@ pub fn key_text(writer: &Writer, array: &dyn Array, field: &Field, row: usize, p
     if Kind::of(field).is_some()
         || matches!(
             t,
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Struct(_)
+            DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(..)
+                | DataType::Struct(_)
         )
     {
-        return Err(invalid("key value must be scalar, not array, composite, or json"));
+        return Err(invalid(
+            "key value must be scalar, not array, composite, or json",
+        ));
     }
     if is_text(t) {
         let v = ScalarValue::try_from_array(array, row)?;
         return Ok(match v {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s,
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => s,
             other => other.to_string(),
         });
     }
@@ -386,7 +401,12 @@ pub fn key_text(writer: &Writer, array: &dyn Array, field: &Field, row: usize, p
 
 /// `json_build_object` of one row, as PostgreSQL writes it:
 /// `{"a" : 1, "b" : [1,2]}`.
-fn build_object(writer: &Writer, arrays: &[ArrayRef], fields: &[FieldRef], row: usize) -> Result<String> {
+fn build_object(
+    writer: &Writer,
+    arrays: &[ArrayRef],
+    fields: &[FieldRef],
+    row: usize,
+) -> Result<String> {
     let mut text = String::from("{");
     for (i, pair) in arrays.chunks(2).enumerate() {
         if i > 0 {
@@ -404,7 +424,12 @@ fn build_object(writer: &Writer, arrays: &[ArrayRef], fields: &[FieldRef], row: 
 }
 
 /// `json_build_array` of one row: `[1, "a", null]`.
-fn build_array(writer: &Writer, arrays: &[ArrayRef], fields: &[FieldRef], row: usize) -> Result<String> {
+fn build_array(
+    writer: &Writer,
+    arrays: &[ArrayRef],
+    fields: &[FieldRef],
+    row: usize,
+) -> Result<String> {
     let mut text = String::from("[");
     for (i, a) in arrays.iter().enumerate() {
         if i > 0 {
@@ -486,7 +511,9 @@ fn set_path<'a>(
         return Ok(new);
     };
     let Some(step) = first else {
-        return Err(invalid(format!("path element at position {position} is null")));
+        return Err(invalid(format!(
+            "path element at position {position} is null"
+        )));
     };
     match doc.value {
         Value::Object(mut members) => {
@@ -558,12 +585,24 @@ mod tests {
     #[test]
     fn jsonb_set_is_postgresqls() {
         // PostgreSQL 15.18.
-        assert_eq!(set(r#"{"a": 1}"#, &["a"], "2", true).unwrap(), r#"{"a": 2}"#);
-        assert_eq!(set(r#"{"a": 1}"#, &["b"], r#""x""#, true).unwrap(), r#"{"a": 1, "b": "x"}"#);
+        assert_eq!(
+            set(r#"{"a": 1}"#, &["a"], "2", true).unwrap(),
+            r#"{"a": 2}"#
+        );
+        assert_eq!(
+            set(r#"{"a": 1}"#, &["b"], r#""x""#, true).unwrap(),
+            r#"{"a": 1, "b": "x"}"#
+        );
         assert_eq!(set("[1,2]", &["5"], "3", true).unwrap(), "[1, 2, 3]");
         assert_eq!(set("[1,2]", &["-5"], "3", true).unwrap(), "[3, 1, 2]");
-        assert_eq!(set(r#"{"a":{"b":1}}"#, &["a", "c"], "3", false).unwrap(), r#"{"a": {"b": 1}}"#);
-        assert_eq!(set(r#"{"a":1}"#, &["x", "y"], "3", true).unwrap(), r#"{"a": 1}"#);
+        assert_eq!(
+            set(r#"{"a":{"b":1}}"#, &["a", "c"], "3", false).unwrap(),
+            r#"{"a": {"b": 1}}"#
+        );
+        assert_eq!(
+            set(r#"{"a":1}"#, &["x", "y"], "3", true).unwrap(),
+            r#"{"a": 1}"#
+        );
         assert!(set("1", &["a"], "2", true).is_err());
         assert!(set("[1]", &["a"], "2", true).is_err());
     }
@@ -572,7 +611,10 @@ mod tests {
     fn strip_nulls_is_postgresqls() {
         let doc = r#"{"a": null, "b" :  [1, null, {"c":null}]}"#;
         // PostgreSQL 15.18: {"b":[1,null,{}]} and {"b": [1, null, {}]}.
-        assert_eq!(strip_nulls_json(&value::parse(doc).unwrap()), r#"{"b":[1,null,{}]}"#);
+        assert_eq!(
+            strip_nulls_json(&value::parse(doc).unwrap()),
+            r#"{"b":[1,null,{}]}"#
+        );
         assert_eq!(
             value::jsonb_text(&strip_nulls(value::parse_jsonb(doc).unwrap())).unwrap(),
             r#"{"b": [1, null, {}]}"#

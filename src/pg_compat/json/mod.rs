@@ -180,8 +180,5 @@ pub fn rows_of(args: &[ColumnarValue], number_rows: usize) -> usize {
 
 /// An answer: a scalar when every argument was one.
 pub fn answer(array: ArrayRef, args: &[ColumnarValue]) -> Result<ColumnarValue> {
-    crate::pg_compat::pg_functions::answer(
-        array,
-        crate::pg_compat::pg_functions::all_scalar(args),
-    )
+    crate::pg_compat::pg_functions::answer(array, crate::pg_compat::pg_functions::all_scalar(args))
 }

@@ -103,7 +103,10 @@ impl Operand {
 
     /// Read as `jsonb`: `jsonb` itself or an untyped literal.
     fn as_jsonb(&self) -> bool {
-        matches!(self, Operand::Json(Kind::Jsonb) | Operand::Unknown | Operand::Null)
+        matches!(
+            self,
+            Operand::Json(Kind::Jsonb) | Operand::Unknown | Operand::Null
+        )
     }
 
     /// Read as a key: text, or an untyped literal.
@@ -122,7 +125,11 @@ fn symbol(op: &BinaryOperator) -> String {
     op.to_string()
 }
 
-fn no_operator(op: &BinaryOperator, left: &Operand, right: &Operand) -> datafusion::common::DataFusionError {
+fn no_operator(
+    op: &BinaryOperator,
+    left: &Operand,
+    right: &Operand,
+) -> datafusion::common::DataFusionError {
     if *left == Operand::Unknown && *right == Operand::Unknown {
         return coded(
             "42725",
@@ -204,7 +211,10 @@ impl ExprPlanner for JsonOperators {
                 let Operand::Json(kind) = left else {
                     return Err(no_operator(op, &left, &right));
                 };
-                let text = matches!(op, BinaryOperator::LongArrow | BinaryOperator::HashLongArrow);
+                let text = matches!(
+                    op,
+                    BinaryOperator::LongArrow | BinaryOperator::HashLongArrow
+                );
                 let o = match op {
                     BinaryOperator::Arrow | BinaryOperator::LongArrow => match right {
                         Operand::Integer => Op::Get { index: true, text },
@@ -223,7 +233,9 @@ impl ExprPlanner for JsonOperators {
                 let reversed = matches!(op, BinaryOperator::ArrowAt);
                 planned(Op::Contains { reversed }, Kind::Jsonb, expr)
             }
-            BinaryOperator::Question | BinaryOperator::QuestionPipe | BinaryOperator::QuestionAnd => {
+            BinaryOperator::Question
+            | BinaryOperator::QuestionPipe
+            | BinaryOperator::QuestionAnd => {
                 let ok = left == Operand::Json(Kind::Jsonb)
                     && match op {
                         BinaryOperator::Question => right.as_text(),
@@ -362,9 +374,9 @@ impl ScalarUDFImpl for JsonOp {
         Ok(match self.op {
             Op::Get { text: false, .. } | Op::Path { text: false } => self.kind.field(name, true),
             Op::Concat | Op::Delete(_) | Op::DeletePath => Kind::Jsonb.field(name, true),
-            Op::Get { text: true, .. } | Op::Path { text: true } => {
-                Arc::new(datafusion::arrow::datatypes::Field::new(name, DataType::Utf8, true))
-            }
+            Op::Get { text: true, .. } | Op::Path { text: true } => Arc::new(
+                datafusion::arrow::datatypes::Field::new(name, DataType::Utf8, true),
+            ),
             _ => Arc::new(datafusion::arrow::datatypes::Field::new(
                 name,
                 DataType::Boolean,
@@ -375,7 +387,10 @@ impl ScalarUDFImpl for JsonOp {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args.args, args.number_rows);
         let [left, right] = args.args.as_slice() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "a JSON operator takes two operands"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "a JSON operator takes two operands",
+            ));
         };
         let lefts = text_array(left, rows)?;
         let array: ArrayRef = match self.op {
@@ -602,7 +617,11 @@ fn element<'n, 'a>(doc: &'n Node<'a>, index: i64, kind: Kind) -> Option<&'n Node
 /// Follows a `text[]` path: keys into objects, integers (as PostgreSQL's
 /// `strtol` reads them: leading blanks, leading zeros, a sign) into arrays.
 /// A NULL step, a missing step, or a step into a scalar gives nothing.
-pub fn walk<'n, 'a>(doc: &'n Node<'a>, path: &[Option<String>], _kind: Kind) -> Option<&'n Node<'a>> {
+pub fn walk<'n, 'a>(
+    doc: &'n Node<'a>,
+    path: &[Option<String>],
+    _kind: Kind,
+) -> Option<&'n Node<'a>> {
     let mut at = doc;
     for step in path {
         let step = step.as_deref()?;
@@ -665,7 +684,9 @@ fn delete_index(a: Node<'_>, index: i64) -> Result<Node<'_>> {
             }
             Ok(Node::built(Value::Array(items)))
         }
-        Value::Object(_) => Err(cannot_delete("cannot delete from object using integer index")),
+        Value::Object(_) => Err(cannot_delete(
+            "cannot delete from object using integer index",
+        )),
         _ => Err(cannot_delete("cannot delete from scalar")),
     }
 }
@@ -853,7 +874,10 @@ mod tests {
     #[test]
     fn text_array_literals_read_as_postgresql_reads_them() {
         let s = |v: &[Option<&str>]| v.iter().map(|x| x.map(str::to_string)).collect::<Vec<_>>();
-        assert_eq!(parse_text_array("{a,b}").unwrap(), s(&[Some("a"), Some("b")]));
+        assert_eq!(
+            parse_text_array("{a,b}").unwrap(),
+            s(&[Some("a"), Some("b")])
+        );
         assert_eq!(parse_text_array("{}").unwrap(), s(&[]));
         assert_eq!(
             parse_text_array(r#"{ a , "b c",NULL,"NULL", d\,e }"#).unwrap(),
@@ -870,26 +894,59 @@ mod tests {
         let text = |n: Option<&Node>| n.map(|n| value::jsonb_text(n).unwrap());
         // PostgreSQL 15: #> '{a,b}' = [1, 2, 3]; '{a,b,-1}' = 3; '{a, x}' NULL;
         // ' 1' and '01' are index 1.
-        assert_eq!(text(walk(&doc, &p(&["a", "b"]), Kind::Jsonb)).as_deref(), Some("[1, 2, 3]"));
-        assert_eq!(text(walk(&doc, &p(&["a", "b", "-1"]), Kind::Jsonb)).as_deref(), Some("3"));
+        assert_eq!(
+            text(walk(&doc, &p(&["a", "b"]), Kind::Jsonb)).as_deref(),
+            Some("[1, 2, 3]")
+        );
+        assert_eq!(
+            text(walk(&doc, &p(&["a", "b", "-1"]), Kind::Jsonb)).as_deref(),
+            Some("3")
+        );
         assert_eq!(text(walk(&doc, &p(&["a", "x"]), Kind::Jsonb)), None);
-        assert_eq!(text(walk(&doc, &p(&["a", "b", " 1"]), Kind::Jsonb)).as_deref(), Some("2"));
-        assert_eq!(text(walk(&doc, &p(&["a", "b", "01"]), Kind::Jsonb)).as_deref(), Some("2"));
-        assert_eq!(text(walk(&doc, &p(&[]), Kind::Jsonb)).as_deref(), Some(r#"{"a": {"b": [1, 2, 3]}}"#));
+        assert_eq!(
+            text(walk(&doc, &p(&["a", "b", " 1"]), Kind::Jsonb)).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            text(walk(&doc, &p(&["a", "b", "01"]), Kind::Jsonb)).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            text(walk(&doc, &p(&[]), Kind::Jsonb)).as_deref(),
+            Some(r#"{"a": {"b": [1, 2, 3]}}"#)
+        );
         fn j(t: &str) -> Node<'_> {
             value::parse_jsonb(t).unwrap()
         }
         let out = |n: Result<Node>| value::jsonb_text(&n.unwrap()).unwrap();
         // '{"a":1}' || '{"b":2}', '[1]' || '2', '1' || '[2]', '{"a":1}' || '[2]'.
-        assert_eq!(value::jsonb_text(&concat(j(r#"{"a":1}"#), j(r#"{"b":2}"#))).unwrap(), r#"{"a": 1, "b": 2}"#);
-        assert_eq!(value::jsonb_text(&concat(j("[1]"), j("2"))).unwrap(), "[1, 2]");
-        assert_eq!(value::jsonb_text(&concat(j("1"), j("[2]"))).unwrap(), "[1, 2]");
-        assert_eq!(value::jsonb_text(&concat(j(r#"{"a":1}"#), j("[2]"))).unwrap(), r#"[{"a": 1}, 2]"#);
+        assert_eq!(
+            value::jsonb_text(&concat(j(r#"{"a":1}"#), j(r#"{"b":2}"#))).unwrap(),
+            r#"{"a": 1, "b": 2}"#
+        );
+        assert_eq!(
+            value::jsonb_text(&concat(j("[1]"), j("2"))).unwrap(),
+            "[1, 2]"
+        );
+        assert_eq!(
+            value::jsonb_text(&concat(j("1"), j("[2]"))).unwrap(),
+            "[1, 2]"
+        );
+        assert_eq!(
+            value::jsonb_text(&concat(j(r#"{"a":1}"#), j("[2]"))).unwrap(),
+            r#"[{"a": 1}, 2]"#
+        );
         assert_eq!(out(delete_index(j("[1,2,3]"), -1)), "[1, 2]");
         assert_eq!(out(delete_index(j("[1,2,3]"), 5)), "[1, 2, 3]");
         assert_eq!(out(delete_keys(j(r#"["a","b"]"#), &p(&["a"]))), r#"["b"]"#);
-        assert_eq!(out(delete_path(j(r#"{"a":{"b":1,"c":2}}"#), &p(&["a", "b"]))), r#"{"a": {"c": 2}}"#);
-        assert_eq!(out(delete_path(j("[1,[2,3]]"), &p(&["1", "0"]))), "[1, [3]]");
+        assert_eq!(
+            out(delete_path(j(r#"{"a":{"b":1,"c":2}}"#), &p(&["a", "b"]))),
+            r#"{"a": {"c": 2}}"#
+        );
+        assert_eq!(
+            out(delete_path(j("[1,[2,3]]"), &p(&["1", "0"]))),
+            "[1, [3]]"
+        );
         assert!(delete_index(j(r#"{"a":1}"#), 0).is_err());
     }
 }

@@ -19,8 +19,8 @@ use datafusion::datasource::MemTable;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 
-use super::value::{self, Node, Value};
 use super::Kind;
+use super::value::{self, Node, Value};
 use crate::sqlstate::{code, coded};
 
 /// Registers the table functions in `ctx`.
@@ -102,17 +102,15 @@ impl JsonSet {
                 items.iter().map(|v| Ok((None, write(v)?))).collect()
             }
             (Value::Array(_), Set::Each) => Err(wrong("cannot deconstruct an array as an object")),
-            (Value::Array(_), Set::Keys) => Err(wrong(&format!(
-                "cannot call {} on an array",
-                self.name()
-            ))),
-            (Value::Object(_), Set::Elements) => Err(wrong("cannot extract elements from an object")),
+            (Value::Array(_), Set::Keys) => {
+                Err(wrong(&format!("cannot call {} on an array", self.name())))
+            }
+            (Value::Object(_), Set::Elements) => {
+                Err(wrong("cannot extract elements from an object"))
+            }
             (_, Set::Elements) => Err(wrong("cannot extract elements from a scalar")),
             (_, Set::Each) => Err(wrong("cannot deconstruct a scalar")),
-            (_, Set::Keys) => Err(wrong(&format!(
-                "cannot call {} on a scalar",
-                self.name()
-            ))),
+            (_, Set::Keys) => Err(wrong(&format!("cannot call {} on a scalar", self.name()))),
         }
     }
 
@@ -147,7 +145,9 @@ impl TableFunctionImpl for JsonSet {
             [_] => {
                 return Err(coded(
                     code::FEATURE_NOT_SUPPORTED,
-                    format!("{name} in FROM takes a constant argument here, not a column of another table"),
+                    format!(
+                        "{name} in FROM takes a constant argument here, not a column of another table"
+                    ),
                 ));
             }
             _ => {
@@ -175,10 +175,16 @@ impl TableFunctionImpl for JsonSet {
         }
         let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = match self.set {
             Set::Each => (
-                vec![Field::new("key", DataType::Utf8, true), self.value_field("value")],
+                vec![
+                    Field::new("key", DataType::Utf8, true),
+                    self.value_field("value"),
+                ],
                 vec![Arc::new(keys.finish()), Arc::new(values.finish())],
             ),
-            Set::Elements => (vec![self.value_field("value")], vec![Arc::new(values.finish())]),
+            Set::Elements => (
+                vec![self.value_field("value")],
+                vec![Arc::new(values.finish())],
+            ),
             Set::Keys => (
                 vec![Field::new(&name, DataType::Utf8, true)],
                 vec![Arc::new(keys.finish())],

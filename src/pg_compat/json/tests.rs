@@ -133,14 +133,23 @@ async fn casts_read_validate_and_keep_their_type() {
 #[tokio::test]
 async fn field_access_is_postgresqls() {
     for (sql, expected) in [
-        (r#"SELECT '{"a": {"b": "x"}}'::jsonb -> 'a' ->> 'b'"#, s("x")),
+        (
+            r#"SELECT '{"a": {"b": "x"}}'::jsonb -> 'a' ->> 'b'"#,
+            s("x"),
+        ),
         (r#"SELECT '{"a": 1}'::json ->> 'a'"#, s("1")),
         ("SELECT '[10,20,30]'::jsonb -> 1", s("20")),
         ("SELECT '[10,20,30]'::jsonb ->> 2", s("30")),
         ("SELECT '[1, 2 , 3 ]'::json -> -1", s("3")),
         ("SELECT '[1, 2 , 3 ]'::jsonb -> -4", None),
-        (r#"SELECT '{"b":1,   "a":[1,  2]}'::json -> 'a'"#, s("[1,  2]")),
-        (r#"SELECT '{"b":1,   "a":[1,  2]}'::jsonb -> 'a'"#, s("[1, 2]")),
+        (
+            r#"SELECT '{"b":1,   "a":[1,  2]}'::json -> 'a'"#,
+            s("[1,  2]"),
+        ),
+        (
+            r#"SELECT '{"b":1,   "a":[1,  2]}'::jsonb -> 'a'"#,
+            s("[1, 2]"),
+        ),
         (r#"SELECT '{"b":1, "a":1, "a":2}'::json -> 'a'"#, s("2")),
         (r#"SELECT '{"a": null}'::jsonb ->> 'a'"#, None),
         (r#"SELECT '{"a": null}'::jsonb -> 'a'"#, s("null")),
@@ -149,26 +158,53 @@ async fn field_access_is_postgresqls() {
         (r#"SELECT '{"a": "\u0041"}'::json -> 'a'"#, s(r#""\u0041""#)),
         ("SELECT '1'::jsonb -> 0", s("1")),
         ("SELECT '1'::json -> 0", None),
-        (r#"SELECT '{"a": {"b": [1, 2, 3]}}'::jsonb #> '{a,b}'"#, s("[1, 2, 3]")),
-        (r#"SELECT '{"a": {"b": [1, 2, 3]}}'::jsonb #>> '{a,b,0}'"#, s("1")),
-        (r#"SELECT '{"a":{"b":[1,2,3]}}'::json #>> '{a,b,-1}'"#, s("3")),
-        (r#"SELECT '{"a":{"b":[1,2,3]}}'::jsonb #> '{}'"#, s(r#"{"a": {"b": [1, 2, 3]}}"#)),
+        (
+            r#"SELECT '{"a": {"b": [1, 2, 3]}}'::jsonb #> '{a,b}'"#,
+            s("[1, 2, 3]"),
+        ),
+        (
+            r#"SELECT '{"a": {"b": [1, 2, 3]}}'::jsonb #>> '{a,b,0}'"#,
+            s("1"),
+        ),
+        (
+            r#"SELECT '{"a":{"b":[1,2,3]}}'::json #>> '{a,b,-1}'"#,
+            s("3"),
+        ),
+        (
+            r#"SELECT '{"a":{"b":[1,2,3]}}'::jsonb #> '{}'"#,
+            s(r#"{"a": {"b": [1, 2, 3]}}"#),
+        ),
         (r#"SELECT ('{"n": 5}'::jsonb ->> 'n')::int + 1"#, s("6")),
         (r#"SELECT '{"a": 1}'::jsonb -> 'missing'"#, None),
-        (r#"SELECT json_extract_path('{"a":{"b": [1,  2]}}', 'a', 'b')"#, s("[1,  2]")),
-        (r#"SELECT jsonb_extract_path_text('{"a":{"b":"x"}}', 'a', 'b')"#, s("x")),
+        (
+            r#"SELECT json_extract_path('{"a":{"b": [1,  2]}}', 'a', 'b')"#,
+            s("[1,  2]"),
+        ),
+        (
+            r#"SELECT jsonb_extract_path_text('{"a":{"b":"x"}}', 'a', 'b')"#,
+            s("x"),
+        ),
     ] {
         assert_eq!(one(sql).await, expected, "{sql}");
     }
-    let (_, kinds) = row(r#"SELECT '{"a": 1}'::json -> 'a', '{"a": 1}'::jsonb -> 'a', '{"a": 1}'::jsonb ->> 'a'"#).await;
+    let (_, kinds) = row(
+        r#"SELECT '{"a": 1}'::json -> 'a', '{"a": 1}'::jsonb -> 'a', '{"a": 1}'::jsonb ->> 'a'"#,
+    )
+    .await;
     assert_eq!(kinds, vec![Some(Kind::Json), Some(Kind::Jsonb), None]);
     // 42725: unknown -> unknown; 42883: text -> unknown, json = json,
     // json ? unknown, json || json.
     assert_eq!(sqlstate(r#"SELECT '{"a":1}' -> 'a'"#).await, "42725");
     assert_eq!(sqlstate("SELECT 'x'::text -> 'a'").await, "42883");
-    assert_eq!(sqlstate(r#"SELECT '{"a":1}'::json = '{"a":1}'::json"#).await, "42883");
+    assert_eq!(
+        sqlstate(r#"SELECT '{"a":1}'::json = '{"a":1}'::json"#).await,
+        "42883"
+    );
     assert_eq!(sqlstate(r#"SELECT '{"a":1}'::json ? 'a'"#).await, "42883");
-    assert_eq!(sqlstate(r#"SELECT '{"a": 1}'::json || '{"b":2}'::json"#).await, "42883");
+    assert_eq!(
+        sqlstate(r#"SELECT '{"a": 1}'::json || '{"b":2}'::json"#).await,
+        "42883"
+    );
     assert_eq!(sqlstate(r#"SELECT '{"a":1}'::jsonb = 'x'"#).await, "22P02");
 }
 
@@ -230,7 +266,10 @@ async fn functions_are_postgresqls() {
             "SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', true, 'd', NULL)",
             s(r#"{"a" : 1, "b" : "x\"y", "c" : true, "d" : null}"#),
         ),
-        ("SELECT json_build_object(1.5, 2, true, 3)", s(r#"{"1.5" : 2, "true" : 3}"#)),
+        (
+            "SELECT json_build_object(1.5, 2, true, 3)",
+            s(r#"{"1.5" : 2, "true" : 3}"#),
+        ),
         (
             "SELECT jsonb_build_object('b', 1, 'a', 2, 'b', 3)",
             s(r#"{"a": 2, "b": 3}"#),
@@ -245,8 +284,14 @@ async fn functions_are_postgresqls() {
         ("SELECT to_jsonb(42)", s("42")),
         ("SELECT to_jsonb(CAST(1.50 AS numeric(3, 2)))", s("1.50")),
         ("SELECT to_json(CAST(1e20 AS double precision))", s("1e+20")),
-        ("SELECT to_jsonb(CAST(1e20 AS double precision))", s("100000000000000000000")),
-        ("SELECT to_json(CAST('NaN' AS double precision))", s(r#""NaN""#)),
+        (
+            "SELECT to_jsonb(CAST(1e20 AS double precision))",
+            s("100000000000000000000"),
+        ),
+        (
+            "SELECT to_json(CAST('NaN' AS double precision))",
+            s(r#""NaN""#),
+        ),
         ("SELECT to_json(make_array('a', 'b'))", s(r#"["a","b"]"#)),
         ("SELECT to_jsonb(make_array('a', 'b'))", s(r#"["a", "b"]"#)),
         (
@@ -267,7 +312,10 @@ async fn functions_are_postgresqls() {
             s(r#"{"b": 1}"#),
         ),
         (r#"SELECT json_strip_nulls('{"a": null}')"#, s("{}")),
-        (r#"SELECT jsonb_set('{"a": 1}', '{a}', '2')"#, s(r#"{"a": 2}"#)),
+        (
+            r#"SELECT jsonb_set('{"a": 1}', '{a}', '2')"#,
+            s(r#"{"a": 2}"#),
+        ),
         (
             r#"SELECT jsonb_set('{"a": 1}', '{b}', '"x"')"#,
             s(r#"{"a": 1, "b": "x"}"#),
@@ -279,10 +327,16 @@ async fn functions_are_postgresqls() {
     ] {
         assert_eq!(one(sql).await, expected, "{sql}");
     }
-    assert_eq!(sqlstate(r#"SELECT jsonb_array_length('{"a": 1}')"#).await, "22023");
+    assert_eq!(
+        sqlstate(r#"SELECT jsonb_array_length('{"a": 1}')"#).await,
+        "22023"
+    );
     assert_eq!(sqlstate("SELECT json_array_length('1')").await, "22023");
     assert_eq!(sqlstate("SELECT jsonb_typeof('1'::json)").await, "42883");
-    assert_eq!(sqlstate("SELECT jsonb_typeof(CAST('x' AS text))").await, "42883");
+    assert_eq!(
+        sqlstate("SELECT jsonb_typeof(CAST('x' AS text))").await,
+        "42883"
+    );
     assert_eq!(sqlstate("SELECT json_build_object('a')").await, "22023");
     assert_eq!(sqlstate("SELECT json_build_object(NULL, 2)").await, "22023");
 }

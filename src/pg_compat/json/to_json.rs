@@ -16,13 +16,13 @@ use chrono::{DateTime, NaiveDateTime, Offset, TimeZone};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::temporal_conversions as tc;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Field, Float16Type, Float32Type, Float64Type, Int8Type,
     Int16Type, Int32Type, Int64Type, Time32MillisecondType, Time32SecondType,
     Time64MicrosecondType, Time64NanosecondType, TimeUnit, UInt8Type, UInt16Type, UInt32Type,
     UInt64Type,
 };
+use datafusion::arrow::temporal_conversions as tc;
 use datafusion::common::Result;
 
 use super::Kind;
@@ -49,16 +49,24 @@ impl Writer {
     }
 
     /// Row `row` of `array` (described by `field`) as JSON text.
-    pub fn write(&self, array: &dyn Array, field: &Field, row: usize, out: &mut String) -> Result<()> {
+    pub fn write(
+        &self,
+        array: &dyn Array,
+        field: &Field,
+        row: usize,
+        out: &mut String,
+    ) -> Result<()> {
         if array.is_null(row) {
             out.push_str("null");
             return Ok(());
         }
         match array.data_type() {
             DataType::Null => out.push_str("null"),
-            DataType::Boolean => {
-                out.push_str(if array.as_boolean().value(row) { "true" } else { "false" })
-            }
+            DataType::Boolean => out.push_str(if array.as_boolean().value(row) {
+                "true"
+            } else {
+                "false"
+            }),
             DataType::Int8 => push(out, array.as_primitive::<Int8Type>().value(row)),
             DataType::Int16 => push(out, array.as_primitive::<Int16Type>().value(row)),
             DataType::Int32 => push(out, array.as_primitive::<Int32Type>().value(row)),
@@ -67,12 +75,16 @@ impl Writer {
             DataType::UInt16 => push(out, array.as_primitive::<UInt16Type>().value(row)),
             DataType::UInt32 => push(out, array.as_primitive::<UInt32Type>().value(row)),
             DataType::UInt64 => push(out, array.as_primitive::<UInt64Type>().value(row)),
-            DataType::Float16 => {
-                float(out, f64::from(array.as_primitive::<Float16Type>().value(row)), false)
-            }
-            DataType::Float32 => {
-                float(out, f64::from(array.as_primitive::<Float32Type>().value(row)), true)
-            }
+            DataType::Float16 => float(
+                out,
+                f64::from(array.as_primitive::<Float16Type>().value(row)),
+                false,
+            ),
+            DataType::Float32 => float(
+                out,
+                f64::from(array.as_primitive::<Float32Type>().value(row)),
+                true,
+            ),
             DataType::Float64 => float(out, array.as_primitive::<Float64Type>().value(row), false),
             DataType::Decimal32(..)
             | DataType::Decimal64(..)
@@ -108,10 +120,18 @@ impl Writer {
             }
             DataType::Timestamp(unit, zone) => {
                 let v = match unit {
-                    TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>().value(row),
-                    TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>().value(row),
-                    TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(row),
-                    TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().value(row),
+                    TimeUnit::Second => array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>()
+                        .value(row),
+                    TimeUnit::Millisecond => array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>()
+                        .value(row),
+                    TimeUnit::Microsecond => array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                        .value(row),
+                    TimeUnit::Nanosecond => array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
+                        .value(row),
                 };
                 let utc = naive(v, *unit).ok_or_else(|| out_of_range("timestamp"))?;
                 match zone {
@@ -123,7 +143,8 @@ impl Writer {
                     Some(own) => {
                         let zone = match &self.zone {
                             Some(z) => *z,
-                            None => Tz::from_str(own).map_err(|e| coded(code::INVALID_PARAMETER_VALUE, e.to_string()))?,
+                            None => Tz::from_str(own)
+                                .map_err(|e| coded(code::INVALID_PARAMETER_VALUE, e.to_string()))?,
                         };
                         let local: DateTime<Tz> = zone.from_utc_datetime(&utc);
                         out.push('"');
@@ -154,7 +175,10 @@ impl Writer {
                 fraction(t.format("%6f").to_string(), out);
                 out.push('"');
             }
-            DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_) => {
                 let one = array.slice(row, 1);
                 let bytes = cast(&one, &DataType::Binary)?;
                 let bytes = bytes.as_binary::<i32>().value(0);
@@ -209,7 +233,13 @@ impl Writer {
     }
 
     /// Row `row` as `kind`: the JSON text, canonical for `jsonb`.
-    pub fn write_as(&self, kind: Kind, array: &dyn Array, field: &Field, row: usize) -> Result<String> {
+    pub fn write_as(
+        &self,
+        kind: Kind,
+        array: &dyn Array,
+        field: &Field,
+        row: usize,
+    ) -> Result<String> {
         let mut text = String::new();
         self.write(array, field, row, &mut text)?;
         Ok(match kind {
@@ -271,7 +301,11 @@ fn float(out: &mut String, v: f64, single: bool) {
         return;
     }
     if v.is_infinite() {
-        out.push_str(if v > 0.0 { "\"Infinity\"" } else { "\"-Infinity\"" });
+        out.push_str(if v > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        });
         return;
     }
     out.push_str(&float_text(v, single));
@@ -280,7 +314,11 @@ fn float(out: &mut String, v: f64, single: bool) {
 /// PostgreSQL's `float8out`/`float4out` text of a finite value.
 pub fn float_text(v: f64, single: bool) -> String {
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits, in scientific form: `-1.2345e-7`.
     let sci = if single {
@@ -306,7 +344,11 @@ pub fn float_text(v: f64, single: bool) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        out.push_str(&format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        ));
     } else if exp < 0 {
         out.push_str("0.");
         for _ in 0..(-exp - 1) {

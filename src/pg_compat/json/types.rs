@@ -17,8 +17,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
-    Int32Builder, Int64Builder, StringBuilder,
+    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::config::ConfigOptions;
@@ -180,10 +180,9 @@ fn rewrite_cast(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         }
         let nullable = source.is_nullable() || try_cast;
         let udf = ScalarUDF::new_from_impl(JsonIn::new(to, nullable));
-        return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-            Arc::new(udf),
-            vec![*expr],
-        ))));
+        return Ok(Transformed::yes(Expr::ScalarFunction(
+            ScalarFunction::new_udf(Arc::new(udf), vec![*expr]),
+        )));
     }
     match from {
         Some(kind) if !is_text(field.data_type()) => {
@@ -199,10 +198,9 @@ fn rewrite_cast(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 ));
             }
             let udf = ScalarUDF::new_from_impl(JsonbTo::new(target));
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
-                Arc::new(udf),
-                vec![*expr],
-            ))))
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(Arc::new(udf), vec![*expr]),
+            )))
         }
         _ => Ok(Transformed::no(rebuild(expr, field))),
     }
@@ -254,7 +252,10 @@ impl ScalarUDFImpl for JsonIn {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = super::rows_of(&args.args, args.number_rows);
         let Some(arg) = args.args.first() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "json_in takes one argument"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "json_in takes one argument",
+            ));
         };
         let texts = text_array(arg, rows)?;
         let mut out = StringBuilder::new();
@@ -385,7 +386,10 @@ impl ScalarUDFImpl for JsonbTo {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = super::rows_of(&args.args, args.number_rows);
         let Some(arg) = args.args.first() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "jsonb_to takes one argument"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "jsonb_to takes one argument",
+            ));
         };
         let texts = text_array(arg, rows)?;
         let out_of_range = |what: &str| {

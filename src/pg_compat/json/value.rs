@@ -118,11 +118,7 @@ impl<'a> Node<'a> {
     /// canonical `jsonb` object has one).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.value {
-            Value::Object(members) => members
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v),
+            Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -458,7 +454,9 @@ pub fn canonical(node: Node<'_>) -> Node<'_> {
 
 /// The order of `jsonb` object keys: shorter first, then by bytes.
 pub fn key_order(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// Writes `s` as a JSON string literal, escaped as PostgreSQL's
@@ -822,9 +820,8 @@ fn deep_contains(a: &Node<'_>, b: &Node<'_>) -> bool {
             want.len() <= have.len()
                 && want.iter().all(|(k, w)| match a.get(k) {
                     Some(h) => match (&h.value, &w.value) {
-                        (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_)) => {
-                            deep_contains(h, w)
-                        }
+                        (Value::Object(_), Value::Object(_))
+                        | (Value::Array(_), Value::Array(_)) => deep_contains(h, w),
                         (x, y) if !is_container(x) && !is_container(y) => scalar_equal(x, y),
                         _ => false,
                     },
@@ -888,7 +885,10 @@ mod tests {
             ("0e5", "0"),
             ("0.00e1", "0.0"),
             ("-0e-3", "0.000"),
-            ("100000000000000000000000000000e-30", "0.100000000000000000000000000000"),
+            (
+                "100000000000000000000000000000e-30",
+                "0.100000000000000000000000000000",
+            ),
             ("0.0001e2", "0.01"),
             ("-12.3400e1", "-123.400"),
             (" [ ] ", "[]"),
@@ -906,9 +906,31 @@ mod tests {
     fn refusals_are_postgresqls() {
         // PostgreSQL 15.18: 22P02 for each of these.
         for input in [
-            r#"{"a": 1"#, "x", "-", "1.", ".5", "1e", "+1", "tru", "true false", "[1,]",
-            r#"{"a" 1}"#, "\"a\nb\"", r#""\x""#, "", r#"{"a":1}}"#, "[1,2", "NaN", "01",
-            r#""\ud83d""#, r#""\ude00""#, r#""\u12""#, "true1", "1x", "[1 2]", r#"{"a":1,}"#,
+            r#"{"a": 1"#,
+            "x",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "tru",
+            "true false",
+            "[1,]",
+            r#"{"a" 1}"#,
+            "\"a\nb\"",
+            r#""\x""#,
+            "",
+            r#"{"a":1}}"#,
+            "[1,2",
+            "NaN",
+            "01",
+            r#""\ud83d""#,
+            r#""\ude00""#,
+            r#""\u12""#,
+            "true1",
+            "1x",
+            "[1 2]",
+            r#"{"a":1,}"#,
             r#"{1:2}"#,
         ] {
             assert_eq!(parse(input).err(), Some(JsonError::Syntax), "{input}");
@@ -967,8 +989,12 @@ mod tests {
     #[test]
     fn pretty_is_postgresqls() {
         let mut out = String::new();
-        write_pretty(&parse_jsonb(r#"{"a": [1, 2], "b": {}, "c": []}"#).unwrap(), 0, &mut out)
-            .unwrap();
+        write_pretty(
+            &parse_jsonb(r#"{"a": [1, 2], "b": {}, "c": []}"#).unwrap(),
+            0,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             out,
             "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": {\n    },\n    \"c\": [\n    ]\n}"

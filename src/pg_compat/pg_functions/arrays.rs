@@ -76,7 +76,9 @@ pub fn items(text: &str) -> Result<Vec<Option<String>>> {
     };
     let body = text.trim();
     let Some(body) = body.strip_prefix('{').and_then(|b| b.strip_suffix('}')) else {
-        return Err(malformed("array value must start with \"{\" and end with \"}\""));
+        return Err(malformed(
+            "array value must start with \"{\" and end with \"}\"",
+        ));
     };
     let mut out = Vec::new();
     if body.trim().is_empty() {

@@ -16,26 +16,37 @@
 //! | `oid_alias(int4, kind)` | [`super::compat`]: `x::regclass`, described as `regclass` |
 //! | `oid_array(int4[], kind)` | [`super::compat`]: `x::oid[]`, int4 values described as `oid[]` |
 //! | `like_escape(pattern, c)` | [`super::compat`]: a LIKE pattern escaped with `c` → escaped with a backslash |
+//! | `pg_get_viewdef`, `pg_table_size`, `pg_size_pretty`, `pg_*_is_visible`, `pg_get_function_arguments`, … | psql's `\d+`, `\dt+`, `\df`, `\dT`, `\l+`, SQLAlchemy: answered from the catalog ([`catalog`]) |
+//! | `to_char(value, template)`, `to_timestamp(text, template)`, `to_date(text, template)`, `to_timestamp(seconds)` | analysts, Superset: PostgreSQL's templates (`YYYY-MM-DD HH24`, `FM9,990.00`) in place of DataFusion's chrono formats |
 //!
 //! OKO declares no indexes, comments or collations, so the lookups answer
 //! what PostgreSQL answers for an object that has none.
 
 mod arrays;
+mod catalog;
 mod datetime;
 mod format;
+mod intervals;
 mod like;
+mod math;
 mod oids;
 mod ordered_set;
 mod sets;
+mod simple;
+mod strings;
+mod to_char;
 mod types;
 
 pub use arrays::PgArrayIn;
+pub use catalog::{array_items, view_definition};
 pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
 pub use like::LikeEscape;
 pub use oids::{OidAlias, OidArray};
 pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
 pub use sets::{GenerateSubscripts, PgExpandArray};
+pub use strings::bytea_in;
+pub use to_char::{ToChar, ToDate, ToTimestamp};
 pub use types::{PgText, PgTypeof, RoundToInteger, type_name};
 
 use std::sync::Arc;
@@ -54,7 +65,16 @@ use datafusion::prelude::SessionContext;
 pub const OID_ALIAS: &str = "pg.oid_alias";
 
 /// Registers every function of this module in `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub fn register(ctx: &SessionContext) -> Result<()> {
+    for f in math::functions()
+        .into_iter()
+        .chain(intervals::functions()?)
+        .chain(strings::functions())
+    {
+        ctx.register_udf(f);
+    }
+    ctx.register_udf(ScalarUDF::new_from_impl(math::PgRound::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(strings::PgSubstr::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Timezone::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Age::new()));
@@ -70,6 +90,11 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(OidAlias::new()));
+    // In place of DataFusion's chrono-format functions of the same names.
+    ctx.register_udf(ScalarUDF::new_from_impl(ToChar::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(ToTimestamp::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(ToDate::new()));
+    catalog::register(ctx);
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
     ctx.register_udf(null_text("obj_description", &[1, 2]));
@@ -80,6 +105,31 @@ pub fn register(ctx: &SessionContext) {
         Volatility::Stable,
         Arc::new(|_| Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))))),
     ));
+    Ok(())
+}
+
+/// PostgreSQL's other names of DataFusion's functions: `variance`
+/// (`var_samp`), `every` (`bool_and`), and `statement_timestamp`,
+/// `transaction_timestamp`, `clock_timestamp` (`now()`: the statement's
+/// start; OKO's transactions are single statements, and a clock read per
+/// row is not offered). Run after `now` is registered as `timestamptz`.
+pub fn register_aliases(ctx: &SessionContext) {
+    let state = ctx.state();
+    for (name, aliases) in [
+        ("var_samp", &["variance"][..]),
+        ("bool_and", &["every"][..]),
+    ] {
+        if let Some(f) = state.aggregate_functions().get(name) {
+            ctx.register_udaf(f.as_ref().clone().with_aliases(aliases.iter().copied()));
+        }
+    }
+    if let Some(now) = state.scalar_functions().get("now") {
+        ctx.register_udf(now.as_ref().clone().with_aliases([
+            "statement_timestamp",
+            "transaction_timestamp",
+            "clock_timestamp",
+        ]));
+    }
 }
 
 /// All arguments scalar: the answer is one value.

@@ -215,7 +215,10 @@ impl ScalarUDFImpl for RoundToInteger {
         use datafusion::arrow::datatypes::{Decimal128Type, Float64Type};
         let scalar = super::all_scalar(&args.args);
         let Some(value) = args.args.first() else {
-            return Err(coded(code::UNDEFINED_FUNCTION, "pg_round_to_integer takes one value"));
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                "pg_round_to_integer takes one value",
+            ));
         };
         let array = value.to_array(args.number_rows)?;
         let out: datafusion::arrow::array::ArrayRef = match array.data_type() {
@@ -227,7 +230,11 @@ impl ScalarUDFImpl for RoundToInteger {
                     .map(|v| {
                         v.map(|v| {
                             let (q, r) = (v / unit, v % unit);
-                            if r.abs() * 2 >= unit { q + v.signum() } else { q }
+                            if r.abs() * 2 >= unit {
+                                q + v.signum()
+                            } else {
+                                q
+                            }
                         })
                     })
                     .collect();

@@ -70,6 +70,17 @@ pub(super) fn bind(plan: &LogicalPlan, portal: &Portal<Statement>) -> PgWireResu
         portal,
         &inferred_refs,
     )?;
+    // Values bound to parameters carry a mark, so the analyzer's rules for
+    // constants written in SQL ([`crate::pg_compat::literals`]) leave them
+    // the type they were described with.
+    let values = match values {
+        datafusion::common::ParamValues::List(list) => datafusion::common::ParamValues::List(
+            list.into_iter()
+                .map(crate::pg_compat::literals::bound_parameter)
+                .collect(),
+        ),
+        other => other,
+    };
     plan.clone()
         .replace_params_with_values(&values)
         .map_err(errors::from_datafusion)

@@ -231,10 +231,12 @@ impl Session {
             .await?;
         let df = self.in_session_zone(df)?;
         let options = Arc::new(self.vars.format_options());
-        let fields = encode::fields(df.schema().as_arrow(), format, options)?;
         let stream = guard
             .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
             .await?;
+        // The columns as they run: the analyzer may retype an output column
+        // the plan declared otherwise (`SELECT 1` runs as `integer`).
+        let fields = encode::fields(&stream.schema(), format, options)?;
         let rows = guard.rows(encode::rows(stream, fields.clone()));
         Ok(Response::Query(QueryResponse::new(fields, rows)))
     }

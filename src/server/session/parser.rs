@@ -135,9 +135,10 @@ impl QueryParser for Parser {
                 self.interrupt
                     .guard(self.vars.statement_timeout())
                     .plan(async move {
-                        crate::pg_compat::column_names::plan(&state, statement)
+                        let plan = crate::pg_compat::column_names::plan(&state, statement)
                             .await
-                            .map_err(errors::from_datafusion)
+                            .map_err(errors::from_datafusion)?;
+                        Ok(crate::pg_compat::column_names::settle_types(&state, plan))
                     })
                     .await?
             }

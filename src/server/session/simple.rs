@@ -117,6 +117,7 @@ impl SimpleQueryHandler for Session {
         let last = pieces.len() - 1;
         for (i, piece) in pieces.into_iter().enumerate() {
             let result = match piece {
+                Ok(statement) if i > 0 && is_copy_out(&statement) => Err(copy_out_not_first()),
                 Ok(statement) => self.simple(client, statement).await,
                 Err((text, e)) => match housekeeping(&text) {
                     Some("MOVE") => move_cursor(client, &text).await,

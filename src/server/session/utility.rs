@@ -1,21 +1,26 @@
 //! Statements the session answers itself, without planning: `SET`,
-//! `SHOW`, `RESET`, transactions, `LISTEN`/`UNLISTEN`/`DISCARD`.
+//! `SHOW`, `RESET`, transactions, `LISTEN`/`UNLISTEN`/`DISCARD`; and
+//! `COPY … TO STDOUT`, which plans its rows as the user's `SELECT` of them
+//! and writes the COPY messages itself.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use datafusion::sql::sqlparser::ast::{self, Expr as SqlExpr};
 use datafusion_postgres::QueryHook;
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone};
 use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::startup::ParameterStatus;
 
+use crate::server::copy_out;
+use crate::server::encode;
 use crate::server::errors::{self, code, user_error};
 
 use super::*;
@@ -37,6 +42,8 @@ pub(super) enum Utility {
     /// `ROLLBACK TO SAVEPOINT`: the transaction block goes on (and leaves
     /// the failed state).
     RollbackToSavepoint,
+    /// `COPY (query) TO STDOUT`, `COPY table_or_view [(columns)] TO STDOUT`.
+    CopyOut,
 }
 
 impl Session {
@@ -88,6 +95,7 @@ impl Session {
                     None => Ok(Response::Execution(Tag::new("SET"))),
                 }
             }
+            Utility::CopyOut => self.copy_out(client, statement).await,
             Utility::Declare => self.declare(client, statement, None).await,
             Utility::Fetch => self.fetch(client, statement, &Format::UnifiedText).await,
             Utility::Close => {
@@ -127,6 +135,149 @@ impl Session {
             self.cursors().clear();
         }
         Ok(Response::Execution(Tag::new(tag)))
+    }
+
+    /// `COPY … TO STDOUT`: the rows a `SELECT` of the same query (or of
+    /// the table's or view's columns) would give this user — its tenant's
+    /// only, refused as that `SELECT` would be — written in COPY's text,
+    /// CSV or binary format ([`crate::server::copy_out`]), batch by batch.
+    ///
+    /// The messages are sent here rather than through pgwire's COPY
+    /// response: an error while rows stream must end the COPY with an
+    /// ErrorResponse, as PostgreSQL's does (pgwire would send a CopyFail,
+    /// which no client expects from a server), and the command tag counts
+    /// rows, not messages (a header is one more message).
+    pub(super) async fn copy_out<C>(
+        &self,
+        client: &mut C,
+        statement: &ast::Statement,
+    ) -> PgWireResult<Response>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ast::Statement::Copy {
+            source,
+            options,
+            legacy_options,
+            ..
+        } = statement
+        else {
+            return Err(user_error(code::INTERNAL_ERROR, "not a COPY statement"));
+        };
+        let options = copy_out::Options::parse(options, legacy_options)?;
+        let query = match source {
+            ast::CopySource::Query(q) => ast::Statement::Query(q.clone()),
+            ast::CopySource::Table {
+                table_name,
+                columns,
+            } => self.table_query(table_name, columns)?,
+        };
+        self.parser.follow_time_zone();
+        let guard = self.interrupt.guard(self.vars.statement_timeout());
+        let state = self.ctx()?.state();
+        let plan = guard
+            .plan(async move {
+                crate::pg_compat::column_names::plan(&state, query)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        self.check(&plan)?;
+        if let Some(what) = writes(&plan) {
+            return Err(user_error(
+                code::FEATURE_NOT_SUPPORTED,
+                format!("COPY ({what} …) TO STDOUT is not supported: COPY here only reads"),
+            ));
+        }
+        let ctx = self.ctx()?.clone();
+        let df = guard
+            .run(async move {
+                ctx.execute_logical_plan(plan)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
+            .await?;
+        let df = self.in_session_zone(df)?;
+        let format = if options.is_binary() {
+            Format::UnifiedBinary
+        } else {
+            Format::UnifiedText
+        };
+        let fields = encode::fields(
+            df.schema().as_arrow(),
+            &format,
+            Arc::new(self.vars.format_options()),
+        )?;
+        let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
+        let mut writer = copy_out::Writer::new(options, &names)?;
+        let mut batches = guard
+            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .await?;
+        client
+            .send(PgWireBackendMessage::CopyOutResponse(writer.response()))
+            .await?;
+        if let Some(header) = writer.header() {
+            client
+                .feed(PgWireBackendMessage::CopyData(CopyData::new(header)))
+                .await?;
+        }
+        let mut rows = 0;
+        while let Some(batch) = guard.run(async { Ok(batches.next().await) }).await? {
+            let batch = batch.map_err(errors::from_datafusion)?;
+            for row in encode::encode_batch(&batch, &fields) {
+                let data = writer.row(&row?);
+                client
+                    .feed(PgWireBackendMessage::CopyData(CopyData::new(data)))
+                    .await?;
+                rows += 1;
+            }
+            client.flush().await?;
+        }
+        if let Some(trailer) = writer.finish() {
+            client
+                .feed(PgWireBackendMessage::CopyData(CopyData::new(trailer)))
+                .await?;
+        }
+        client
+            .send(PgWireBackendMessage::CopyDone(CopyDone::new()))
+            .await?;
+        Ok(Response::Execution(Tag::new("COPY").with_rows(rows)))
+    }
+
+    /// `SELECT columns FROM table` for `COPY table [(columns)] TO STDOUT`
+    /// (a view too: PostgreSQL asks for `COPY (SELECT …)` there, which
+    /// gives the same rows).
+    fn table_query(
+        &self,
+        table: &ast::ObjectName,
+        columns: &[ast::Ident],
+    ) -> PgWireResult<ast::Statement> {
+        let mut seen = std::collections::HashSet::new();
+        for c in columns {
+            if !seen.insert(c.value.clone()) {
+                return Err(user_error(
+                    "42701",
+                    format!("column \"{}\" specified more than once", c.value),
+                ));
+            }
+        }
+        let list = if columns.is_empty() {
+            "*".to_string()
+        } else {
+            columns
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!("SELECT {list} FROM {table}");
+        let mut parsed = self.parser.parse(&sql).map_err(syntax_error)?;
+        match parsed.pop() {
+            Some(statement) if parsed.is_empty() => Ok(statement),
+            _ => Err(syntax_error(sql)),
+        }
     }
 
     pub(super) async fn set<C>(
@@ -317,23 +468,84 @@ pub(super) fn check_not_aborted<C: ClientInfo>(
     Ok(())
 }
 
-/// Statements refused by their form: `COPY` (it reads or writes files on
-/// the server: never over the wire) and the `DELETE` forms of
+/// Statements refused by their form: the `COPY`s other than `TO STDOUT`
+/// ([`copy_refusal`]) and the `DELETE` forms of
 /// [`crate::server::deletes::check_statement`].
 pub(super) fn refuse_copy(statement: &ast::Statement) -> PgWireResult<()> {
     crate::server::deletes::check_statement(statement)?;
-    if matches!(
-        statement,
-        ast::Statement::Copy { .. } | ast::Statement::CopyIntoSnowflake { .. }
-    ) {
-        let mut info = errors::error(
-            code::INSUFFICIENT_PRIVILEGE,
-            "COPY is not allowed: it would read or write files on the server",
-        );
-        info.hint = Some("run the query and save its rows in your client (psql: \\copy)".into());
-        return Err(PgWireError::UserError(Box::new(info)));
+    match copy_refusal(statement) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Why a `COPY` other than `TO STDOUT` is refused: server files and
+/// programs with PostgreSQL's own 42501 (no OKO user has the
+/// `pg_write_server_files`/`pg_read_server_files`/`pg_execute_server_program`
+/// roles: the server's files are not the users'), `FROM STDIN` with 0A000
+/// (rows are added with `INSERT`, exports with `oko load`).
+fn copy_refusal(statement: &ast::Statement) -> Option<PgWireError> {
+    use ast::CopyTarget as T;
+    let (message, hint) = match statement {
+        ast::Statement::Copy { to, target, .. } => match (to, target) {
+            (true, T::Stdout | T::Stdin) => return None,
+            (true, T::File { .. }) => (
+                "must be superuser or have privileges of the pg_write_server_files role to COPY to a file",
+                COPY_TO_STDOUT_HINT,
+            ),
+            (false, T::File { .. }) => (
+                "must be superuser or have privileges of the pg_read_server_files role to COPY from a file",
+                "load an export with `oko load`, or add rows with INSERT",
+            ),
+            (to, T::Program { .. }) => (
+                "must be superuser or have privileges of the pg_execute_server_program role to COPY to or from an external program",
+                if *to {
+                    COPY_TO_STDOUT_HINT
+                } else {
+                    "load an export with `oko load`, or add rows with INSERT"
+                },
+            ),
+            (false, T::Stdin | T::Stdout) => {
+                let mut info = errors::error(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "COPY FROM STDIN is not supported",
+                );
+                info.hint = Some("add rows with INSERT, or load an export with `oko load`".into());
+                return Some(PgWireError::UserError(Box::new(info)));
+            }
+        },
+        ast::Statement::CopyIntoSnowflake { .. } => {
+            return Some(user_error(
+                code::SYNTAX_ERROR,
+                "syntax error at or near \"INTO\": COPY INTO is not PostgreSQL's",
+            ));
+        }
+        _ => return None,
+    };
+    let mut info = errors::error(code::INSUFFICIENT_PRIVILEGE, message);
+    info.hint = Some(hint.into());
+    Some(PgWireError::UserError(Box::new(info)))
+}
+
+const COPY_TO_STDOUT_HINT: &str = "COPY … TO STDOUT sends the rows to you, for anyone who may read them; \
+     psql's \\copy … to 'file' writes them into a file on your side";
+
+/// `COPY … TO STDOUT` after another statement of the same simple query:
+/// its messages would overtake the earlier statements' answers, which are
+/// sent when the whole message has run.
+pub(super) fn is_copy_out(statement: &ast::Statement) -> bool {
+    utility(statement) == Some(Utility::CopyOut)
+}
+
+/// The error for a `COPY … TO STDOUT` that [`is_copy_out`] finds after
+/// other statements of one query message.
+pub(super) fn copy_out_not_first() -> PgWireError {
+    let mut info = errors::error(
+        code::FEATURE_NOT_SUPPORTED,
+        "COPY … TO STDOUT must be the first statement of a query message here",
+    );
+    info.hint = Some("send it on its own, as psql's \\copy does".into());
+    PgWireError::UserError(Box::new(info))
 }
 
 /// Which statements the session answers itself.
@@ -360,6 +572,12 @@ pub(super) fn utility(statement: &ast::Statement) -> Option<Utility> {
         S::Declare { .. } => Utility::Declare,
         S::Fetch { .. } => Utility::Fetch,
         S::Close { .. } => Utility::Close,
+        // PostgreSQL reads `TO STDIN` as `TO STDOUT` (both are "the client").
+        S::Copy {
+            to: true,
+            target: ast::CopyTarget::Stdout | ast::CopyTarget::Stdin,
+            ..
+        } => Utility::CopyOut,
         S::LISTEN { .. } => Utility::Accepted("LISTEN"),
         S::UNLISTEN { .. } => Utility::Accepted("UNLISTEN"),
         S::NOTIFY { .. } => Utility::Accepted("NOTIFY"),
