@@ -73,21 +73,25 @@ impl ExprPlanner for PgOperators {
             BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply
                 if integer_width(&left).is_some() && integer_width(&right).is_some() =>
             {
-                let wide = if integer_width(&left) >= integer_width(&right) {
-                    left
-                } else {
-                    right
-                };
+                // (The function widens its operands itself: a constant
+                // operand is still to be typed, see [`super::literals`].)
                 let op = match expr.op {
                     BinaryOperator::Plus => IntOp::Add,
                     BinaryOperator::Minus => IntOp::Sub,
                     _ => IntOp::Mul,
                 };
                 let udf = ScalarUDF::new_from_impl(CheckedInt::new(op));
-                Ok(PlannerResult::Planned(udf.call(vec![
-                    expr.left.cast_to(&wide, schema)?,
-                    expr.right.cast_to(&wide, schema)?,
-                ])))
+                Ok(PlannerResult::Planned(
+                    udf.call(vec![expr.left, expr.right]),
+                ))
+            }
+            BinaryOperator::Divide
+                if (is_float(&left) && is_number(&right))
+                    || (is_number(&left) && is_float(&right)) =>
+            {
+                Ok(PlannerResult::Planned(
+                    float_division().call(vec![expr.left, expr.right]),
+                ))
             }
             BinaryOperator::Minus
                 if matches!(left, DataType::Timestamp(..))
@@ -116,6 +120,35 @@ impl ExprPlanner for PgOperators {
             _ => Ok(PlannerResult::Original(expr)),
         }
     }
+}
+
+fn is_float(t: &DataType) -> bool {
+    matches!(t, DataType::Float64 | DataType::Float32)
+}
+
+/// `pg_float_div(a, b)`: `double precision` division, which PostgreSQL
+/// refuses for a zero divisor (22012) where IEEE gives an infinity.
+fn float_division() -> ScalarUDF {
+    crate::pg_compat::pg_functions::simple::coercing(
+        "pg_float_div",
+        Volatility::Immutable,
+        |args| Ok(vec![DataType::Float64; args.len()]),
+        |_| Ok(DataType::Float64),
+        |args, _| {
+            use datafusion::arrow::array::{Array, AsArray};
+            use datafusion::arrow::datatypes::Float64Type;
+            let dividends = &args[0];
+            let divisors = args[1].as_primitive::<Float64Type>();
+            if (0..divisors.len()).any(|i| {
+                !dividends.is_null(i) && !divisors.is_null(i) && divisors.value(i) == 0.0
+            }) {
+                return Err(coded(code::DIVISION_BY_ZERO, "division by zero"));
+            }
+            Ok(datafusion::arrow::compute::kernels::numeric::div(
+                &args[0], &args[1],
+            )?)
+        },
+    )
 }
 
 /// The width of a signed integer type (PostgreSQL has no unsigned ones).

@@ -9,7 +9,7 @@
 //! `OKO_DIFF_FILTER=<text>` runs only the files whose name contains it, or
 //! else the statements that contain it (and the `SET`/`RESET` statements
 //! of their files). The full report is written to
-//! `target/differential-report.txt`.
+//! `target/differential-report.txt` (or the file `OKO_DIFF_REPORT` names).
 
 mod corpus;
 mod wire;
@@ -519,6 +519,9 @@ fn first_line(sql: &str) -> String {
 }
 
 fn report_path() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("OKO_DIFF_REPORT") {
+        return path.into();
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));

@@ -8,6 +8,7 @@ mod bad_input;
 mod callibri;
 mod clients_java;
 mod clients_python;
+mod copy_out;
 mod crash;
 mod crosscheck;
 mod dashboard;

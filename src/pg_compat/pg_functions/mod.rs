@@ -32,7 +32,7 @@ mod math;
 mod oids;
 mod ordered_set;
 mod sets;
-mod simple;
+pub(crate) mod simple;
 mod strings;
 mod to_char;
 mod types;

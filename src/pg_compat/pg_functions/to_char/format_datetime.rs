@@ -223,7 +223,12 @@ pub fn format(nodes: &[Node], f: &Fields) -> Result<String> {
                     _ => (Some(10), 1),
                 };
                 let v = modulus.map_or(y, |m| y % m);
-                let width = if y >= 0 { width } else { width + 1 };
+                // The width follows the calendar year's sign, as in PostgreSQL.
+                let width = if f.shown_year(f.year) >= 0 {
+                    width
+                } else {
+                    width + 1
+                };
                 Some(if width == 1 {
                     v.to_string()
                 } else {

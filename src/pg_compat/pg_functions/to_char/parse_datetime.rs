@@ -894,3 +894,35 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod scratch_tests {
+    use super::super::template::parse as template;
+    use super::*;
+
+    #[test]
+    fn scratch_parse_cases() {
+        let Ok(text) = std::fs::read_to_string("/tmp/pgtc/pcases.json") else { return };
+        let cases: Vec<(String, String, String)> = serde_json::from_str(&text).unwrap();
+        let mut bad = 0;
+        for (text, fmt, expected) in &cases {
+            let got = match parse(&template(fmt), text) {
+                Ok((p, ff)) => {
+                    let us = round_fraction(p.micros, ff);
+                    (i128::from(p.julian - 2_440_588) * 86_400_000_000 + i128::from(us) - i128::from(p.offset.unwrap_or(0)) * 1_000_000).to_string()
+                }
+                Err(datafusion::common::DataFusionError::External(e)) => format!(
+                    "ERROR:  {}",
+                    e.downcast_ref::<crate::sqlstate::Coded>().map(|c| c.code).unwrap_or("?")
+                ),
+                Err(e) => e.to_string(),
+            };
+            if &got != expected {
+                bad += 1;
+                println!("{text:?} {fmt:?}: got {got:?} want {expected:?}");
+            }
+        }
+        println!("{bad} of {} differ", cases.len());
+        assert_eq!(bad, 0);
+    }
+}
