@@ -37,6 +37,7 @@ pub mod code {
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
     pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
     pub const INVALID_ARGUMENT_FOR_POWER: &str = "2201F";
+    pub const INVALID_ARGUMENT_FOR_LOG: &str = "2201E";
     pub const INVALID_ARGUMENT_FOR_NTILE: &str = "22014";
     pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
     pub const INVALID_ARGUMENT_FOR_WIDTH_BUCKET: &str = "2201G";

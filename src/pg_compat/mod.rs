@@ -29,6 +29,7 @@ pub mod operators;
 pub mod pg_catalog;
 pub mod pg_functions;
 pub mod pg_roles;
+pub mod result_types;
 pub mod text_out;
 pub mod vars;
 
@@ -78,8 +79,19 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
         Arc::new(operators::PgOperators),
     )?;
     ctx.add_analyzer_rule(Arc::new(casts::PgCasts));
+    ctx.add_analyzer_rule(Arc::new(result_types::PgResultTypes));
     json::install(ctx)?;
     Ok(())
+}
+
+/// DataFusion's default expression planners, with PostgreSQL's operators
+/// ([`operators`]) first: the first planner that plans an expression wins,
+/// and DataFusion's own would plan `EXTRACT` and `SUBSTRING` its way.
+pub fn expr_planners() -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> {
+    let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
+        vec![Arc::new(operators::PgOperators)];
+    planners.extend(datafusion::execution::SessionStateDefaults::default_expr_planners());
+    planners
 }
 
 /// The analyzer rules of a PostgreSQL session: DataFusion's, after the

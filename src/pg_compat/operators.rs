@@ -22,10 +22,10 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
 };
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
 use datafusion::logical_expr::{
-    ColumnarValue, ExprSchemable, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    ColumnarValue, Expr, ExprSchemable, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 use datafusion::sql::sqlparser::ast::BinaryOperator;
@@ -45,6 +45,29 @@ fn is_number(t: &DataType) -> bool {
 }
 
 impl ExprPlanner for PgOperators {
+    /// `EXTRACT(field FROM x)` is a `numeric` in PostgreSQL (14+): whole
+    /// for most fields, with six decimals for seconds and epochs and three
+    /// for milliseconds. `date_part(…)` stays `double precision`.
+    fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        let scale = match args.first() {
+            Some(Expr::Literal(ScalarValue::Utf8(Some(field)), _)) => {
+                match field.to_ascii_lowercase().as_str() {
+                    "epoch" | "second" | "seconds" => 6,
+                    "milliseconds" | "millisecond" => 3,
+                    _ => 0,
+                }
+            }
+            _ => return Ok(PlannerResult::Original(args)),
+        };
+        let part = Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+            datafusion::functions::datetime::date_part(),
+            args,
+        ));
+        Ok(PlannerResult::Planned(Expr::Cast(
+            datafusion::logical_expr::Cast::new(Box::new(part), DataType::Decimal128(38, scale)),
+        )))
+    }
+
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,
@@ -139,9 +162,9 @@ fn float_division() -> ScalarUDF {
             use datafusion::arrow::datatypes::Float64Type;
             let dividends = &args[0];
             let divisors = args[1].as_primitive::<Float64Type>();
-            if (0..divisors.len()).any(|i| {
-                !dividends.is_null(i) && !divisors.is_null(i) && divisors.value(i) == 0.0
-            }) {
+            if (0..divisors.len())
+                .any(|i| !dividends.is_null(i) && !divisors.is_null(i) && divisors.value(i) == 0.0)
+            {
                 return Err(coded(code::DIVISION_BY_ZERO, "division by zero"));
             }
             Ok(datafusion::arrow::compute::kernels::numeric::div(

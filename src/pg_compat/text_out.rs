@@ -101,6 +101,209 @@ pub fn interval(v: IntervalMonthDayNano) -> String {
     out
 }
 
+/// An interval's fields as PostgreSQL splits it (`interval2itm`): years,
+/// months, days, hours, minutes, seconds and microseconds, each with the
+/// sign of its part.
+struct Fields {
+    year: i64,
+    mon: i64,
+    day: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    fsec: i64,
+}
+
+impl Fields {
+    fn of(v: IntervalMonthDayNano) -> Fields {
+        let months = i64::from(v.months);
+        let micros = v.nanoseconds / 1000;
+        Fields {
+            year: months / 12,
+            mon: months % 12,
+            day: i64::from(v.days),
+            hour: micros / 3_600_000_000,
+            min: micros / 60_000_000 % 60,
+            sec: micros / 1_000_000 % 60,
+            fsec: micros % 1_000_000,
+        }
+    }
+}
+
+/// Seconds and their fraction (PostgreSQL's `AppendSeconds`), two digits
+/// when `fill`.
+fn seconds(sec: i64, fsec: i64, fill: bool) -> String {
+    let minus = sec < 0 || fsec < 0;
+    let (sec, fsec) = (sec.abs(), fsec.abs());
+    let mut out = String::new();
+    if minus {
+        out.push('-');
+    }
+    if fill {
+        out.push_str(&format!("{sec:02}"));
+    } else {
+        out.push_str(&sec.to_string());
+    }
+    push_fraction(&mut out, fsec);
+    out
+}
+
+/// An interval as PostgreSQL writes it in `style` (`postgres`,
+/// `postgres_verbose`, `sql_standard`, `iso_8601`).
+pub fn interval_in_style(v: IntervalMonthDayNano, style: &str) -> String {
+    match style.to_ascii_lowercase().as_str() {
+        "iso_8601" => interval_iso(v),
+        "sql_standard" => interval_sql(v),
+        "postgres_verbose" => interval_verbose(v),
+        _ => interval(v),
+    }
+}
+
+fn interval_iso(v: IntervalMonthDayNano) -> String {
+    let f = Fields::of(v);
+    if [f.year, f.mon, f.day, f.hour, f.min, f.sec, f.fsec] == [0; 7] {
+        return "PT0S".into();
+    }
+    let mut out = String::from("P");
+    for (value, unit) in [(f.year, 'Y'), (f.mon, 'M'), (f.day, 'D')] {
+        if value != 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    if f.hour != 0 || f.min != 0 || f.sec != 0 || f.fsec != 0 {
+        out.push('T');
+        for (value, unit) in [(f.hour, 'H'), (f.min, 'M')] {
+            if value != 0 {
+                out.push_str(&format!("{value}{unit}"));
+            }
+        }
+        if f.sec != 0 || f.fsec != 0 {
+            out.push_str(&seconds(f.sec, f.fsec, false));
+            out.push('S');
+        }
+    }
+    out
+}
+
+fn interval_sql(v: IntervalMonthDayNano) -> String {
+    let mut f = Fields::of(v);
+    let all = [f.year, f.mon, f.day, f.hour, f.min, f.sec, f.fsec];
+    let negative = all.iter().any(|x| *x < 0);
+    let positive = all.iter().any(|x| *x > 0);
+    let year_month = f.year != 0 || f.mon != 0;
+    let day_time = f.day != 0 || f.hour != 0 || f.min != 0 || f.sec != 0 || f.fsec != 0;
+    let standard = !(negative && positive) && !(year_month && day_time);
+    let mut out = String::new();
+    if negative && standard {
+        out.push('-');
+        for x in [
+            &mut f.year,
+            &mut f.mon,
+            &mut f.day,
+            &mut f.hour,
+            &mut f.min,
+            &mut f.sec,
+            &mut f.fsec,
+        ] {
+            *x = -*x;
+        }
+    }
+    if !negative && !positive {
+        out.push('0');
+    } else if !standard {
+        let year_sign = if f.year < 0 || f.mon < 0 { '-' } else { '+' };
+        let day_sign = if f.day < 0 { '-' } else { '+' };
+        let sec_sign = if f.hour < 0 || f.min < 0 || f.sec < 0 || f.fsec < 0 {
+            '-'
+        } else {
+            '+'
+        };
+        out.push_str(&format!(
+            "{year_sign}{}-{} {day_sign}{} {sec_sign}{}:{:02}:{}",
+            f.year.abs(),
+            f.mon.abs(),
+            f.day.abs(),
+            f.hour.abs(),
+            f.min.abs(),
+            seconds(f.sec.abs(), f.fsec.abs(), true)
+        ));
+    } else if year_month {
+        out.push_str(&format!("{}-{}", f.year, f.mon));
+    } else if f.day != 0 {
+        out.push_str(&format!(
+            "{} {}:{:02}:{}",
+            f.day,
+            f.hour,
+            f.min,
+            seconds(f.sec, f.fsec, true)
+        ));
+    } else {
+        out.push_str(&format!(
+            "{}:{:02}:{}",
+            f.hour,
+            f.min,
+            seconds(f.sec, f.fsec, true)
+        ));
+    }
+    out
+}
+
+fn interval_verbose(v: IntervalMonthDayNano) -> String {
+    let f = Fields::of(v);
+    let mut out = String::from("@");
+    let (mut is_zero, mut is_before) = (true, false);
+    for (value, unit) in [
+        (f.year, "year"),
+        (f.mon, "mon"),
+        (f.day, "day"),
+        (f.hour, "hour"),
+        (f.min, "min"),
+    ] {
+        if value == 0 {
+            continue;
+        }
+        let shown = if is_zero {
+            is_before = value < 0;
+            value.abs()
+        } else if is_before {
+            -value
+        } else {
+            value
+        };
+        out.push_str(&format!(
+            " {shown} {unit}{}",
+            if shown == 1 { "" } else { "s" }
+        ));
+        is_zero = false;
+    }
+    if f.sec != 0 || f.fsec != 0 {
+        out.push(' ');
+        if f.sec < 0 || (f.sec == 0 && f.fsec < 0) {
+            if is_zero {
+                is_before = true;
+            } else if !is_before {
+                out.push('-');
+            }
+        } else if is_before {
+            out.push('-');
+        }
+        out.push_str(&seconds(f.sec.abs(), f.fsec.abs(), false));
+        out.push_str(if f.sec.abs() != 1 || f.fsec != 0 {
+            " secs"
+        } else {
+            " sec"
+        });
+        is_zero = false;
+    }
+    if is_zero {
+        out.push_str(" 0");
+    }
+    if is_before {
+        out.push_str(" ago");
+    }
+    out
+}
+
 /// A `double precision` as PostgreSQL writes it.
 pub fn float8(v: f64) -> String {
     if v.is_nan() {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, IntervalUnit, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -185,6 +185,24 @@ fn encode_row(
                 crate::pg_compat::pg_functions::type_name(oid as u32)
                     .map_or_else(|| oid.to_string(), str::to_string)
             });
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
+        } else if pg_field.format() == FieldFormat::Text
+            && let DataType::Interval(IntervalUnit::MonthDayNano) = field.data_type()
+            && !array.is_null(row)
+        {
+            // An interval in the session's `IntervalStyle`.
+            let value = array
+                .as_primitive::<datafusion::arrow::datatypes::IntervalMonthDayNanoType>()
+                .value(row);
+            let text = Some(crate::pg_compat::text_out::interval_in_style(
+                value,
+                &pg_field.format_options().interval_style,
+            ));
             encoder.encode_field_with_type_and_format(
                 &text,
                 pg_field.datatype(),

@@ -84,7 +84,6 @@ fn known_message(m: &str) -> Option<ErrorInfo> {
     }
     if lower.contains("cannot take square root of a negative number")
         || lower.contains("zero raised to a negative power")
-        || lower.contains("cannot take logarithm")
     {
         return found(code::INVALID_ARGUMENT_FOR_POWER);
     }

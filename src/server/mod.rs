@@ -191,6 +191,7 @@ impl Shared {
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(interrupt::YieldPoints))
             .with_analyzer_rules(pg_compat::analyzer_rules())
+            .with_expr_planners(pg_compat::expr_planners())
             .build();
         let ctx = SessionContext::new_with_state(state);
         // PostgreSQL's functions into this session; their (throwaway)

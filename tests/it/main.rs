@@ -19,6 +19,7 @@ mod lifecycle;
 mod logins;
 mod notify;
 mod postgres;
+mod psql_describe;
 mod roundtrip;
 mod s3;
 mod security;

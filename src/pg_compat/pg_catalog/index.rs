@@ -114,8 +114,9 @@ pub struct CatalogIndex {
     objects: HashMap<(Kind, i32), i32>,
     types: HashMap<i32, TypeEntry>,
     functions: HashMap<i32, FunctionEntry>,
-    /// `pg_catalog`'s own row types (`pg_class` → 83), by name.
-    catalog_row_types: HashMap<String, i32>,
+    /// `pg_catalog`'s own row types by name (`pg_class` → 83), with the
+    /// oid of their relation in the PostgreSQL they were exported from.
+    catalog_row_types: HashMap<String, (i32, i32)>,
     /// The catalogs `pg_class` lists, to find a relation's table.
     catalogs: Weak<dyn CatalogProviderList>,
 }
@@ -226,9 +227,23 @@ impl CatalogIndex {
                     relations.insert(oid, r.clone());
                     continue;
                 }
-                let row_type = match self.catalog_row_types.get(name) {
-                    Some(t) if space == PG_CATALOG_OID => *t,
-                    _ => oid.saturating_add(ROW_TYPE_OFFSET),
+                let own = self
+                    .catalog_row_types
+                    .get(name)
+                    .filter(|_| space == PG_CATALOG_OID);
+                let row_type = match own {
+                    Some((t, _)) => *t,
+                    None => oid.saturating_add(ROW_TYPE_OFFSET),
+                };
+                // datafusion-pg-catalog calls the tables it builds views and
+                // some views tables; PostgreSQL's system views are the
+                // relations made after its catalogs (oids from 12000,
+                // `FirstUnpinnedObjectId`).
+                let kind = match own {
+                    Some((_, relation)) if *relation >= 12000 => "v".to_string(),
+                    Some(_) => "r".to_string(),
+                    None if kind.is_valid(i) => kind.value(i).to_string(),
+                    None => String::new(),
                 };
                 let table = if space == PG_CATALOG_OID {
                     None
@@ -242,11 +257,7 @@ impl CatalogIndex {
                         namespace: space,
                         schema,
                         name: name.to_string(),
-                        kind: if kind.is_valid(i) {
-                            kind.value(i).to_string()
-                        } else {
-                            String::new()
-                        },
+                        kind,
                         row_type,
                         table,
                     },
@@ -371,8 +382,12 @@ pub async fn scan(
     datafusion::physical_plan::collect(plan, state.task_ctx()).await
 }
 
-/// The static types, and `pg_catalog`'s row types by name.
-fn types(batches: &[RecordBatch]) -> Result<(HashMap<i32, TypeEntry>, HashMap<String, i32>)> {
+/// The static types, and `pg_catalog`'s row types (with their relation's
+/// oid) by name.
+#[allow(clippy::type_complexity)]
+fn types(
+    batches: &[RecordBatch],
+) -> Result<(HashMap<i32, TypeEntry>, HashMap<String, (i32, i32)>)> {
     let mut types = HashMap::new();
     let mut rows = HashMap::new();
     for b in batches {
@@ -384,6 +399,7 @@ fn types(batches: &[RecordBatch]) -> Result<(HashMap<i32, TypeEntry>, HashMap<St
             Some(category),
             Some(kind),
             Some(storage),
+            Some(relation),
         ) = (
             column_as(b, "oid", &DataType::Int32)?,
             column_as(b, "typname", &DataType::Utf8)?,
@@ -392,6 +408,7 @@ fn types(batches: &[RecordBatch]) -> Result<(HashMap<i32, TypeEntry>, HashMap<St
             column_as(b, "typcategory", &DataType::Utf8)?,
             column_as(b, "typtype", &DataType::Utf8)?,
             column_as(b, "typstorage", &DataType::Utf8)?,
+            column_as(b, "typrelid", &DataType::Int32)?,
         )
         else {
             continue;
@@ -403,6 +420,7 @@ fn types(batches: &[RecordBatch]) -> Result<(HashMap<i32, TypeEntry>, HashMap<St
         let category = category.as_string::<i32>();
         let kind = kind.as_string::<i32>();
         let storage = storage.as_string::<i32>();
+        let relation = relation.as_primitive::<Int32Type>();
         for i in 0..b.num_rows() {
             if !oid.is_valid(i) || !name.is_valid(i) {
                 continue;
@@ -414,7 +432,12 @@ fn types(batches: &[RecordBatch]) -> Result<(HashMap<i32, TypeEntry>, HashMap<St
                 && !(storage.is_valid(i) && storage.value(i) == "p");
             let namespace = if space.is_valid(i) { space.value(i) } else { 0 };
             if kind.is_valid(i) && kind.value(i) == "c" && namespace == PG_CATALOG_OID {
-                rows.insert(name.value(i).to_string(), oid.value(i));
+                let relation = if relation.is_valid(i) {
+                    relation.value(i)
+                } else {
+                    0
+                };
+                rows.insert(name.value(i).to_string(), (oid.value(i), relation));
             }
             types.insert(
                 oid.value(i),

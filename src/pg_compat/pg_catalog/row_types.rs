@@ -11,7 +11,8 @@
 //! relations of this catalog, plus a row type and its array type for every
 //! other relation [`CatalogIndex`] knows (oids: [`super::index::ROW_TYPE_OFFSET`]);
 //! `pg_class` gets `reltype` (and `reloftype` 0, not NULL: no relation
-//! here is of a composite type).
+//! here is of a composite type), and `pg_catalog`'s relations the `relkind`
+//! they have in PostgreSQL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -199,6 +200,23 @@ pub fn patch_pg_class(b: &RecordBatch, index: &CatalogIndex) -> Result<RecordBat
             })
             .collect();
         columns[at] = cast(&(Arc::new(types) as ArrayRef), b.column(at).data_type())?;
+    }
+    if let Ok(at) = b.schema().index_of("relkind") {
+        let own = cast(b.column(at), &DataType::Utf8)?;
+        let own = own.as_string::<i32>();
+        let kinds: datafusion::arrow::array::StringArray = (0..b.num_rows())
+            .map(|i| {
+                let relation = oid
+                    .is_valid(i)
+                    .then(|| index.relation(oid.value(i)))
+                    .flatten();
+                match relation {
+                    Some(r) if !r.kind.is_empty() => Some(r.kind),
+                    _ => own.is_valid(i).then(|| own.value(i).to_string()),
+                }
+            })
+            .collect();
+        columns[at] = Arc::new(kinds);
     }
     if let Ok(at) = b.schema().index_of("reloftype") {
         let column = cast(b.column(at), &DataType::Int32)?;

@@ -345,10 +345,9 @@ fn identifiers(text: &str, separator: char) -> Vec<String> {
 
 /// Row `i` of an argument as text (NULL: `None`).
 fn text(array: &ArrayRef, i: usize) -> Result<Option<String>> {
-    if array.is_null(i) {
-        return Ok(None);
-    }
-    Ok(Some(ScalarValue::try_from_array(array, i)?.to_string()))
+    // (A `NullArray` has no validity bitmap: ask the value.)
+    let value = ScalarValue::try_from_array(array, i)?;
+    Ok((!value.is_null()).then(|| value.to_string()))
 }
 
 /// Row `i` of an argument as an oid: a number, or a text holding one.

@@ -315,3 +315,66 @@ impl ScalarUDFImpl for PgRound {
         self.inner.invoke_with_args(args)
     }
 }
+
+/// `ln`, `log`, `log10`: PostgreSQL refuses the logarithm of zero or of a
+/// negative number (2201E) where IEEE gives `-Infinity` or `NaN`; the
+/// computation is DataFusion's.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgLog {
+    inner: Arc<ScalarUDF>,
+}
+
+impl PgLog {
+    /// The three functions.
+    pub fn all() -> Vec<ScalarUDF> {
+        use datafusion::functions::math;
+        [math::ln(), math::log(), math::log10()]
+            .into_iter()
+            .map(|inner| ScalarUDF::new_from_impl(PgLog { inner }))
+            .collect()
+    }
+}
+
+impl ScalarUDFImpl for PgLog {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(args)
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(args)
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        self.inner.return_field_from_args(args)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        for arg in &args.args {
+            let values = cast(&arg.to_array(args.number_rows)?, &DataType::Float64)?;
+            for v in values.as_primitive::<Float64Type>().iter().flatten() {
+                if v == 0.0 {
+                    return Err(coded(
+                        code::INVALID_ARGUMENT_FOR_LOG,
+                        "cannot take logarithm of zero",
+                    ));
+                }
+                if v < 0.0 {
+                    return Err(coded(
+                        code::INVALID_ARGUMENT_FOR_LOG,
+                        "cannot take logarithm of a negative number",
+                    ));
+                }
+            }
+        }
+        self.inner.invoke_with_args(args)
+    }
+}

@@ -74,6 +74,9 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         ctx.register_udf(f);
     }
     ctx.register_udf(ScalarUDF::new_from_impl(math::PgRound::new()));
+    for f in math::PgLog::all() {
+        ctx.register_udf(f);
+    }
     ctx.register_udf(ScalarUDF::new_from_impl(strings::PgSubstr::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Timezone::new()));

@@ -7,9 +7,11 @@
 //!    idioms and the like);
 //! 2. session statements are answered here: `SET`/`SHOW`/`RESET`
 //!    ([`crate::pg_compat::vars`]), `BEGIN`/`COMMIT`/`ROLLBACK`, cursors
-//!    (`DECLARE`/`FETCH`/`CLOSE`), `LISTEN`/`UNLISTEN`/`DISCARD`;
+//!    (`DECLARE`/`FETCH`/`CLOSE`), `LISTEN`/`UNLISTEN`/`DISCARD`, `COPY … TO
+//!    STDOUT` ([`super::copy_out`]);
 //! 3. anything else is planned by DataFusion, the plan is checked
-//!    ([`Session::check`]: DDL, writes, `COPY`, `PREPARE` are refused), and it
+//!    ([`Session::check`]: DDL, writes a role may not make, `PREPARE` are
+//!    refused), and it
 //!    runs under a [`Guard`] that a cancel request or `statement_timeout`
 //!    fires while planning, executing or streaming rows;
 //! 4. rows are encoded by [`super::encode`]; errors get their SQLSTATE in

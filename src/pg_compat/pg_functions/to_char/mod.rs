@@ -17,6 +17,7 @@
 //! field out of range, 42601 a bad number template, 42883/42725 argument
 //! types it has no such function for).
 
+mod decimal;
 mod format_datetime;
 mod number;
 mod parse_datetime;

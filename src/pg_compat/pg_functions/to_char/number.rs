@@ -12,6 +12,7 @@
 
 use datafusion::common::Result;
 
+use super::decimal::{Decimal, printf_e, printf_f};
 use super::template::{Th, ordinal};
 use crate::sqlstate::{code, coded};
 
@@ -299,166 +300,6 @@ pub enum Number {
     Numeric(String),
 }
 
-/// C's `printf("%.*f")` as PostgreSQL's own `snprintf` writes it
-/// (`NaN`, `Infinity`).
-fn printf_f(v: f64, digits: usize) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else {
-        format!("{v:.digits$}")
-    }
-}
-
-/// C's `printf("%+.*e")` with the leading `+` written as a space.
-fn printf_e(v: f64, digits: usize) -> String {
-    let s = format!("{:+.digits$e}", v);
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let mantissa = mantissa.replacen('+', " ", 1);
-    format!("{mantissa}e{exp:+03}")
-}
-
-/// A decimal as its sign, digits and where the point is: `digits` read as
-/// `0.d1d2…` × 10^`point`.
-#[derive(Debug, Clone)]
-struct Decimal {
-    negative: bool,
-    digits: Vec<u8>,
-    point: i64,
-}
-
-impl Decimal {
-    fn parse(text: &str) -> Option<Decimal> {
-        let t = text.trim();
-        let (negative, t) = match t.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, t.strip_prefix('+').unwrap_or(t)),
-        };
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if !(int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()))
-            || int.len() + frac.len() == 0
-        {
-            return None;
-        }
-        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
-        let mut point = int.len() as i64;
-        while digits.first() == Some(&0) {
-            digits.remove(0);
-            point -= 1;
-        }
-        while digits.last() == Some(&0) {
-            digits.pop();
-        }
-        if digits.is_empty() {
-            point = 0;
-        }
-        Some(Decimal {
-            negative: negative && !digits.is_empty(),
-            digits,
-            point,
-        })
-    }
-
-    fn shifted(mut self, places: i64) -> Decimal {
-        if !self.digits.is_empty() {
-            self.point += places;
-        }
-        self
-    }
-
-    /// Rounded (half away from zero) to `scale` fraction digits: the digits
-    /// from 10^(point-1) down to 10^-scale, and whether it is negative.
-    fn rounded(&self, scale: i64) -> (bool, Vec<u8>, i64) {
-        // The digits kept: those above 10^-scale.
-        let keep = self.point + scale;
-        let mut kept: Vec<u8> = (0..keep.max(0))
-            .map(|i| self.digits.get(i as usize).copied().unwrap_or(0))
-            .collect();
-        let mut point = self.point;
-        let next = if keep >= 0 {
-            self.digits.get(keep as usize).copied().unwrap_or(0)
-        } else {
-            0
-        };
-        if next >= 5 {
-            let mut i = kept.len();
-            loop {
-                if i == 0 {
-                    kept.insert(0, 1);
-                    point += 1;
-                    break;
-                }
-                i -= 1;
-                if kept[i] == 9 {
-                    kept[i] = 0;
-                } else {
-                    kept[i] += 1;
-                    break;
-                }
-            }
-        }
-        let negative = self.negative && kept.iter().any(|d| *d != 0);
-        (negative, kept, point)
-    }
-
-    /// `numeric_out(round(x, scale))`: `-12.50`.
-    fn out_rounded(&self, scale: i64) -> String {
-        let (negative, kept, point) = self.rounded(scale);
-        let mut s = String::new();
-        if negative {
-            s.push('-');
-        }
-        let at = |i: i64| -> char {
-            let d = if i >= 0 {
-                kept.get(i as usize).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            char::from(b'0' + d)
-        };
-        if point <= 0 {
-            s.push('0');
-        } else {
-            (0..point).for_each(|i| s.push(at(i)));
-        }
-        if scale > 0 {
-            s.push('.');
-            (point..point + scale).for_each(|i| s.push(at(i)));
-        }
-        s
-    }
-
-    /// PostgreSQL's `numeric_out_sci`: `d.ddde±XX` (the significand rounded
-    /// after the exponent is taken, so `9.999` to two places is `10.00e+00`).
-    fn out_sci(&self, scale: i64) -> String {
-        let exponent = if self.digits.is_empty() {
-            0
-        } else {
-            self.point - 1
-        };
-        let significand = Decimal {
-            negative: self.negative,
-            digits: self.digits.clone(),
-            point: if self.digits.is_empty() { 0 } else { 1 },
-        };
-        format!("{}e{exponent:+03}", significand.out_rounded(scale))
-    }
-
-    fn to_i64(&self) -> Option<i64> {
-        let (negative, kept, point) = self.rounded(0);
-        if point > 19 {
-            return None;
-        }
-        let mut v: i128 = 0;
-        for i in 0..point.max(0) {
-            v = v * 10 + i128::from(kept.get(i as usize).copied().unwrap_or(0));
-        }
-        i64::try_from(if negative { -v } else { v }).ok()
-    }
-}
-
 /// Roman numerals of 1…3999, else fifteen `#`s.
 fn roman(n: i64) -> String {
     if !(1..=3999).contains(&n) {
@@ -679,7 +520,8 @@ impl<'a> Writer<'a> {
             w.out_pre_spaces = 0;
         }
         if w.desc.plus || w.desc.minus {
-            w.sign_wrote = !(w.desc.plus && !w.desc.minus);
+            // `PL` alone still needs the sign written; `MI` and `SG` write it.
+            w.sign_wrote = !w.desc.plus || w.desc.minus;
         } else {
             if w.sign != b'-' && w.desc.fillmode {
                 w.desc.bracket = false;
@@ -898,48 +740,4 @@ fn last_relevant(number: &[u8]) -> Option<usize> {
         }
     }
     Some(result)
-}
-
-#[cfg(test)]
-mod scratch_tests {
-    use super::*;
-
-    fn num(t: &str, v: &str) -> Number {
-        match t {
-            "int4" => Number::Int4(v.parse().unwrap()),
-            "int8" => Number::Int8(v.parse().unwrap()),
-            "float4" => Number::Float4(v.parse().unwrap()),
-            "float8" => Number::Float8(v.parse().unwrap()),
-            _ => Number::Numeric(v.to_string()),
-        }
-    }
-
-    #[test]
-    fn scratch_all_cases() {
-        let Ok(text) = std::fs::read_to_string("/tmp/pgtc/numcases.json") else {
-            return;
-        };
-        let cases: Vec<(String, String, String, String)> = serde_json::from_str(&text).unwrap();
-        let mut bad = 0;
-        for (t, v, tm, expected) in &cases {
-            let got = match to_char(&num(t, v), tm) {
-                Ok(s) => format!("[{}]", s.unwrap_or_default()),
-                Err(datafusion::common::DataFusionError::External(e)) => format!(
-                    "ERROR:  {}",
-                    e.downcast_ref::<crate::sqlstate::Coded>()
-                        .map(|c| c.code)
-                        .unwrap_or("?")
-                ),
-                Err(e) => e.to_string(),
-            };
-            if &got != expected {
-                bad += 1;
-                if bad < 60 {
-                    println!("{t} {v} {tm:?}: got {got:?} want {expected:?}");
-                }
-            }
-        }
-        println!("{bad} of {} differ", cases.len());
-        assert_eq!(bad, 0);
-    }
 }

@@ -1,0 +1,192 @@
+//! Function results typed as PostgreSQL types them, where DataFusion's type
+//! differs and the value is the same: ranking window functions are
+//! `bigint` (`ntile` `integer`) where DataFusion counts in `UInt64`; array
+//! sizes and positions (`cardinality`, `array_length`, `array_position`, …)
+//! are `integer`; `date_part` is `double precision`; `date ± interval` is
+//! a `timestamp`. Clients read a column's type from the description, and a
+//! `UInt64` is described as `numeric`.
+//!
+//! This analyzer rule runs after type coercion. A cast expression keeps its
+//! name, and a window node gets a projection above it that casts its
+//! ranking columns under their own names, so the nodes above still find
+//! them.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema, Result};
+use datafusion::logical_expr::expr::{ScalarFunction, WindowFunction};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{
+    Cast, Expr, ExprSchemable, LogicalPlan, Operator, Projection, WindowFunctionDefinition,
+};
+use datafusion::optimizer::AnalyzerRule;
+
+/// Scalar functions whose answer PostgreSQL types `integer`.
+const INTEGER_FUNCTIONS: &[&str] = &[
+    "cardinality",
+    "array_length",
+    "array_position",
+    "array_upper",
+    "array_lower",
+    "array_ndims",
+];
+
+/// The analyzer rule; see the module documentation.
+#[derive(Debug, Default)]
+pub struct PgResultTypes;
+
+impl AnalyzerRule for PgResultTypes {
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        // Once a type changed, every node visited after it recomputes its
+        // schema from its inputs (the nodes above must see the new type).
+        let mut changed = false;
+        plan.transform_up_with_subqueries(|node| {
+            if node.inputs().is_empty() {
+                return Ok(Transformed::no(node));
+            }
+            let mut schema = DFSchema::empty();
+            for input in node.inputs() {
+                schema.merge(input.schema());
+            }
+            let names = NamePreserver::new(&node);
+            let node = node.map_expressions(|e| {
+                let name = names.save(&e);
+                let e = e.transform_up(|e| retype(e, &schema))?;
+                Ok(e.update_data(|e| name.restore(e)))
+            })?;
+            changed |= node.transformed;
+            let node = if changed {
+                let transformed = node.transformed;
+                Transformed::new_transformed(node.data.recompute_schema()?, transformed)
+            } else {
+                node
+            };
+            let node = node.transform_data(ranks_as_integers)?;
+            changed |= node.transformed;
+            Ok(node)
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "oko_pg_result_types"
+    }
+}
+
+fn cast(e: Expr, to: DataType) -> Expr {
+    Expr::Cast(Cast::new(Box::new(e), to))
+}
+
+/// One expression with PostgreSQL's result type.
+fn retype(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    match &e {
+        Expr::ScalarFunction(ScalarFunction { func, .. })
+            if INTEGER_FUNCTIONS.contains(&func.name()) =>
+        {
+            match e.get_type(schema) {
+                Ok(DataType::UInt64 | DataType::UInt32 | DataType::Int64) => {
+                    Ok(Transformed::yes(cast(e, DataType::Int32)))
+                }
+                _ => Ok(Transformed::no(e)),
+            }
+        }
+        Expr::ScalarFunction(ScalarFunction { func, .. }) if func.name() == "array_positions" => {
+            match e.get_type(schema) {
+                Ok(DataType::List(f)) if f.data_type() != &DataType::Int32 => {
+                    Ok(Transformed::yes(cast(
+                        e,
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    )))
+                }
+                _ => Ok(Transformed::no(e)),
+            }
+        }
+        Expr::ScalarFunction(ScalarFunction { func, .. }) if func.name() == "date_part" => {
+            match e.get_type(schema) {
+                Ok(DataType::Float64) | Err(_) => Ok(Transformed::no(e)),
+                Ok(_) => Ok(Transformed::yes(cast(e, DataType::Float64))),
+            }
+        }
+        // `date + interval`, `date - interval`: a `timestamp`.
+        Expr::BinaryExpr(b)
+            if matches!(b.op, Operator::Plus | Operator::Minus)
+                && matches!(b.left.get_type(schema), Ok(DataType::Date32))
+                && matches!(b.right.get_type(schema), Ok(DataType::Interval(_))) =>
+        {
+            let b = b.clone();
+            Ok(Transformed::yes(Expr::BinaryExpr(
+                datafusion::logical_expr::BinaryExpr::new(
+                    Box::new(cast(
+                        *b.left,
+                        DataType::Timestamp(TimeUnit::Microsecond, None),
+                    )),
+                    b.op,
+                    b.right,
+                ),
+            )))
+        }
+        _ => Ok(Transformed::no(e)),
+    }
+}
+
+/// The PostgreSQL type of a ranking window function's answer.
+fn rank_type(e: &Expr) -> Option<DataType> {
+    let e = match e {
+        Expr::Alias(a) => a.expr.as_ref(),
+        other => other,
+    };
+    let Expr::WindowFunction(w) = e else {
+        return None;
+    };
+    let WindowFunction { fun, .. } = w.as_ref();
+    let WindowFunctionDefinition::WindowUDF(f) = fun else {
+        return None;
+    };
+    match f.name() {
+        "row_number" | "rank" | "dense_rank" => Some(DataType::Int64),
+        "ntile" => Some(DataType::Int32),
+        _ => None,
+    }
+}
+
+/// A window node with ranking functions, under a projection that casts
+/// their `UInt64` columns to PostgreSQL's types.
+fn ranks_as_integers(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let LogicalPlan::Window(window) = &node else {
+        return Ok(Transformed::no(node));
+    };
+    let first = window.input.schema().fields().len();
+    let targets: Vec<Option<DataType>> = window.window_expr.iter().map(rank_type).collect();
+    let schema = window.schema.clone();
+    let needed = targets.iter().enumerate().any(|(i, t)| {
+        t.is_some()
+            && schema
+                .fields()
+                .get(first + i)
+                .is_some_and(|f| matches!(f.data_type(), DataType::UInt64 | DataType::UInt32))
+    });
+    if !needed {
+        return Ok(Transformed::no(node));
+    }
+    let exprs: Vec<Expr> = schema
+        .iter()
+        .enumerate()
+        .map(|(i, (qualifier, field))| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            let target = i
+                .checked_sub(first)
+                .and_then(|w| targets.get(w).cloned().flatten())
+                .filter(|_| matches!(field.data_type(), DataType::UInt64 | DataType::UInt32));
+            match target {
+                Some(t) => cast(column, t).alias_qualified(qualifier.cloned(), field.name()),
+                None => column,
+            }
+        })
+        .collect();
+    Ok(Transformed::yes(LogicalPlan::Projection(
+        Projection::try_new(exprs, Arc::new(node))?,
+    )))
+}
