@@ -252,7 +252,7 @@ fn select_items(query: &Query) -> Option<Vec<Option<String>>> {
 
 /// The name of one select item; `None` for a wildcard, whose columns keep
 /// their (column) names.
-fn item_name(item: &SelectItem) -> Option<String> {
+pub(crate) fn item_name(item: &SelectItem) -> Option<String> {
     match item {
         SelectItem::UnnamedExpr(e) => Some(figure(e).0.unwrap_or_else(|| "?column?".into())),
         SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
@@ -307,6 +307,15 @@ fn figure(expr: &SqlExpr) -> (Option<String>, u8) {
             match name.as_deref() {
                 // `ARRAY(SELECT …)` parses as a call.
                 Some("array") => strong("array"),
+                // A cast to an oid alias, and its text, as compat wrote them
+                // (`x::regclass`, `x::regclass::text`): named as the cast.
+                Some(kind @ ("oid_alias" | "oid_array" | "oid_text")) => {
+                    match crate::pg_compat::compat::oid_alias_parts(f) {
+                        Some((x, _)) if !matches!(x, SqlExpr::Subquery(_)) => figure(x),
+                        Some((_, alias)) if kind != "oid_text" => (Some(alias), 1),
+                        _ => (Some("text".into()), 1),
+                    }
+                }
                 // A set in a select list, as compat::sets wrote it.
                 Some("unnest") => match set_argument(f) {
                     Some(inner) => strong(&inner),

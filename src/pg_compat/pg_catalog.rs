@@ -64,6 +64,11 @@ enum Retype {
     OidArray,
     /// `{a,b}` (an `aclitem[]`) → `text[]`.
     TextArray,
+    /// An oid column datafusion-pg-catalog marks as `regclass` or
+    /// `regtype` (`pg_attribute.atttypid`) → `oid`, as in PostgreSQL: a
+    /// `regtype` is written as a type's name, and pgjdbc reads these as
+    /// numbers.
+    Oid,
 }
 
 /// The retyped columns of the static tables.
@@ -79,7 +84,15 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
             ("typacl", Retype::TextArray),
         ],
     ),
-    ("pg_proc", &[("proacl", Retype::TextArray)]),
+    (
+        "pg_proc",
+        &[
+            ("prokind", Retype::Char),
+            ("provolatile", Retype::Char),
+            ("proparallel", Retype::Char),
+            ("proacl", Retype::TextArray),
+        ],
+    ),
     ("pg_language", &[("lanacl", Retype::TextArray)]),
     ("pg_tablespace", &[("spcacl", Retype::TextArray)]),
     ("pg_default_acl", &[("defaclacl", Retype::TextArray)]),
@@ -111,9 +124,33 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
 
 /// The retyped columns of the tables built from the catalog, converted
 /// whenever they are read.
+/// (`"char"` only where a value is never empty: arrow-pg cannot send an
+/// empty one in binary, PostgreSQL's `\0`.)
 const RETYPED_LIVE: &[(&str, &[(&str, Retype)])] = &[
     ("pg_namespace", &[("nspacl", Retype::TextArray)]),
-    ("pg_attribute", &[("attacl", Retype::TextArray)]),
+    (
+        "pg_attribute",
+        &[
+            ("attrelid", Retype::Oid),
+            ("atttypid", Retype::Oid),
+            ("attalign", Retype::Char),
+            ("attstorage", Retype::Char),
+            ("attacl", Retype::TextArray),
+        ],
+    ),
+    (
+        "pg_class",
+        &[
+            ("relnamespace", Retype::Oid),
+            ("reltype", Retype::Oid),
+            ("reloftype", Retype::Oid),
+            ("reltoastrelid", Retype::Oid),
+            ("relrewrite", Retype::Oid),
+            ("relkind", Retype::Char),
+            ("relpersistence", Retype::Char),
+            ("relreplident", Retype::Char),
+        ],
+    ),
 ];
 
 /// Columns the emulated tables lack, always NULL here (SQLAlchemy reads
@@ -241,6 +278,14 @@ fn retyped_schema(schema: &SchemaRef, columns: &[(&str, Retype)]) -> SchemaRef {
             Some((_, Retype::TextArray)) => {
                 Field::new(f.name(), DataType::new_list(DataType::Utf8, true), true)
             }
+            Some((_, Retype::Oid)) => {
+                let mut metadata = f.metadata().clone();
+                metadata.insert(
+                    super::pg_functions::OID_ALIAS.to_string(),
+                    "oid".to_string(),
+                );
+                f.as_ref().clone().with_metadata(metadata)
+            }
             None => f.as_ref().clone(),
         })
         .collect();
@@ -350,6 +395,8 @@ fn numbers<T: std::str::FromStr>(text: &StringArray, i: usize) -> Option<Vec<T>>
         })
 }
 
+type Table = Arc<dyn TableProvider>;
+
 /// A table built from the catalog, converted as it is read: columns
 /// retyped ([`RETYPED_LIVE`]), [`MISSING`] columns (`text[]`, NULL) after
 /// its own, and for `pg_class` the relations noted and given their row
@@ -361,7 +408,7 @@ struct Converted {
     retyped: &'static [(&'static str, Retype)],
     /// For `pg_class`: `pg_namespace`, to note the relations' names, and
     /// the index that notes them.
-    classes: Option<(Option<Arc<dyn TableProvider>>, Arc<CatalogIndex>)>,
+    classes: Option<(Option<Table>, Arc<CatalogIndex>)>,
 }
 
 impl Converted {

@@ -26,7 +26,8 @@ fn psql(port: u16, user: &str, command: &str) -> Result<String, String> {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if out.status.success() && stderr.is_empty() {
+    // (psql says on stderr that it found nothing, as for `\di`.)
+    if out.status.success() && !stderr.contains("ERROR") {
         Ok(stdout)
     } else {
         Err(format!("{command}: {stdout}{stderr}"))

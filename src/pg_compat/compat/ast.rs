@@ -145,6 +145,9 @@ impl VisitorMut for StatementRewrites {
         if let Some(tagged) = oid_array_cast(expr).or_else(|| oid_alias_cast(expr)) {
             *expr = tagged;
         }
+        if let Some(named) = oid_alias_text(expr) {
+            *expr = named;
+        }
         if let SqlExpr::CompoundFieldAccess { root, access_chain } = expr {
             // `t.a[1]`: the dots after a bare name still name the column.
             let column = matches!(
@@ -391,6 +394,84 @@ pub(super) fn oid_alias_cast(expr: &SqlExpr) -> Option<SqlExpr> {
         return None;
     }
     parse_expr(&format!("oid_alias({expr}, '{kind}')"))
+}
+
+/// `CAST(oid_alias(x, 'regclass') AS text)` (psql's
+/// `c.oid::pg_catalog.regclass::pg_catalog.text`, `'leads'::regclass::text`)
+/// → `oid_text(x, 'regclass')`: the relation's name, as the text of a
+/// `regclass` is (the same for `regtype`, `regnamespace`, `regproc`).
+pub(super) fn oid_alias_text(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let target = data_type.to_string().to_lowercase();
+    let target = target.strip_prefix("pg_catalog.").unwrap_or(&target);
+    if !(target == "text"
+        || target == "name"
+        || target.starts_with("varchar")
+        || target.starts_with("character varying"))
+    {
+        return None;
+    }
+    let SqlExpr::Function(f) = operand.as_ref() else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("oid_alias") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let [
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(inner)),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(kind)),
+    ] = list.args.as_slice()
+    else {
+        return None;
+    };
+    parse_expr(&format!("oid_text({inner}, {kind})"))
+}
+
+/// `x` and `kind` of `oid_alias(x, 'kind')`, `oid_array(…)` or
+/// `oid_text(…)` (see [`oid_alias_cast`]).
+pub fn oid_alias_parts(
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Option<(&SqlExpr, String)> {
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Value(v))),
+        ] => match &v.value {
+            Value::SingleQuotedString(kind) => Some((x, kind.clone())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `x` of `oid_alias(x, 'kind')` (see [`oid_alias_cast`]).
+pub(super) fn oid_alias_operand(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::Function(f) = expr else {
+        return None;
+    };
+    if !f.name.to_string().eq_ignore_ascii_case("oid_alias") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.first() {
+        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e.clone()),
+        _ => None,
+    }
 }
 
 /// The (0-based) parameters a statement casts to an oid alias array

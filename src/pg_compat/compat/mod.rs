@@ -36,7 +36,14 @@
 //! subqueries DataFusion cannot decorrelate as written (SQLAlchemy's column
 //! reflection) are brought into a form it can; `CAST(<computed text> AS
 //! regclass)` looks the relation up (Metabase); `x::oid[]` keeps its element
-//! type for the description (asyncpg).
+//! type for the description (asyncpg); `ARRAY(subquery)` becomes an
+//! aggregate (`{}` when empty) or, over `unnest` of the outer row's array,
+//! `array_transform` (psql's `\du` and `\d+`); `x::regclass::text` is the
+//! relation's name (`oid_text`).
+//!
+//! A rewrite never renames a column: [`keep_column_names`] gives the
+//! rewritten statement's columns the names PostgreSQL gives the statement
+//! as written.
 
 //!
 //! **Scope.** Several of datafusion-pg-catalog's rules change what a
@@ -56,7 +63,9 @@ mod text;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use datafusion::sql::sqlparser::ast::{ObjectName, Statement};
+use datafusion::sql::sqlparser::ast::{
+    Expr as SqlExpr, Ident, ObjectName, Select, SelectItem, SetExpr, Statement, VisitMut,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
@@ -65,7 +74,7 @@ use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
     RewriteRegCastToSubquery, SqlStatementRewriteRule, StripCallableQualifier, StripCollate,
 };
 
-pub use ast::{oid_array_parameters, rewrite_statement};
+pub use ast::{oid_alias_parts, oid_array_parameters, rewrite_statement};
 pub use sets::LIST_SETS;
 pub use text::{rewrite_all, with_backslash};
 
@@ -109,15 +118,17 @@ impl StatementParser {
     /// datafusion-pg-catalog's parser reads, like `ABORT`) gets every
     /// compatibility rule; any other is parsed as written.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, ParserError> {
-        if let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        let written = Parser::parse_sql(&PostgreSqlDialect {}, sql);
+        if let Ok(statements) = &written
             && !statements.iter().any(reads_catalog)
         {
             return Ok(statements
-                .into_iter()
+                .iter()
                 .map(|s| {
-                    let mut s = self.user.iter().fold(s, |s, rule| rule.rewrite(s));
-                    rewrite_statement(&mut s, false);
-                    s
+                    let mut rewritten = self.user.iter().fold(s.clone(), |s, rule| rule.rewrite(s));
+                    rewrite_statement(&mut rewritten, false);
+                    keep_column_names(s, &mut rewritten);
+                    rewritten
                 })
                 .collect());
         }
@@ -125,7 +136,77 @@ impl StatementParser {
         for s in &mut statements {
             rewrite_statement(s, true);
         }
+        if let Ok(written) = &written
+            && written.len() == statements.len()
+        {
+            for (w, s) in written.iter().zip(&mut statements) {
+                keep_column_names(w, s);
+            }
+        }
         Ok(statements)
+    }
+}
+
+/// The output columns of `rewritten` named as those of the statement as it
+/// was `written`, where a rewrite changed the name PostgreSQL gives them:
+/// clients read columns by name, and psql's `(SELECT pg_get_expr(…) FROM
+/// pg_attrdef …)` is `pg_get_expr` whatever it became (datafusion-pg-catalog
+/// makes a correlated subquery NULL, and replaces whole statements it cannot
+/// run with stand-ins of its own naming). Items are matched by position in
+/// the select list that names the columns (a set operation's first); a
+/// wildcard keeps its columns' names. The `oid_alias` a `regclass` literal
+/// was given before parsing ([`text`]) is not part of the name.
+pub fn keep_column_names(written: &Statement, rewritten: &mut Statement) {
+    let (Statement::Query(w), Statement::Query(r)) = (written, rewritten) else {
+        return;
+    };
+    let (Some(w), Some(r)) = (naming_select(&w.body), naming_select_mut(&mut r.body)) else {
+        return;
+    };
+    if w.projection.len() != r.projection.len() {
+        return;
+    }
+    for (w, r) in w.projection.iter().zip(r.projection.iter_mut()) {
+        let mut w = w.clone();
+        let _ = w.visit(&mut EveryExpr(&mut |e: &mut SqlExpr| {
+            if let Some(inner) = ast::oid_alias_operand(e) {
+                *e = inner;
+            }
+        }));
+        let wanted = crate::pg_compat::column_names::item_name(&w);
+        let (Some(wanted), Some(now)) = (wanted, crate::pg_compat::column_names::item_name(r))
+        else {
+            continue;
+        };
+        if wanted == now {
+            continue;
+        }
+        let alias = Ident::with_quote('"', wanted);
+        *r = match std::mem::replace(r, SelectItem::Wildcard(Default::default())) {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                SelectItem::ExprWithAlias { expr, alias }
+            }
+            other => other,
+        };
+    }
+}
+
+/// The select list that names a query's columns.
+fn naming_select(body: &SetExpr) -> Option<&Select> {
+    match body {
+        SetExpr::Select(s) => Some(s),
+        SetExpr::Query(q) => naming_select(&q.body),
+        SetExpr::SetOperation { left, .. } => naming_select(left),
+        _ => None,
+    }
+}
+
+fn naming_select_mut(body: &mut SetExpr) -> Option<&mut Select> {
+    match body {
+        SetExpr::Select(s) => Some(s),
+        SetExpr::Query(q) => naming_select_mut(&mut q.body),
+        SetExpr::SetOperation { left, .. } => naming_select_mut(left),
+        _ => None,
     }
 }
 
@@ -268,6 +349,92 @@ mod tests {
         let out = rewritten("SELECT (r.keys).x, (unnest(k)).n, r.a[1] FROM r");
         assert!(out.contains("(r.keys).'x'"), "{out}");
         assert!(out.contains("r.a[1]"), "{out}");
+    }
+
+    #[test]
+    fn array_subqueries_are_aggregated_or_mapped() {
+        // psql's `\du`: each role's groups, `{}` for none.
+        let out = rewritten(
+            "SELECT ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b \
+             ON (m.roleid = b.oid) WHERE m.member = r.oid ORDER BY 1) as memberof FROM pg_roles r",
+        );
+        assert!(
+            out.contains(
+                "(SELECT coalesce(array_agg(b.rolname ORDER BY b.rolname), make_array()) AS \"array\" \
+                 FROM pg_auth_members m JOIN pg_roles b ON (m.roleid = b.oid) \
+                 WHERE m.member = r.oid) AS memberof"
+            ),
+            "{out}"
+        );
+        let out = rewritten("SELECT ARRAY(SELECT x AS y FROM t ORDER BY y DESC, 2)");
+        assert!(out.contains("array_agg(x ORDER BY x DESC, 2)"), "{out}");
+        // psql's `\d+`: the TOAST table's options, prefixed, of the outer row.
+        let out = rewritten(
+            "SELECT pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x \
+             from pg_catalog.unnest(tc.reloptions) x), ', ') FROM pg_class c \
+             LEFT JOIN pg_class tc ON (c.reltoastrelid = tc.oid)",
+        );
+        assert!(
+            out.contains(
+                "c.reloptions || array_transform(coalesce(tc.reloptions, make_array()), \
+                 x -> 'toast.' || x)"
+            ),
+            "{out}"
+        );
+        let out = rewritten("SELECT ARRAY(SELECT u.v * 2 FROM unnest(t.a) AS u(v)) FROM t");
+        assert!(
+            out.contains("array_transform(coalesce(t.a, make_array()), v -> v * 2)"),
+            "{out}"
+        );
+        // An item reading more than the element is aggregated instead.
+        let out = rewritten("SELECT ARRAY(SELECT x + t.b FROM unnest(t.a) x) FROM t");
+        assert!(
+            out.contains("coalesce(array_agg(x + ") && !out.contains("array_transform"),
+            "{out}"
+        );
+        // What the aggregate cannot say stays (and is refused by the planner).
+        for sql in [
+            "SELECT ARRAY(SELECT DISTINCT x FROM t)",
+            "SELECT ARRAY(SELECT x FROM t LIMIT 2)",
+            "SELECT ARRAY(SELECT x FROM t UNION SELECT 1)",
+        ] {
+            assert_eq!(rewritten(sql), sql);
+        }
+    }
+
+    #[test]
+    fn rewritten_columns_keep_postgresqls_names() {
+        use datafusion::sql::sqlparser::ast::{SetExpr, Statement};
+        let statement = super::StatementParser::default()
+            .parse(
+                "SELECT c.oid::regclass::text, 'leads'::regclass, \
+                 (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+                 WHERE d.adrelid = a.attrelid), ARRAY(SELECT 1) \
+                 FROM pg_attribute a, pg_class c",
+            )
+            .unwrap()
+            .remove(0);
+        let Statement::Query(q) = &statement else {
+            panic!("{statement}")
+        };
+        let SetExpr::Select(select) = q.body.as_ref() else {
+            panic!("{statement}")
+        };
+        let names: Vec<_> = select
+            .projection
+            .iter()
+            .map(|i| crate::pg_compat::column_names::item_name(i).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["oid", "regclass", "pg_get_expr", "array"],
+            "{statement}"
+        );
+        let text = statement.to_string();
+        assert!(
+            text.contains("oid_text(c.oid::REGCLASS, 'regclass')"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub struct TypeEntry {
 /// `pg_get_function_result` describe it.
 #[derive(Clone, Debug, Default)]
 pub struct FunctionEntry {
+    pub name: String,
+    pub namespace: i32,
     /// `prokind`: `f`, `p`, `a` or `w`.
     pub kind: String,
     pub result: i32,
@@ -103,6 +105,9 @@ pub struct FunctionEntry {
     pub names: Option<Vec<String>>,
     /// `proargdefaults`'s count: the last this many inputs have a default.
     pub defaults: usize,
+    /// For an ordered-set aggregate, the count of its direct arguments
+    /// (those before `ORDER BY`).
+    pub ordered_at: Option<usize>,
 }
 
 /// The index of one catalog's objects.
@@ -156,7 +161,10 @@ impl CatalogIndex {
             namespaces: RwLock::default(),
             objects,
             types,
-            functions: functions(&scan(inner, state, "pg_proc").await?)?,
+            functions: functions(
+                &scan(inner, state, "pg_proc").await?,
+                &ordered_sets(&scan(inner, state, "pg_aggregate").await?)?,
+            )?,
             catalog_row_types,
             catalogs: Arc::downgrade(catalogs),
         };
@@ -456,8 +464,46 @@ fn types(
     Ok((types, rows))
 }
 
+/// The ordered-set and hypothetical-set aggregates (`percentile_cont`,
+/// `rank`, …) by name, with their count of direct arguments (`pg_aggregate`
+/// names its function, not its oid; every aggregate of one name agrees).
+fn ordered_sets(batches: &[RecordBatch]) -> Result<HashMap<String, usize>> {
+    let mut out = HashMap::new();
+    for b in batches {
+        let (Some(name), Some(kind), Some(direct)) = (
+            column_as(b, "aggfnoid", &DataType::Utf8)?,
+            column_as(b, "aggkind", &DataType::Utf8)?,
+            column_as(b, "aggnumdirectargs", &DataType::Int32)?,
+        ) else {
+            continue;
+        };
+        let (name, kind, direct) = (
+            name.as_string::<i32>(),
+            kind.as_string::<i32>(),
+            direct.as_primitive::<Int32Type>(),
+        );
+        for i in 0..b.num_rows() {
+            if !name.is_valid(i) || !kind.is_valid(i) || !direct.is_valid(i) {
+                continue;
+            }
+            if matches!(kind.value(i), "o" | "h") {
+                let name = name.value(i);
+                let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+                out.insert(
+                    name.to_string(),
+                    usize::try_from(direct.value(i)).unwrap_or(0),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The static functions.
-fn functions(batches: &[RecordBatch]) -> Result<HashMap<i32, FunctionEntry>> {
+fn functions(
+    batches: &[RecordBatch],
+    ordered: &HashMap<String, usize>,
+) -> Result<HashMap<i32, FunctionEntry>> {
     let mut functions = HashMap::new();
     for b in batches {
         let text = |name: &str| -> Result<Option<Vec<Option<String>>>> {
@@ -468,25 +514,28 @@ fn functions(batches: &[RecordBatch]) -> Result<HashMap<i32, FunctionEntry>> {
                     .collect()
             }))
         };
-        let (Some(oid), Some(result), Some(set), Some(defaults)) = (
+        let (Some(oid), Some(result), Some(set), Some(defaults), Some(space)) = (
             column_as(b, "oid", &DataType::Int32)?,
             column_as(b, "prorettype", &DataType::Int32)?,
             column_as(b, "proretset", &DataType::Boolean)?,
             column_as(b, "pronargdefaults", &DataType::Int32)?,
+            column_as(b, "pronamespace", &DataType::Int32)?,
         ) else {
             continue;
         };
-        let (oid, result, set, defaults) = (
+        let (oid, result, set, defaults, space) = (
             oid.as_primitive::<Int32Type>(),
             result.as_primitive::<Int32Type>(),
             set.as_boolean(),
             defaults.as_primitive::<Int32Type>(),
+            space.as_primitive::<Int32Type>(),
         );
         let arguments = text("proargtypes")?.unwrap_or_default();
         let all = text("proallargtypes")?.unwrap_or_default();
         let modes = text("proargmodes")?.unwrap_or_default();
         let names = text("proargnames")?.unwrap_or_default();
         let kinds = text("prokind")?.unwrap_or_default();
+        let names_of = text("proname")?.unwrap_or_default();
         let item =
             |v: &[Option<String>], i: usize| v.get(i).cloned().flatten().map(|t| list_items(&t));
         let oids = |items: Vec<String>| {
@@ -499,10 +548,19 @@ fn functions(batches: &[RecordBatch]) -> Result<HashMap<i32, FunctionEntry>> {
             if !oid.is_valid(i) {
                 continue;
             }
+            let kind = kinds.get(i).cloned().flatten().unwrap_or_default();
+            let name = names_of.get(i).cloned().flatten().unwrap_or_default();
+            let ordered_at = match kind.as_str() {
+                "a" => ordered.get(&name).copied(),
+                _ => None,
+            };
             functions.insert(
                 oid.value(i),
                 FunctionEntry {
-                    kind: kinds.get(i).cloned().flatten().unwrap_or_default(),
+                    name,
+                    namespace: if space.is_valid(i) { space.value(i) } else { 0 },
+                    kind,
+                    ordered_at,
                     result: if result.is_valid(i) {
                         result.value(i)
                     } else {

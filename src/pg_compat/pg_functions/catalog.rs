@@ -14,9 +14,14 @@
 //!   `pg_catalog` or on the session's `search_path` (`\df`, `\dT`,
 //!   SQLAlchemy's `get_enums`);
 //! - `pg_get_function_arguments`, `pg_get_function_identity_arguments`,
-//!   `pg_get_function_result` (`\df`), `pg_get_function_sqlbody`,
-//!   `shobj_description`, `pg_tablespace_location` (NULL or empty, as for
-//!   an object without one).
+//!   `pg_get_function_result` (`\df`), `format_type` (for every type of
+//!   `pg_type`, row types too);
+//! - `oid_text(oid, kind)`: `x::regclass::text` and the like
+//!   ([`crate::pg_compat::compat`]), the object's name;
+//!   `pg_get_userbyid(oid)` for any integer type;
+//! - `pg_get_function_sqlbody`, `pg_get_ruledef`, `pg_get_triggerdef`,
+//!   `shobj_description`, `pg_tablespace_location`: NULL or empty, as for
+//!   an object without one.
 //!
 //! An oid that names nothing gives NULL, as in PostgreSQL; a relation given
 //! by name (`pg_table_size('leads')`) is looked up as a `regclass` is.
@@ -25,10 +30,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, StringBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, StringBuilder};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::CatalogProviderList;
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::{Result, ScalarValue};
@@ -41,7 +44,13 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-use super::{answer, quote_ident};
+mod names;
+mod size;
+
+use names::{arguments, format_type, oid_text, result};
+use size::size_pretty;
+
+use super::answer;
 use crate::pg_compat::pg_catalog::{CatalogIndex, Kind, Relation};
 use crate::pg_compat::vars::Vars;
 use crate::sqlstate::{code, coded};
@@ -73,16 +82,22 @@ pub fn register(ctx: &SessionContext) {
         ("pg_indexes_size", Function::Size(Size::Indexes), 1, 1),
         ("pg_database_size", Function::DatabaseSize, 1, 1),
         ("pg_get_viewdef", Function::Viewdef, 1, 2),
-        ("pg_get_function_arguments", Function::Arguments(true), 1, 1),
+        // (The same without defaults, which are not written: see `arguments`.)
+        ("pg_get_function_arguments", Function::Arguments, 1, 1),
         (
             "pg_get_function_identity_arguments",
-            Function::Arguments(false),
+            Function::Arguments,
             1,
             1,
         ),
         ("pg_get_function_result", Function::Result, 1, 1),
         ("format_type", Function::FormatType, 2, 2),
+        ("oid_text", Function::OidText, 2, 2),
+        ("pg_get_userbyid", Function::UserById, 1, 1),
         ("pg_get_function_sqlbody", Function::Null, 1, 1),
+        // OKO's relations have no rules or triggers (psql's `\d+ view` asks).
+        ("pg_get_ruledef", Function::Null, 1, 2),
+        ("pg_get_triggerdef", Function::Null, 1, 2),
         ("shobj_description", Function::Null, 2, 2),
         ("pg_tablespace_location", Function::Empty, 1, 1),
     ];
@@ -120,10 +135,11 @@ enum Function {
     DatabaseSize,
     Viewdef,
     Visible(Kind),
-    /// With output arguments and defaults (`true`) or the identity only.
-    Arguments(bool),
+    Arguments,
     Result,
     FormatType,
+    OidText,
+    UserById,
     Null,
     Empty,
 }
@@ -200,10 +216,7 @@ impl ScalarUDFImpl for CatalogFunction {
             Function::DatabaseSize => {
                 let mut out = Int64Builder::new();
                 for i in 0..rows {
-                    let here = match text(&arrays[0], i)? {
-                        None => None,
-                        Some(name) => Some(name == *catalog),
-                    };
+                    let here = text(&arrays[0], i)?.map(|name| name == *catalog);
                     out.append_option(here.map(|here| {
                         match (&index, here) {
                             (Some(index), true) => index
@@ -239,11 +252,11 @@ impl ScalarUDFImpl for CatalogFunction {
                 }
                 Arc::new(out.finish())
             }
-            Function::Arguments(full) => {
+            Function::Arguments => {
                 let mut out = StringBuilder::new();
                 for i in 0..rows {
                     let text = match (&index, oid(&arrays[0], i)?) {
-                        (Some(index), Some(oid)) => arguments(index, oid, full, &path),
+                        (Some(index), Some(oid)) => arguments(index, oid, &path),
                         _ => None,
                     };
                     out.append_option(text);
@@ -269,6 +282,27 @@ impl ScalarUDFImpl for CatalogFunction {
                         oid(&arrays[0], i)?
                             .map(|t| format_type(index.as_deref(), t, modifier, &path)),
                     );
+                }
+                Arc::new(out.finish())
+            }
+            Function::OidText => {
+                let mut out = StringBuilder::new();
+                for i in 0..rows {
+                    let kind = text(&arrays[1], i)?.unwrap_or_default();
+                    out.append_option(
+                        oid(&arrays[0], i)?
+                            .map(|oid| oid_text(index.as_deref(), oid, &kind, &path)),
+                    );
+                }
+                Arc::new(out.finish())
+            }
+            // Every object here is owned by the bootstrap superuser
+            // (datafusion-pg-catalog's owner), whatever integer type the
+            // oid comes as.
+            Function::UserById => {
+                let mut out = StringBuilder::new();
+                for i in 0..rows {
+                    out.append_option(oid(&arrays[0], i)?.map(|_| "postgres"));
                 }
                 Arc::new(out.finish())
             }
@@ -501,277 +535,9 @@ fn byte_offset(text: &str, line: u64, column: u64) -> Option<usize> {
     }
 }
 
-/// `pg_size_pretty`: PostgreSQL's units and rounding (`dbsize.c`): bytes
-/// below 10 kB, then kB, MB, GB, TB and PB below 20 480 of them, halves
-/// rounded away from zero.
-fn size_pretty(array: &ArrayRef) -> Result<ArrayRef> {
-    let mut out = StringBuilder::new();
-    match array.data_type() {
-        DataType::Null => (0..array.len()).for_each(|_| out.append_null()),
-        DataType::Decimal128(_, scale) => {
-            let scale = u32::try_from(*scale).unwrap_or(0);
-            let values = array.as_primitive::<Decimal128Type>();
-            for v in values.iter() {
-                out.append_option(v.map(|v| pretty(v, scale)));
-            }
-        }
-        t if t.is_integer() => {
-            let values = datafusion::arrow::compute::cast(array, &DataType::Int64)?;
-            for v in values.as_primitive::<Int64Type>().iter() {
-                out.append_option(v.map(|v| pretty(i128::from(v), 0)));
-            }
-        }
-        t => {
-            return Err(coded(
-                code::UNDEFINED_FUNCTION,
-                format!("function pg_size_pretty({t}) does not exist"),
-            ));
-        }
-    }
-    Ok(Arc::new(out.finish()))
-}
-
-/// `value / 10^scale` bytes, written as PostgreSQL writes a size.
-fn pretty(value: i128, scale: u32) -> String {
-    // (unit, limit, half rounded, bits)
-    const UNITS: [(&str, i128, bool, u32); 6] = [
-        ("bytes", 10 * 1024, false, 0),
-        ("kB", 20 * 1024 - 1, true, 10),
-        ("MB", 20 * 1024 - 1, true, 20),
-        ("GB", 20 * 1024 - 1, true, 30),
-        ("TB", 20 * 1024 - 1, true, 40),
-        ("PB", 20 * 1024 - 1, true, 50),
-    ];
-    let unit_scale = 10i128.checked_pow(scale).unwrap_or(i128::MAX);
-    // The value, still scaled while it is in bytes.
-    let mut size = value;
-    let mut scaled = true;
-    for (n, (name, limit, round, bits)) in UNITS.iter().enumerate() {
-        let whole = if scaled { size / unit_scale } else { size };
-        let below = if scaled {
-            size.unsigned_abs() < limit.saturating_mul(unit_scale).unsigned_abs()
-        } else {
-            size.unsigned_abs() < limit.unsigned_abs()
-        };
-        if n + 1 == UNITS.len() || below {
-            if *round {
-                let half = (whole + if whole < 0 { -1 } else { 1 }) / 2;
-                return format!("{half} {name}");
-            }
-            if scaled && scale > 0 {
-                return format!("{} {name}", decimal_text(size, scale));
-            }
-            return format!("{whole} {name}");
-        }
-        let (next_bits, next_round) = (UNITS[n + 1].3, UNITS[n + 1].2);
-        let shift = next_bits - bits - u32::from(next_round) + u32::from(*round);
-        // Truncating division, as PostgreSQL's (for negative sizes too).
-        size = if scaled {
-            size / unit_scale.saturating_mul(1i128 << shift)
-        } else {
-            size / (1i128 << shift)
-        };
-        scaled = false;
-    }
-    String::new()
-}
-
-/// A decimal's text, without trailing zeros after the point.
-fn decimal_text(value: i128, scale: u32) -> String {
-    let text =
-        ScalarValue::Decimal128(Some(value), 38, i8::try_from(scale).unwrap_or(0)).to_string();
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
-/// `format_type(oid, typmod)` as PostgreSQL's `format_type_extended`
-/// writes it: SQL's names for the built-in types, with their modifiers
-/// (`character varying(10)`, `numeric(10,2)`, `timestamp(3) with time
-/// zone`), an array as its element's type and `[]`, a relation's row type
-/// as the relation's name, qualified when its schema is not on the path;
-/// `???` for an oid that names no type.
-fn format_type(
-    index: Option<&CatalogIndex>,
-    oid: i32,
-    modifier: Option<i32>,
-    path: &[String],
-) -> String {
-    // (name, element type, schema, namespace on the path)
-    let (name, element, schema) = match (oid, index) {
-        (_, Some(index)) => match index.static_type(oid) {
-            Some(t) => (t.name.clone(), t.element, index.namespace(t.namespace)),
-            None => match index.row_type(oid) {
-                Some((r, false)) => (r.name, 0, Some(r.schema)),
-                Some((r, true)) => (format!("_{}", r.name), r.row_type, Some(r.schema)),
-                None => return "???".to_string(),
-            },
-        },
-        // Without OKO's catalog: the built-in types only.
-        (_, None) => (String::new(), 0, None),
-    };
-    if element != 0 {
-        let base = format_type(index, element, modifier, path);
-        return format!("{base}[]");
-    }
-    let given = modifier.is_some();
-    let typmod = modifier.unwrap_or(-1);
-    let with = given && typmod >= 0;
-    let precision = |sql: &str, zone: &str| match with {
-        true => format!("{sql}({typmod}){zone}"),
-        false => format!("{sql}{zone}"),
-    };
-    let sql = match oid {
-        16 => Some("boolean".to_string()),
-        20 => Some("bigint".to_string()),
-        21 => Some("smallint".to_string()),
-        23 => Some("integer".to_string()),
-        700 => Some("real".to_string()),
-        701 => Some("double precision".to_string()),
-        1042 if with => Some(format!("character({})", typmod - 4)),
-        1042 if !given => Some("character".to_string()),
-        1043 if with => Some(format!("character varying({})", typmod - 4)),
-        1043 => Some("character varying".to_string()),
-        1700 if with => Some(format!(
-            "numeric({},{})",
-            ((typmod - 4) >> 16) & 0xffff,
-            (typmod - 4) & 0xffff
-        )),
-        1700 => Some("numeric".to_string()),
-        1083 => Some(precision("time", " without time zone")),
-        1266 => Some(precision("time", " with time zone")),
-        1114 => Some(precision("timestamp", " without time zone")),
-        1184 => Some(precision("timestamp", " with time zone")),
-        1186 if !with => Some("interval".to_string()),
-        1560 if with => Some(format!("bit({typmod})")),
-        1560 if !given => Some("bit".to_string()),
-        1562 => Some(precision("bit varying", "")),
-        _ => None,
-    };
-    if let Some(sql) = sql {
-        return sql;
-    }
-    if name.is_empty() {
-        return match super::type_name(u32::try_from(oid).unwrap_or(0)) {
-            Some(known) => known.to_string(),
-            None => "???".to_string(),
-        };
-    }
-    let quoted = match name.as_str() {
-        // Keywords PostgreSQL quotes.
-        "any" | "char" | "bit" => format!("\"{name}\""),
-        _ => quote_ident(&name),
-    };
-    let qualified = match schema {
-        Some(schema) if !path.contains(&schema) => format!("{}.{quoted}", quote_ident(&schema)),
-        _ => quoted,
-    };
-    if with {
-        format!("{qualified}({typmod})")
-    } else {
-        qualified
-    }
-}
-
-/// `format_type(oid, NULL)`.
-fn type_name(index: &CatalogIndex, oid: i32, path: &[String]) -> String {
-    format_type(Some(index), oid, None, path)
-}
-
-/// `pg_get_function_arguments` (`full`) or `…_identity_arguments`.
-fn arguments(index: &CatalogIndex, oid: i32, full: bool, path: &[String]) -> Option<String> {
-    let f = index.function(oid)?;
-    let types = f
-        .all_arguments
-        .clone()
-        .unwrap_or_else(|| f.arguments.clone());
-    let mut out = Vec::new();
-    for (i, t) in types.iter().enumerate() {
-        let mode = f
-            .modes
-            .as_ref()
-            .and_then(|m| m.get(i))
-            .map(String::as_str)
-            .unwrap_or("i");
-        let prefix = match mode {
-            "t" => continue,
-            "o" if !full => continue,
-            "o" => "OUT ",
-            "b" => "INOUT ",
-            "v" => "VARIADIC ",
-            _ => "",
-        };
-        let name = f
-            .names
-            .as_ref()
-            .and_then(|n| n.get(i))
-            .filter(|n| !n.is_empty())
-            .map(|n| format!("{} ", quote_ident(n)))
-            .unwrap_or_default();
-        out.push(format!("{prefix}{name}{}", type_name(index, *t, path)));
-    }
-    Some(out.join(", "))
-}
-
-/// `pg_get_function_result`: `SETOF t`, `TABLE(…)` or the type; NULL for a
-/// procedure.
-fn result(index: &CatalogIndex, oid: i32, path: &[String]) -> Option<String> {
-    let f = index.function(oid)?;
-    if f.kind == "p" {
-        return None;
-    }
-    if let (Some(modes), Some(all)) = (&f.modes, &f.all_arguments)
-        && modes.iter().any(|m| m == "t")
-    {
-        let columns: Vec<String> = modes
-            .iter()
-            .zip(all)
-            .enumerate()
-            .filter(|(_, (m, _))| *m == "t")
-            .map(|(i, (_, t))| {
-                let name = f
-                    .names
-                    .as_ref()
-                    .and_then(|n| n.get(i))
-                    .map(|n| format!("{} ", quote_ident(n)))
-                    .unwrap_or_default();
-                format!("{name}{}", type_name(index, *t, path))
-            })
-            .collect();
-        return Some(format!("TABLE({})", columns.join(", ")));
-    }
-    let set = if f.returns_set { "SETOF " } else { "" };
-    Some(format!("{set}{}", type_name(index, f.result, path)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_are_written_as_postgresql_writes_them() {
-        // Checked against PostgreSQL 15.
-        for (bytes, text) in [
-            (0, "0 bytes"),
-            (10239, "10239 bytes"),
-            (10240, "10 kB"),
-            (-10240, "-10 kB"),
-            (10752, "11 kB"),
-            (-10752, "-11 kB"),
-            (1234567, "1206 kB"),
-            (20971519, "20 MB"),
-            (20971520, "20 MB"),
-            (i128::from(i64::MAX), "8192 PB"),
-        ] {
-            assert_eq!(pretty(bytes, 0), text, "{bytes}");
-        }
-        assert_eq!(pretty(55, 1), "5.5 bytes");
-        assert_eq!(pretty(102_397, 1), "10239.7 bytes");
-        assert_eq!(pretty(1_234_567_899, 1), "118 MB");
-        assert_eq!(pretty(50_000_000_000, 10), "5 bytes");
-    }
 
     #[test]
     fn a_views_query_is_what_follows_as() {

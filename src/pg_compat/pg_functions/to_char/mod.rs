@@ -206,12 +206,19 @@ fn texts(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<String>>> {
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct ToChar {
     signature: Signature,
+    /// DataFusion's `to_char` is also registered as `date_format`: taking
+    /// that name too leaves no copy of it in the session, which a rebuilt
+    /// session state (`SessionStateBuilder::new_from_existing` registers
+    /// every function again, by name and aliases, in hash order) could
+    /// otherwise put back under `to_char`.
+    aliases: Vec<String>,
 }
 
 impl ToChar {
     pub fn new() -> Self {
         Self {
             signature: Signature::variadic_any(Volatility::Stable),
+            aliases: vec!["date_format".to_string()],
         }
     }
 }
@@ -250,6 +257,9 @@ fn formattable(t: &DataType) -> bool {
 impl ScalarUDFImpl for ToChar {
     fn name(&self) -> &str {
         "to_char"
+    }
+    fn aliases(&self) -> &[String] {
+        &self.aliases
     }
     fn signature(&self) -> &Signature {
         &self.signature

@@ -477,3 +477,26 @@ mod postgresql_answers {
         check("to_timestamp", differences, total);
     }
 }
+
+/// A connection's session (rebuilt by later installs in hash order) keeps
+/// PostgreSQL's `to_char`, never DataFusion's.
+#[tokio::test]
+async fn the_session_keeps_postgresql_to_char() {
+    for _ in 0..20 {
+        let ctx = SessionContext::new_with_config(
+            SessionConfig::new().with_default_catalog_and_schema(crate::engine::CATALOG, "public"),
+        );
+        let vars = std::sync::Arc::new(crate::pg_compat::vars::Vars::new(Vec::new()));
+        crate::pg_compat::install(&ctx, &vars).unwrap();
+        let batches = ctx
+            .sql("SELECT to_char(CAST('2026-07-01T00:00:00' AS TIMESTAMP), 'YYYY') AS y")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let y = datafusion::arrow::util::display::array_value_to_string(batches[0].column(0), 0)
+            .unwrap();
+        assert_eq!(y, "2026");
+    }
+}
