@@ -104,7 +104,13 @@ struct ReportFunction {
 /// reading of literals (`numeric`), so a report's types never depend on
 /// who calls it.
 fn report_state(state: &SessionState) -> SessionState {
-    let mut state = state.clone();
+    // DataFusion's own analyzer rules and expression planners: the
+    // PostgreSQL ones of a user's session (constants as `integer`, checked
+    // arithmetic, result types) are for the user's SQL, not the reports'.
+    let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(state.clone())
+        .with_analyzer_rules(datafusion::optimizer::Analyzer::new().rules)
+        .with_expr_planners(datafusion::execution::SessionStateDefaults::default_expr_planners())
+        .build();
     state
         .config_mut()
         .options_mut()

@@ -68,6 +68,12 @@ impl AnalyzerRule for IntegerLiterals {
         // Once a constant is retyped, every node above it (and, simpler,
         // every node visited after it) recomputes its schema from its
         // inputs, so the plan's declared types stay its real ones.
+        // The recursive term of `WITH RECURSIVE` was planned against the
+        // anchor's types, which must not change under it: such a statement
+        // keeps DataFusion's `bigint` constants.
+        if plan.exists(|n| Ok(matches!(n, LogicalPlan::RecursiveQuery(_))))? {
+            return Ok(plan);
+        }
         let mut retyped = false;
         plan.transform_up_with_subqueries(|node| {
             if let LogicalPlan::Values(values) = node {
@@ -94,7 +100,7 @@ impl AnalyzerRule for IntegerLiterals {
             retyped |= changed.transformed;
             if retyped {
                 let transformed = changed.transformed;
-                let node = changed.data.recompute_schema()?;
+                let node = super::result_types::recomputed(changed.data);
                 Ok(Transformed::new_transformed(node, transformed))
             } else {
                 Ok(changed)

@@ -103,9 +103,21 @@ impl ExprPlanner for PgOperators {
                     BinaryOperator::Minus => IntOp::Sub,
                     _ => IntOp::Mul,
                 };
+                // An integer constant is an `integer` already here: the
+                // plan's types must be final where DataFusion checks them
+                // while planning (the recursive term of `WITH RECURSIVE`
+                // against its anchor).
+                let int4 = |e: Expr| match e {
+                    Expr::Literal(ScalarValue::Int64(Some(v)), None)
+                        if i32::try_from(v).is_ok() =>
+                    {
+                        Expr::Literal(ScalarValue::Int32(Some(v as i32)), None)
+                    }
+                    other => other,
+                };
                 let udf = ScalarUDF::new_from_impl(CheckedInt::new(op));
                 Ok(PlannerResult::Planned(
-                    udf.call(vec![expr.left, expr.right]),
+                    udf.call(vec![int4(expr.left), int4(expr.right)]),
                 ))
             }
             BinaryOperator::Divide

@@ -60,7 +60,7 @@ impl AnalyzerRule for PgResultTypes {
             changed |= node.transformed;
             let node = if changed {
                 let transformed = node.transformed;
-                Transformed::new_transformed(node.data.recompute_schema()?, transformed)
+                Transformed::new_transformed(recomputed(node.data), transformed)
             } else {
                 node
             };
@@ -74,6 +74,13 @@ impl AnalyzerRule for PgResultTypes {
     fn name(&self) -> &str {
         "oko_pg_result_types"
     }
+}
+
+/// `node` with its schema recomputed from its inputs; a node that cannot
+/// recompute its own (an aggregate with grouping sets, whose schema holds
+/// the internal grouping id) stays as it is.
+pub(crate) fn recomputed(node: LogicalPlan) -> LogicalPlan {
+    node.clone().recompute_schema().unwrap_or(node)
 }
 
 fn cast(e: Expr, to: DataType) -> Expr {

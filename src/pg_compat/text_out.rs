@@ -192,7 +192,7 @@ fn interval_sql(v: IntervalMonthDayNano) -> String {
     let positive = all.iter().any(|x| *x > 0);
     let year_month = f.year != 0 || f.mon != 0;
     let day_time = f.day != 0 || f.hour != 0 || f.min != 0 || f.sec != 0 || f.fsec != 0;
-    let standard = !(negative && positive) && !(year_month && day_time);
+    let standard = !(negative && positive || year_month && day_time);
     let mut out = String::new();
     if negative && standard {
         out.push('-');

@@ -60,10 +60,10 @@ fn callibri_export_loads_with_cyrillic_and_local_dates_intact() {
     assert_eq!(
         got,
         vec![
-            "1002 call true true",
-            "1005 form true true",
-            "1006 social false false",
-            "1007 messenger false false"
+            "1002 call t t",
+            "1005 form t t",
+            "1006 social f f",
+            "1007 messenger f f"
         ]
     );
     // Loading it again adds nothing.

@@ -417,7 +417,7 @@ async fn explain_shows_a_tenant_nothing_of_other_tenants() {
         .await
         .unwrap()
         .join("\n");
-    assert!(text.contains("physical_plan"), "{text}");
+    assert!(text.contains("DataSourceExec"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

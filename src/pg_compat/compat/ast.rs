@@ -116,6 +116,9 @@ impl VisitorMut for StatementRewrites {
         if let Some(positional) = make_interval_positional(expr) {
             *expr = positional;
         }
+        if let Some(quantified) = quantified_subquery(expr) {
+            *expr = quantified;
+        }
         if let SqlExpr::Substring {
             expr: text,
             substring_from: Some(from),
@@ -256,6 +259,68 @@ pub(super) fn make_interval_positional(expr: &SqlExpr) -> Option<SqlExpr> {
         last = last.max(slot + 1);
     }
     parse_expr(&format!("make_interval({})", values[..last].join(", ")))
+}
+
+/// `x op ANY (subquery)`, `x op ALL (subquery)`: `= ANY` is `IN`, `<> ALL`
+/// is `NOT IN`; the other comparisons are written with the subquery's
+/// count, NULL count and minimum or maximum, with PostgreSQL's answers for
+/// an empty set (`ALL` true, `ANY` false) and for NULLs. (DataFusion's own
+/// plan of these forms answers wrongly.)
+pub(super) fn quantified_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
+    let (left, op, right, all) = match expr {
+        SqlExpr::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => (left, compare_op, right, false),
+        SqlExpr::AllOp {
+            left,
+            compare_op,
+            right,
+        } => (left, compare_op, right, true),
+        _ => return None,
+    };
+    let SqlExpr::Subquery(query) = right.as_ref() else {
+        return None;
+    };
+    match (op, all) {
+        (BinaryOperator::Eq, false) => {
+            return parse_expr(&format!("({left}) IN ({query})"));
+        }
+        (BinaryOperator::NotEq, true) => {
+            return parse_expr(&format!("({left}) NOT IN ({query})"));
+        }
+        _ => {}
+    }
+    let set = |agg: &str| format!("(SELECT {agg} FROM ({query}) AS oko_set(v))");
+    let (count, nulls) = (set("count(*)"), set("count(*) - count(v)"));
+    let (min, max) = (set("min(v)"), set("max(v)"));
+    // The comparison that decides: for ALL the one that makes it false,
+    // for ANY the one that makes it true.
+    let decisive = match (op, all) {
+        (BinaryOperator::Gt, true) => format!("NOT (({left}) > {max})"),
+        (BinaryOperator::GtEq, true) => format!("NOT (({left}) >= {max})"),
+        (BinaryOperator::Lt, true) => format!("NOT (({left}) < {min})"),
+        (BinaryOperator::LtEq, true) => format!("NOT (({left}) <= {min})"),
+        (BinaryOperator::Eq, true) | (BinaryOperator::NotEq, false) => {
+            format!("(({left}) <> {min} OR ({left}) <> {max})")
+        }
+        (BinaryOperator::Gt, false) => format!("({left}) > {min}"),
+        (BinaryOperator::GtEq, false) => format!("({left}) >= {min}"),
+        (BinaryOperator::Lt, false) => format!("({left}) < {max}"),
+        (BinaryOperator::LtEq, false) => format!("({left}) <= {max}"),
+        _ => return None,
+    };
+    let (empty, found, otherwise) = if all {
+        ("true", "false", "true")
+    } else {
+        ("false", "true", "false")
+    };
+    parse_expr(&format!(
+        "(CASE WHEN {count} = 0 THEN {empty} WHEN ({left}) IS NULL THEN NULL \
+         WHEN {decisive} THEN {found} WHEN {nulls} > 0 THEN NULL ELSE {otherwise} END)"
+    ))
 }
 
 /// Functions that return a relation's name as text.

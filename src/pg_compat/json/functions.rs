@@ -305,7 +305,7 @@ impl ScalarUDFImpl for JsonFunction {
                     None => None,
                 };
                 let mut out = StringBuilder::new();
-                for i in 0..rows {
+                for (i, path) in paths.iter().enumerate().take(rows) {
                     let create = match &create {
                         Some(c) if c.is_null(i) => None,
                         Some(c) => Some(
@@ -315,7 +315,7 @@ impl ScalarUDFImpl for JsonFunction {
                         None => Some(true),
                     };
                     let (true, Some(path), true, Some(create)) =
-                        (docs.is_valid(i), &paths[i], values.is_valid(i), create)
+                        (docs.is_valid(i), path, values.is_valid(i), create)
                     else {
                         out.append_null();
                         continue;

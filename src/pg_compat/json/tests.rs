@@ -226,7 +226,7 @@ async fn jsonb_operators_are_postgresqls() {
     assert_eq!(values, expected.iter().map(|v| s(v)).collect::<Vec<_>>());
     let (values, kinds) = row(
         r#"SELECT '{"a": 1}'::jsonb || '{"b": 2}'::jsonb, '{"a": 1, "b": 2}'::jsonb - 'a',
-                  '[1,2,3]'::jsonb - 1, '{"a":1,"b":2}'::jsonb - '{a,b}'::text[],
+                  '[1,2,3]'::jsonb - 1, '{"a":1,"b":2}'::jsonb - ARRAY['a', 'b'],
                   '{"a":{"b":1,"c":2}}'::jsonb #- '{a,b}'"#,
     )
     .await;

@@ -480,7 +480,7 @@ pub fn write_string(s: &str, out: &mut String) {
 }
 
 /// A string's value as text: refused when it holds U+0000 (`\u0000`).
-pub fn text_of<'s>(s: &'s str) -> Result<&'s str, JsonError> {
+pub fn text_of(s: &str) -> Result<&str, JsonError> {
     if s.contains('\0') {
         Err(JsonError::NulEscape)
     } else {

@@ -460,9 +460,7 @@ pub fn timestamp_in(text: &str, instant: bool, session_zone: &Zone) -> Result<i6
 #[allow(clippy::type_complexity)]
 fn split_timestamp(t: &str) -> Option<(std::result::Result<NaiveDateTime, ()>, Option<Zone>)> {
     // The date: digits '-' digits '-' digits.
-    let date_end = t
-        .find(|c: char| c == ' ' || c == 'T' || c == 't')
-        .unwrap_or(t.len());
+    let date_end = t.find([' ', 'T', 't']).unwrap_or(t.len());
     let date = &t[..date_end];
     let mut parts = date.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);

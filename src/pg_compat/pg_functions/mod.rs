@@ -190,7 +190,7 @@ mod tests {
 
     async fn one(sql: &str) -> String {
         let ctx = SessionContext::new();
-        register(&ctx);
+        register(&ctx).unwrap();
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         datafusion::arrow::util::pretty::pretty_format_batches(&batches)
             .unwrap()

@@ -404,7 +404,15 @@ impl ScalarUDFImpl for PgSubstr {
         {
             return Ok(vec![DataType::Utf8, DataType::Utf8]);
         }
-        self.inner.coerce_types(args)
+        let fields: Vec<_> = args
+            .iter()
+            .map(|t| Arc::new(Field::new("a", t.clone(), true)))
+            .collect();
+        let coerced = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
+            &fields,
+            self.inner.as_ref(),
+        )?;
+        Ok(coerced.iter().map(|f| f.data_type().clone()).collect())
     }
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         if let [_, p] = args

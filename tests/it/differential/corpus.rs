@@ -274,6 +274,36 @@ pub fn agree_only_within_tolerance(st: &Statement, oko: &Answer, pg: &Answer) ->
     compare(st, oko, pg, true).is_none() && compare(st, oko, pg, false).is_some()
 }
 
+/// A numeric's text as its sign, digits and scale (`-12.30` → `(true,
+/// 1230, 2)`).
+fn decimal(text: &str) -> Option<(bool, i128, usize)> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let value: i128 = format!("{whole}{fraction}").parse().ok()?;
+    Some((negative, value, fraction.len()))
+}
+
+/// Whether OKO's numeric `oko`, rounded half away from zero to the scale of
+/// PostgreSQL's `pg`, is `pg`; a value with fewer decimals than
+/// PostgreSQL's never agrees unless equal.
+pub fn numerics_agree(oko: Option<&str>, pg: Option<&str>) -> bool {
+    let (Some(o), Some(p)) = (oko, pg) else {
+        return oko == pg;
+    };
+    let (Some((on, ov, os)), Some((pn, pv, ps))) = (decimal(o), decimal(p)) else {
+        return false;
+    };
+    if os < ps {
+        return false;
+    }
+    let unit = 10_i128.pow((os - ps) as u32);
+    let rounded = (ov + unit / 2) / unit;
+    (on == pn || (rounded == 0 && pv == 0)) && rounded == pv
+}
+
 fn compare(st: &Statement, oko: &Answer, pg: &Answer, tolerant: bool) -> Option<Difference> {
     let (o, p) = match (oko, pg) {
         (Err(o), Err(p)) if o.code == p.code => return None,
@@ -368,21 +398,29 @@ fn compare(st: &Statement, oko: &Answer, pg: &Answer, tolerant: bool) -> Option<
             format!("{} rows instead of {}", orows.len(), prows.len()),
         ));
     }
-    // The tolerance is for float4/float8 columns only: text, numeric (whose
-    // scale is part of its value: `1.50`) and the rest compare exactly.
+    // The tolerance is for float4/float8 and numeric columns only: text and
+    // the rest compare exactly.
     let float: Vec<bool> = keep
         .iter()
         .map(|&i| tolerant && matches!(pc[i].1, 700 | 701))
         .collect();
+    // OKO's numeric has one scale per column, PostgreSQL's one per value:
+    // with the tolerance a numeric agrees when OKO's value, rounded to
+    // PostgreSQL's scale, is PostgreSQL's (OKO never shows fewer digits).
+    let numeric: Vec<bool> = keep.iter().map(|&i| tolerant && pc[i].1 == 1700).collect();
     for (n, (a, b)) in orows.iter().zip(&prows).enumerate() {
         let agree = a.len() == b.len()
-            && a.iter().zip(b).zip(&float).all(|((x, y), &float)| {
-                if float {
-                    values_agree(x.as_deref(), y.as_deref())
-                } else {
-                    x == y
-                }
-            });
+            && a.iter().zip(b).zip(float.iter().zip(&numeric)).all(
+                |((x, y), (&float, &numeric))| {
+                    if float {
+                        values_agree(x.as_deref(), y.as_deref())
+                    } else if numeric {
+                        x == y || numerics_agree(x.as_deref(), y.as_deref())
+                    } else {
+                        x == y
+                    }
+                },
+            );
         if !agree {
             let how = if ordered { "row" } else { "sorted row" };
             return Some((
