@@ -132,3 +132,67 @@ pub async fn add_catalogs(
     )?;
     Ok(catalog)
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    /// Every name of every function reaches that function: a function
+    /// another one shadows under one of its names would come back under it
+    /// when a later install rebuilds the session state (which registers
+    /// every function again, in hash order), and calls would reach
+    /// DataFusion's function instead of PostgreSQL's one per process.
+    #[test]
+    fn no_function_is_shadowed_under_one_of_its_names() {
+        let ctx = SessionContext::new_with_config(
+            SessionConfig::new().with_default_catalog_and_schema(crate::engine::CATALOG, "public"),
+        );
+        let vars = std::sync::Arc::new(super::vars::Vars::new(Vec::new()));
+        super::install(&ctx, &vars).unwrap();
+        let state = ctx.state();
+        // (kind, a function's names, the name of what each name reaches)
+        let mut names: Vec<(&str, Vec<&str>, Vec<Option<&str>>)> = Vec::new();
+        for f in state.scalar_functions().values() {
+            let all: Vec<&str> = std::iter::once(f.name())
+                .chain(f.aliases().iter().map(String::as_str))
+                .collect();
+            let reached = all
+                .iter()
+                .map(|n| state.scalar_functions().get(*n).map(|g| g.name()))
+                .collect();
+            names.push(("function", all, reached));
+        }
+        for f in state.aggregate_functions().values() {
+            let all: Vec<&str> = std::iter::once(f.name())
+                .chain(f.aliases().iter().map(String::as_str))
+                .collect();
+            let reached = all
+                .iter()
+                .map(|n| state.aggregate_functions().get(*n).map(|g| g.name()))
+                .collect();
+            names.push(("aggregate", all, reached));
+        }
+        for f in state.window_functions().values() {
+            let all: Vec<&str> = std::iter::once(f.name())
+                .chain(f.aliases().iter().map(String::as_str))
+                .collect();
+            let reached = all
+                .iter()
+                .map(|n| state.window_functions().get(*n).map(|g| g.name()))
+                .collect();
+            names.push(("window function", all, reached));
+        }
+        let mut shadowed: Vec<String> = names
+            .iter()
+            .flat_map(|(kind, all, reached)| {
+                all.iter().zip(reached).filter_map(move |(n, r)| {
+                    r.filter(|r| *r != all[0])
+                        .map(|r| format!("{kind} {n}: {r} over {}", all[0]))
+                })
+            })
+            .collect();
+        shadowed.sort();
+        shadowed.dedup();
+        assert!(shadowed.is_empty(), "{shadowed:#?}");
+    }
+}

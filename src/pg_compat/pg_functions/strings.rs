@@ -370,6 +370,10 @@ fn regexp_matches(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 pub struct PgSubstr {
     inner: Arc<ScalarUDF>,
     signature: Signature,
+    /// DataFusion's `substr` is also registered as `substring`: taking its
+    /// name too leaves no copy of it that a rebuilt session state could
+    /// put back under `substring`.
+    aliases: Vec<String>,
 }
 
 impl PgSubstr {
@@ -377,6 +381,7 @@ impl PgSubstr {
         Self {
             inner: datafusion::functions::unicode::substr(),
             signature: Signature::new(TypeSignature::UserDefined, Volatility::Immutable),
+            aliases: vec!["substr".to_string()],
         }
     }
 }
@@ -394,6 +399,9 @@ fn is_text(t: &DataType) -> bool {
 impl ScalarUDFImpl for PgSubstr {
     fn name(&self) -> &str {
         "substring"
+    }
+    fn aliases(&self) -> &[String] {
+        &self.aliases
     }
     fn signature(&self) -> &Signature {
         &self.signature
