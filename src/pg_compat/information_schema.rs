@@ -88,8 +88,13 @@ struct InfoTable {
     catalog: Weak<dyn CatalogProvider>,
 }
 
+/// A text column, typed as PostgreSQL's `information_schema` types it
+/// (identifiers `name`, other texts `character varying`).
 fn text(name: &str) -> Field {
-    Field::new(name, DataType::Utf8, true)
+    super::text_types::marked(
+        Field::new(name, DataType::Utf8, true),
+        super::text_types::information_schema_type(name),
+    )
 }
 
 fn int(name: &str) -> Field {

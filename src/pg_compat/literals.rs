@@ -36,6 +36,17 @@ const VALUE_FUNCTIONS: &[&str] = &[
     "pg_int_sub",
     "pg_int_mul",
     "pg_typeof",
+    "array_concat",
+    "array_append",
+    "array_prepend",
+    "array_remove",
+    "array_remove_all",
+    "array_replace",
+    "array_replace_all",
+    "array_element",
+    "array_slice",
+    "generate_series",
+    "range",
 ];
 
 /// The literal metadata key that marks a value bound to a parameter (`$1`):
@@ -188,7 +199,10 @@ fn retype(expr: Expr) -> Result<Transformed<Expr>> {
         Expr::ScalarFunction(ref f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
             Ok(Transformed::new(e, false, TreeNodeRecursion::Jump))
         }
-        Expr::AggregateFunction(_)
+        // (A cast's operand has the cast's type: `1::bigint` stays `bigint`.)
+        Expr::Cast(_)
+        | Expr::TryCast(_)
+        | Expr::AggregateFunction(_)
         | Expr::WindowFunction(_)
         | Expr::ScalarSubquery(_)
         | Expr::Exists(_)

@@ -15,6 +15,7 @@
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`literals`] | integer constants typed `integer` where PostgreSQL types them so |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
+//! | [`text_types`] | `name` and `character varying` columns, which are Arrow text like `text` |
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
 //! | [`time_zone`] | `timestamptz` casts to `timestamp`/`date` in the session's `TimeZone` |
 
@@ -31,6 +32,7 @@ pub mod pg_functions;
 pub mod pg_roles;
 pub mod result_types;
 pub mod text_out;
+pub mod text_types;
 pub mod vars;
 
 use std::sync::Arc;
@@ -81,6 +83,7 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.add_analyzer_rule(Arc::new(casts::PgCasts));
     ctx.add_analyzer_rule(Arc::new(result_types::PgResultTypes));
     json::install(ctx)?;
+    text_types::install(ctx);
     Ok(())
 }
 
@@ -150,49 +153,41 @@ mod tests {
         let vars = std::sync::Arc::new(super::vars::Vars::new(Vec::new()));
         super::install(&ctx, &vars).unwrap();
         let state = ctx.state();
-        // (kind, a function's names, the name of what each name reaches)
-        let mut names: Vec<(&str, Vec<&str>, Vec<Option<&str>>)> = Vec::new();
+        let mut shadowed = Vec::new();
         for f in state.scalar_functions().values() {
-            let all: Vec<&str> = std::iter::once(f.name())
-                .chain(f.aliases().iter().map(String::as_str))
-                .collect();
-            let reached = all
-                .iter()
-                .map(|n| state.scalar_functions().get(*n).map(|g| g.name()))
-                .collect();
-            names.push(("function", all, reached));
+            shadowed.extend(shadows("function", f.name(), f.aliases(), |n| {
+                state.scalar_functions().get(n).map(|g| g.name())
+            }));
         }
         for f in state.aggregate_functions().values() {
-            let all: Vec<&str> = std::iter::once(f.name())
-                .chain(f.aliases().iter().map(String::as_str))
-                .collect();
-            let reached = all
-                .iter()
-                .map(|n| state.aggregate_functions().get(*n).map(|g| g.name()))
-                .collect();
-            names.push(("aggregate", all, reached));
+            shadowed.extend(shadows("aggregate", f.name(), f.aliases(), |n| {
+                state.aggregate_functions().get(n).map(|g| g.name())
+            }));
         }
         for f in state.window_functions().values() {
-            let all: Vec<&str> = std::iter::once(f.name())
-                .chain(f.aliases().iter().map(String::as_str))
-                .collect();
-            let reached = all
-                .iter()
-                .map(|n| state.window_functions().get(*n).map(|g| g.name()))
-                .collect();
-            names.push(("window function", all, reached));
+            shadowed.extend(shadows("window function", f.name(), f.aliases(), |n| {
+                state.window_functions().get(n).map(|g| g.name())
+            }));
         }
-        let mut shadowed: Vec<String> = names
-            .iter()
-            .flat_map(|(kind, all, reached)| {
-                all.iter().zip(reached).filter_map(move |(n, r)| {
-                    r.filter(|r| *r != all[0])
-                        .map(|r| format!("{kind} {n}: {r} over {}", all[0]))
-                })
-            })
-            .collect();
         shadowed.sort();
         shadowed.dedup();
         assert!(shadowed.is_empty(), "{shadowed:#?}");
+    }
+
+    /// The names of function `name` under which `reach` finds another.
+    fn shadows<'a>(
+        kind: &str,
+        name: &str,
+        aliases: &[String],
+        reach: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<String> {
+        std::iter::once(name)
+            .chain(aliases.iter().map(String::as_str))
+            .filter_map(|n| {
+                reach(n)
+                    .filter(|r| *r != name)
+                    .map(|r| format!("{kind} {n}: {r} over {name}"))
+            })
+            .collect()
     }
 }

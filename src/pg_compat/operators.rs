@@ -49,22 +49,37 @@ impl ExprPlanner for PgOperators {
     /// for most fields, with six decimals for seconds and epochs and three
     /// for milliseconds. `date_part(…)` stays `double precision`.
     fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
-        let scale = match args.first() {
-            Some(Expr::Literal(ScalarValue::Utf8(Some(field)), _)) => {
-                match field.to_ascii_lowercase().as_str() {
-                    "epoch" | "second" | "seconds" => 6,
-                    "milliseconds" | "millisecond" => 3,
-                    _ => 0,
-                }
-            }
+        let field = match args.first() {
+            Some(Expr::Literal(ScalarValue::Utf8(Some(field)), _)) => field.to_ascii_lowercase(),
             _ => return Ok(PlannerResult::Original(args)),
         };
-        let part = Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
-            datafusion::functions::datetime::date_part(),
-            args,
-        ));
+        let date_part = |args: Vec<Expr>| {
+            Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                datafusion::functions::datetime::date_part(),
+                args,
+            ))
+        };
+        // Seconds and milliseconds with their fraction: DataFusion's
+        // `second`/`millisecond` parts are whole, its `microsecond` part
+        // (seconds and fraction, in microseconds) is exact.
+        let micros_scale = match field.as_str() {
+            "second" | "seconds" => Some(6),
+            "millisecond" | "milliseconds" => Some(3),
+            _ => None,
+        };
+        if let Some(scale) = micros_scale
+            && let [_, value] = args.as_slice()
+        {
+            return Ok(PlannerResult::Planned(
+                seconds_of_minute(scale).call(vec![value.clone()]),
+            ));
+        }
+        let scale = if field == "epoch" { 6 } else { 0 };
         Ok(PlannerResult::Planned(Expr::Cast(
-            datafusion::logical_expr::Cast::new(Box::new(part), DataType::Decimal128(38, scale)),
+            datafusion::logical_expr::Cast::new(
+                Box::new(date_part(args)),
+                DataType::Decimal128(38, scale),
+            ),
         )))
     }
 
@@ -508,6 +523,87 @@ impl ScalarUDFImpl for IntervalMul {
         let array: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(out));
         crate::pg_compat::pg_functions::answer(array, scalar)
     }
+}
+
+/// `EXTRACT(SECOND | MILLISECONDS FROM x)`: the seconds of the minute with
+/// their fraction, a `numeric` of seconds (`scale` 6) or milliseconds
+/// (`scale` 3), of a timestamp, time or interval.
+fn seconds_of_minute(scale: i8) -> ScalarUDF {
+    let return_type: crate::pg_compat::pg_functions::simple::ReturnType = if scale == 6 {
+        |_| Ok(DataType::Decimal128(38, 6))
+    } else {
+        |_| Ok(DataType::Decimal128(38, 3))
+    };
+    crate::pg_compat::pg_functions::simple::function(
+        if scale == 6 {
+            "pg_extract_seconds"
+        } else {
+            "pg_extract_milliseconds"
+        },
+        Signature::any(1, Volatility::Immutable),
+        return_type,
+        |args, t| micros_of_minute(&args[0], t),
+    )
+}
+
+fn micros_of_minute(value: &ArrayRef, t: &DataType) -> Result<ArrayRef> {
+    use datafusion::arrow::datatypes::{Int64Type, TimeUnit};
+    let DataType::Decimal128(precision, scale) = t else {
+        return datafusion::common::internal_err!("seconds of a minute are a decimal, not {t}");
+    };
+    const MINUTE: i64 = 60_000_000;
+    let micros: Vec<Option<i64>> = match value.data_type() {
+        DataType::Interval(_) => {
+            let v = cast(value, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+            v.as_primitive::<IntervalMonthDayNanoType>()
+                .iter()
+                .map(|v| v.map(|v| (v.nanoseconds / 1_000) % MINUTE))
+                .collect()
+        }
+        DataType::Date32 | DataType::Date64 => {
+            return Err(coded(
+                code::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "unit \"{}\" not supported for type date",
+                    if *scale == 6 {
+                        "second"
+                    } else {
+                        "milliseconds"
+                    }
+                ),
+            ));
+        }
+        DataType::Time32(_) | DataType::Time64(_) => {
+            let v = cast(value, &DataType::Time64(TimeUnit::Microsecond))?;
+            let v = cast(&v, &DataType::Int64)?;
+            v.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v.rem_euclid(MINUTE)))
+                .collect()
+        }
+        DataType::Timestamp(_, zone) => {
+            let v = cast(
+                value,
+                &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()),
+            )?;
+            let v = cast(&v, &DataType::Int64)?;
+            v.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v.rem_euclid(MINUTE)))
+                .collect()
+        }
+        other => {
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                format!("function extract(unknown, {other}) does not exist"),
+            ));
+        }
+    };
+    // The microseconds are the digits of both: seconds with six decimals,
+    // milliseconds with three.
+    let out: datafusion::arrow::array::Decimal128Array =
+        micros.into_iter().map(|v| v.map(i128::from)).collect();
+    Ok(Arc::new(out.with_precision_and_scale(*precision, *scale)?))
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@
 //!   psql joins them with `array_to_string(…, E'\n')` (`\dn+`, `\df+`,
 //!   `\dp`); they are `text[]` here.
 //!
+//! - `name` columns (`relname`, `nspname`, …) are text marked `name`
+//!   ([`super::text_types`]).
+//!
 //! Those tables are static (rows exported from a real PostgreSQL), so they
 //! are converted once, when the server starts; the tables datafusion-pg-catalog
 //! builds from the catalog (`pg_namespace`, `pg_attribute`, `pg_class`)
@@ -249,6 +252,16 @@ impl SchemaProvider for PgCatalog {
                 }
                 Ok(Some(Arc::new(table)))
             }
+            // Any other table with `name` columns: marked as it is read.
+            Some(table)
+                if table
+                    .schema()
+                    .fields()
+                    .iter()
+                    .any(|f| super::text_types::name_column(f.name())) =>
+            {
+                Ok(Some(Arc::new(Converted::new(table, &[], &[]))))
+            }
             table => Ok(table),
         }
     }
@@ -285,6 +298,11 @@ fn retyped_schema(schema: &SchemaRef, columns: &[(&str, Retype)]) -> SchemaRef {
                     "oid".to_string(),
                 );
                 f.as_ref().clone().with_metadata(metadata)
+            }
+            None if super::text_types::name_column(f.name())
+                && f.data_type() == &DataType::Utf8 =>
+            {
+                super::text_types::marked(f.as_ref().clone(), "name")
             }
             None => f.as_ref().clone(),
         })

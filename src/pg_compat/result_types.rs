@@ -24,6 +24,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
+use super::text_types;
+
 /// Scalar functions whose answer PostgreSQL types `integer`.
 const INTEGER_FUNCTIONS: &[&str] = &[
     "cardinality",
@@ -64,7 +66,9 @@ impl AnalyzerRule for PgResultTypes {
             } else {
                 node
             };
-            let node = node.transform_data(ranks_as_integers)?;
+            let node = node
+                .transform_data(ranks_as_integers)?
+                .transform_data(names_marked)?;
             changed |= node.transformed;
             Ok(node)
         })
@@ -103,6 +107,29 @@ fn retype(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         Expr::ScalarFunction(ScalarFunction { func, .. }) if func.name() == "array_positions" => {
             match e.get_type(schema) {
                 Ok(DataType::List(f)) if f.data_type() != &DataType::Int32 => {
+                    Ok(Transformed::yes(cast(
+                        e,
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    )))
+                }
+                _ => Ok(Transformed::no(e)),
+            }
+        }
+        // A series of `integer`s is `integer` (DataFusion counts in
+        // `Int64`; the arguments were `integer` before coercion cast them).
+        Expr::ScalarFunction(ScalarFunction { func, args })
+            if matches!(func.name(), "generate_series" | "range")
+                && !args.is_empty()
+                && args.iter().all(|a| {
+                    let a = match a {
+                        Expr::Cast(c) => c.expr.as_ref(),
+                        other => other,
+                    };
+                    matches!(a.get_type(schema), Ok(DataType::Int32 | DataType::Null))
+                }) =>
+        {
+            match e.get_type(schema) {
+                Ok(DataType::List(f)) if f.data_type() == &DataType::Int64 => {
                     Ok(Transformed::yes(cast(
                         e,
                         DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
@@ -195,5 +222,55 @@ fn ranks_as_integers(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
         .collect();
     Ok(Transformed::yes(LogicalPlan::Projection(
         Projection::try_new(exprs, Arc::new(node))?,
+    )))
+}
+
+/// A projection whose columns call a function PostgreSQL types `name`
+/// (`current_user`, `current_database()`, …; [`text_types::NAME_FUNCTIONS`])
+/// with those columns marked `name`: a cast to a text field that carries
+/// the mark (its name stays the call's).
+fn names_marked(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let LogicalPlan::Projection(projection) = &node else {
+        return Ok(Transformed::no(node));
+    };
+    let is_name_call = |e: &Expr| {
+        matches!(e, Expr::ScalarFunction(ScalarFunction { func, .. })
+            if text_types::NAME_FUNCTIONS.contains(&func.name()))
+    };
+    if !projection
+        .expr
+        .iter()
+        .any(|e| is_name_call(e) || matches!(e, Expr::Alias(a) if is_name_call(&a.expr)))
+    {
+        return Ok(Transformed::no(node));
+    }
+    let name_field = Arc::new(text_types::marked(
+        Field::new("", DataType::Utf8, true),
+        "name",
+    ));
+    let mark = |e: Expr| -> Expr {
+        if is_name_call(&e) {
+            Expr::Cast(Cast {
+                expr: Box::new(e),
+                field: name_field.clone(),
+            })
+        } else {
+            e
+        }
+    };
+    let exprs: Vec<Expr> = projection
+        .expr
+        .iter()
+        .cloned()
+        .map(|e| match e {
+            Expr::Alias(mut a) => {
+                a.expr = Box::new(mark(*a.expr));
+                Expr::Alias(a)
+            }
+            e => mark(e),
+        })
+        .collect();
+    Ok(Transformed::yes(LogicalPlan::Projection(
+        Projection::try_new(exprs, projection.input.clone())?,
     )))
 }

@@ -36,7 +36,10 @@ pub fn fields(
     )?;
     // Arrays of oids (arrow-pg knows oid-alias columns, not arrays of them).
     for (info, field) in fields.iter_mut().zip(schema.fields()) {
-        if let Some(t) = oid_array_type(field.data_type()).or_else(|| json_type(field)) {
+        if let Some(t) = oid_array_type(field.data_type())
+            .or_else(|| json_type(field))
+            .or_else(|| crate::pg_compat::text_types::wire_type(field))
+        {
             *info = FieldInfo::new(
                 info.name().to_string(),
                 info.table_id(),
@@ -89,29 +92,34 @@ const CHAR: &str = "pg.char";
 /// BIGINT)` would still say `regnamespace`. An oid alias only describes
 /// int4 values, `"char"` only text.
 fn without_stale_types(schema: &Schema) -> Cow<'_, Schema> {
-    let stale = |f: &Field| {
-        (f.metadata().contains_key(OID_ALIAS) && f.data_type() != &DataType::Int32)
-            || (f.metadata().contains_key(CHAR)
-                && !matches!(
-                    f.data_type(),
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ))
+    let is_text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    // The marks a field has that its Arrow type no longer fits.
+    let stale = |f: &Field| -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if f.metadata().contains_key(OID_ALIAS) && f.data_type() != &DataType::Int32 {
+            keys.push(OID_ALIAS);
+        }
+        if f.metadata().contains_key(CHAR) && !is_text(f.data_type()) {
+            keys.push(CHAR);
+        }
+        if crate::pg_compat::text_types::is_stale(f) {
+            keys.push(crate::pg_compat::text_types::PG_TYPE);
+        }
+        keys
     };
-    if !schema.fields().iter().any(|f| stale(f)) {
+    if schema.fields().iter().all(|f| stale(f).is_empty()) {
         return Cow::Borrowed(schema);
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| {
-            let mut f = f.as_ref().clone();
-            if stale(&f) {
-                let mut metadata = f.metadata().clone();
-                metadata.remove(OID_ALIAS);
-                metadata.remove(CHAR);
-                f = f.with_metadata(metadata);
+            let mut metadata = f.metadata().clone();
+            for key in stale(f) {
+                metadata.remove(key);
             }
-            f
+            f.as_ref().clone().with_metadata(metadata)
         })
         .collect();
     Cow::Owned(Schema::new_with_metadata(fields, schema.metadata().clone()))

@@ -77,6 +77,7 @@ impl VisitorMut for StatementRewrites {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.depth += 1;
+        super::multisets::counted_set_operations(&mut query.body);
         super::sets::select_list_sets(query);
         ControlFlow::Continue(())
     }
@@ -116,7 +117,7 @@ impl VisitorMut for StatementRewrites {
         if let Some(positional) = make_interval_positional(expr) {
             *expr = positional;
         }
-        if let Some(quantified) = quantified_subquery(expr) {
+        if let Some(quantified) = quantified_subquery(expr).or_else(|| quantified_array(expr)) {
             *expr = quantified;
         }
         if let SqlExpr::Substring {
@@ -266,6 +267,40 @@ pub(super) fn make_interval_positional(expr: &SqlExpr) -> Option<SqlExpr> {
 /// count, NULL count and minimum or maximum, with PostgreSQL's answers for
 /// an empty set (`ALL` true, `ANY` false) and for NULLs. (DataFusion's own
 /// plan of these forms answers wrongly.)
+/// `x op ANY (array)` / `x op ALL (array)` → `pg_array_any(x, array,
+/// 'op')` / `pg_array_all(…)`: PostgreSQL's three-valued answer for every
+/// comparison operator ([`crate::pg_compat::pg_functions`]'s `quantified`).
+pub(super) fn quantified_array(expr: &SqlExpr) -> Option<SqlExpr> {
+    let (left, op, right, all) = match expr {
+        SqlExpr::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => (left, compare_op, right, false),
+        SqlExpr::AllOp {
+            left,
+            compare_op,
+            right,
+        } => (left, compare_op, right, true),
+        _ => return None,
+    };
+    if matches!(right.as_ref(), SqlExpr::Subquery(_)) {
+        return None;
+    }
+    let op = match op {
+        BinaryOperator::Eq => "=",
+        BinaryOperator::NotEq => "<>",
+        BinaryOperator::Lt => "<",
+        BinaryOperator::LtEq => "<=",
+        BinaryOperator::Gt => ">",
+        BinaryOperator::GtEq => ">=",
+        _ => return None,
+    };
+    let f = if all { "pg_array_all" } else { "pg_array_any" };
+    parse_expr(&format!("{f}({left}, {right}, '{op}')"))
+}
+
 pub(super) fn quantified_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
     let (left, op, right, all) = match expr {
         SqlExpr::AnyOp {

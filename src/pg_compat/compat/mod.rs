@@ -56,6 +56,7 @@
 //! only the rules that keep its meaning ([`meaning_preserving_rules`]).
 
 mod ast;
+mod multisets;
 mod sets;
 mod subqueries;
 mod text;

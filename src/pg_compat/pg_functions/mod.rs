@@ -31,6 +31,8 @@ mod like;
 mod math;
 mod oids;
 mod ordered_set;
+mod quantified;
+mod series;
 mod sets;
 pub(crate) mod simple;
 mod strings;
@@ -70,6 +72,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         .into_iter()
         .chain(intervals::functions()?)
         .chain(strings::functions())
+        .chain(quantified::functions())
     {
         ctx.register_udf(f);
     }
@@ -98,6 +101,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::new_from_impl(ToTimestamp::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::new()));
     catalog::register(ctx);
+    series::register(ctx);
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
     ctx.register_udf(null_text("obj_description", &[1, 2]));
@@ -124,6 +128,16 @@ pub fn register_aliases(ctx: &SessionContext) {
     ] {
         if let Some(f) = state.aggregate_functions().get(name) {
             ctx.register_udaf(f.as_ref().clone().with_aliases(aliases.iter().copied()));
+        }
+    }
+    // PostgreSQL's `array_remove` and `array_replace` act on every
+    // matching element; DataFusion's of those names on the first only.
+    for (all, names) in [
+        ("array_remove_all", ["array_remove", "list_remove"]),
+        ("array_replace_all", ["array_replace", "list_replace"]),
+    ] {
+        if let Some(f) = state.scalar_functions().get(all) {
+            ctx.register_udf(f.as_ref().clone().with_aliases(names));
         }
     }
     if let Some(now) = state.scalar_functions().get("now") {

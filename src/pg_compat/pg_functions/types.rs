@@ -85,6 +85,9 @@ fn pg_oid(field: &FieldRef) -> i32 {
     if matches!(field.data_type(), DataType::Null) {
         return 25;
     }
+    if let Some(t) = crate::pg_compat::text_types::wire_type(field) {
+        return t.oid() as i32;
+    }
     datafusion_postgres::arrow_pg::datatypes::field_into_pg_type(field)
         .map(|t| t.oid() as i32)
         .unwrap_or(25)
