@@ -42,6 +42,7 @@ pub mod code {
     pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
     pub const INVALID_ARGUMENT_FOR_WIDTH_BUCKET: &str = "2201G";
     pub const INVALID_SUBSTRING_LENGTH: &str = "22011";
+    pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
     pub const CARDINALITY_VIOLATION: &str = "21000";
     pub const GROUPING_ERROR: &str = "42803";

@@ -18,7 +18,8 @@
 //!   AS text)` of a timestamp, interval or float writes PostgreSQL's text,
 //!   `CAST(fraction AS int)` rounds as PostgreSQL, `CAST(text AS T[])`
 //!   reads PostgreSQL's array literal (`'{a,"b c",NULL}'`), `CAST(text AS
-//!   bytea)` its hex or escape format;
+//!   bytea)` its hex or escape format, `CAST(text AS interval)` its
+//!   interval formats;
 //! - `date_trunc`, `date_part` (`extract`), `date_bin` of a `timestamptz`
 //!   read it in the session zone (`date_trunc('day', created_at)` is the
 //!   session's midnight).
@@ -70,6 +71,16 @@ impl AnalyzerRule for PgCasts {
                             )),
                             field.data_type().clone(),
                         ))))
+                    }
+                    Expr::Cast(Cast { expr, field })
+                        if interval_from_text(&expr, &field, &schema) =>
+                    {
+                        Ok(Transformed::yes(Expr::ScalarFunction(
+                            ScalarFunction::new_udf(
+                                Arc::new(crate::pg_compat::pg_functions::interval_in()),
+                                vec![Expr::Cast(Cast::new(expr, DataType::Utf8))],
+                            ),
+                        )))
                     }
                     Expr::Cast(Cast { expr, field }) if bytea_from_text(&expr, &field, &schema) => {
                         Ok(Transformed::yes(Expr::ScalarFunction(
@@ -154,6 +165,16 @@ fn rounds_to_integer(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
         expr.get_type(schema),
         Ok(DataType::Float64 | DataType::Float32 | DataType::Decimal128(..))
     )
+}
+
+/// Whether a cast reads text as an `interval` (PostgreSQL's formats, which
+/// Arrow reads only in part).
+fn interval_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
+    matches!(field.data_type(), DataType::Interval(_))
+        && matches!(
+            expr.get_type(schema),
+            Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+        )
 }
 
 /// Whether a cast reads text as `bytea`.

@@ -47,6 +47,9 @@ const VALUE_FUNCTIONS: &[&str] = &[
     "array_slice",
     "generate_series",
     "range",
+    // (Its answer depends on the argument's width: `to_hex(-1)`.)
+    "to_hex",
+    "mod",
 ];
 
 /// The literal metadata key that marks a value bound to a parameter (`$1`):

@@ -11,6 +11,7 @@
 //! - `timestamp - timestamp`: days and a time (`2 days 01:30:00`), as
 //!   PostgreSQL's `timestamp_mi` (`interval_justify_hours`), where
 //!   DataFusion gives hours only (`49:30:00`).
+//! - `date ± integer` is a `date`, `date - date` an `integer` of days.
 //! - interval comparisons: PostgreSQL compares intervals as spans (a month
 //!   is 30 days, a day 24 hours: `interval '1 month' = interval '30
 //!   days'`); DataFusion compares the fields.
@@ -135,6 +136,33 @@ impl ExprPlanner for PgOperators {
                     udf.call(vec![int4(expr.left), int4(expr.right)]),
                 ))
             }
+            // `date ± integer` is a date, `date - date` an `integer` of
+            // days (DataFusion makes timestamps and `bigint`s of them).
+            BinaryOperator::Plus | BinaryOperator::Minus
+                if left == DataType::Date32 && integer_width(&right).is_some() =>
+            {
+                Ok(PlannerResult::Planned(days_to_date(
+                    expr.left,
+                    expr.right,
+                    expr.op == BinaryOperator::Minus,
+                )))
+            }
+            BinaryOperator::Plus if integer_width(&left).is_some() && right == DataType::Date32 => {
+                Ok(PlannerResult::Planned(days_to_date(
+                    expr.right, expr.left, false,
+                )))
+            }
+            BinaryOperator::Minus if left == DataType::Date32 && right == DataType::Date32 => {
+                let days = |e: Expr| as_type(as_type(e, DataType::Int32), DataType::Int64);
+                Ok(PlannerResult::Planned(as_type(
+                    Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr::new(
+                        Box::new(days(expr.left)),
+                        datafusion::logical_expr::Operator::Minus,
+                        Box::new(days(expr.right)),
+                    )),
+                    DataType::Int32,
+                )))
+            }
             BinaryOperator::Divide
                 if (is_float(&left) && is_number(&right))
                     || (is_number(&left) && is_float(&right)) =>
@@ -170,6 +198,24 @@ impl ExprPlanner for PgOperators {
             _ => Ok(PlannerResult::Original(expr)),
         }
     }
+}
+
+fn as_type(e: Expr, t: DataType) -> Expr {
+    Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(e), t))
+}
+
+/// `date + days` (or `date - days`) as a date: the day numbers added.
+fn days_to_date(date: Expr, days: Expr, minus: bool) -> Expr {
+    let sum = Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr::new(
+        Box::new(as_type(as_type(date, DataType::Int32), DataType::Int64)),
+        if minus {
+            datafusion::logical_expr::Operator::Minus
+        } else {
+            datafusion::logical_expr::Operator::Plus
+        },
+        Box::new(as_type(days, DataType::Int64)),
+    ));
+    as_type(as_type(sum, DataType::Int32), DataType::Date32)
 }
 
 fn is_float(t: &DataType) -> bool {

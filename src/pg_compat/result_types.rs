@@ -2,7 +2,7 @@
 //! differs and the value is the same: ranking window functions are
 //! `bigint` (`ntile` `integer`) where DataFusion counts in `UInt64`; array
 //! sizes and positions (`cardinality`, `array_length`, `array_position`, …)
-//! are `integer`; `date_part` is `double precision`; `date ± interval` is
+//! are `integer` (and `array_length` of an empty array NULL); `date_part` is `double precision`; `date ± interval` is
 //! a `timestamp`. Clients read a column's type from the description, and a
 //! `UInt64` is described as `numeric`.
 //!
@@ -34,6 +34,7 @@ const INTEGER_FUNCTIONS: &[&str] = &[
     "array_upper",
     "array_lower",
     "array_ndims",
+    "regexp_count",
 ];
 
 /// The analyzer rule; see the module documentation.
@@ -97,7 +98,15 @@ fn retype(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         Expr::ScalarFunction(ScalarFunction { func, .. })
             if INTEGER_FUNCTIONS.contains(&func.name()) =>
         {
+            let empty_is_null = func.name() == "array_length";
             match e.get_type(schema) {
+                // (`array_length` of an empty array is NULL, not 0.)
+                Ok(DataType::UInt64 | DataType::UInt32 | DataType::Int64) if empty_is_null => Ok(
+                    Transformed::yes(datafusion::functions::core::expr_fn::nullif(
+                        cast(e, DataType::Int32),
+                        Expr::Literal(datafusion::common::ScalarValue::Int32(Some(0)), None),
+                    )),
+                ),
                 Ok(DataType::UInt64 | DataType::UInt32 | DataType::Int64) => {
                     Ok(Transformed::yes(cast(e, DataType::Int32)))
                 }

@@ -39,6 +39,9 @@ pub fn fields(
         if let Some(t) = oid_array_type(field.data_type())
             .or_else(|| json_type(field))
             .or_else(|| crate::pg_compat::text_types::wire_type(field))
+            // An untyped NULL column (`SELECT NULL`) is `text`, as
+            // PostgreSQL resolves an unknown output column.
+            .or_else(|| (field.data_type() == &DataType::Null).then_some(Type::TEXT))
         {
             *info = FieldInfo::new(
                 info.name().to_string(),

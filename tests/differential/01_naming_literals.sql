@@ -79,3 +79,8 @@ SELECT cast(created_at AS date), cast(created_at AS text) FROM leads ORDER BY te
 SELECT cast(score AS float8) / 2, cast(score AS numeric) / 2 FROM ratings WHERE score IS NOT NULL ORDER BY tenant, rating_id LIMIT 3;
 SELECT survey_interval_days::text || ' days' FROM tenants ORDER BY tenant;
 SELECT active::int FROM managers ORDER BY tenant, manager_id LIMIT 2;
+
+-- div: the integer quotient, truncated toward zero.
+SELECT div(-7.5, 2), div(7, -2), div(10.0, 3), mod(-7, 3);
+SELECT div(1, 0);
+SELECT NULL AS nothing, NULL::text AS some_text;

@@ -97,3 +97,10 @@ SET TIME ZONE LOCAL;
 SET TIME ZONE 'UTC';
 SELECT TIMESTAMPTZ '2026-07-01 00:00+03';
 SHOW TimeZone;
+
+-- Dates and days.
+SELECT DATE '2026-03-01' - 1, 7 + DATE '2026-12-28', DATE '2026-01-01' - DATE '2025-01-01';
+SELECT created_at::date - DATE '2026-06-01' AS days, count(*) FROM leads GROUP BY 1 ORDER BY 1 LIMIT 3;
+SELECT extract(second FROM TIME '10:11:12.5'), extract(second FROM DATE '2026-01-01');
+SELECT 1.5e2, 2E-1, 1e0 + 1;
+SELECT 6 & ~2, ~0::bigint;

@@ -55,3 +55,11 @@ SET intervalstyle = 'postgres_verbose';
 SELECT interval '1 day 2 hours 3 minutes';
 RESET intervalstyle;
 SELECT interval '1 day 2 hours';
+
+-- Interval input: signs, negation, SQL and ISO forms, fractions carried down.
+SELECT -interval '1 day 02:00', - - interval '1 hour', -interval '1 year 2 mons';
+SELECT '3 04:05:06'::interval, '1-2'::interval, '@ 1 day ago'::interval, '90'::interval;
+SELECT interval '1.5 months', interval '1.5 days', interval '2 weeks 3h 20min', interval 'P1Y2M3W';
+SELECT created_at + '1 day 02:30'::interval FROM leads ORDER BY tenant, lead_id LIMIT 2;
+SELECT 'bogus'::interval;
+SELECT extract(second FROM interval '1 minute 2.5 seconds'), extract(milliseconds FROM interval '-2.5 seconds');

@@ -40,3 +40,9 @@ SELECT tags FROM leads WHERE tags IS NOT NULL GROUP BY tags ORDER BY tags LIMIT 
 SELECT array_length(tags, 1), tags[cardinality(tags)] FROM leads WHERE tags IS NOT NULL ORDER BY tenant, lead_id LIMIT 3;
 SELECT (string_to_array(lead_id, '-'))[1] AS prefix, count(*) FROM leads GROUP BY 1 ORDER BY 1;
 SELECT trim_array(ARRAY[1, 2, 3], 1), array_fill(0, ARRAY[3]);
+
+-- Quantified comparisons with arrays: three-valued, every operator.
+SELECT 1 < ANY (ARRAY[NULL, 0]), 1 < ALL (ARRAY[2, NULL]), 1 < ALL (ARRAY[0, NULL]), 5 = ANY (ARRAY[]::int[]), 5 = ALL (ARRAY[]::int[]);
+SELECT NULL::int = ALL (ARRAY[1]), 2 >= ALL (ARRAY[1, 2]), 'b' > ANY (ARRAY['a', 'c']), 2 = ANY (NULL::int[]);
+SELECT count(*) FROM leads WHERE channel = ANY (ARRAY['call', 'chat']) AND NOT (source = ALL (ARRAY['avito', 'avito']));
+SELECT count(*) FROM ratings WHERE score = ANY ('{1,5}');

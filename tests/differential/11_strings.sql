@@ -50,3 +50,12 @@ SELECT E'a\\b', E'\x41', E'\u0416', 'it''s';
 SELECT string_agg(DISTINCT channel, ',' ORDER BY channel) FROM leads;
 SELECT 'abc' COLLATE "C" < 'abd';
 SELECT lower('ÀÉÎ'), upper('straße'), initcap('ёлка палка');
+
+-- Character by character, bytes of a bytea, 32-bit hex of an integer,
+-- SIMILAR TO as PostgreSQL translates it.
+SELECT upper(channel), length(tenant), lower('ĞÜŞ'), upper('ﬁ'), char_length('ёж'), character_length('ab') FROM leads ORDER BY tenant, lead_id LIMIT 2;
+SELECT to_hex(-255), to_hex(2147483647), to_hex(-1::bigint), to_hex(score) FROM ratings WHERE score IS NOT NULL ORDER BY tenant, rating_id LIMIT 2;
+SELECT 'a.c' SIMILAR TO 'a.c', 'abc' SIMILAR TO 'a.c', 'abc' SIMILAR TO '(a|x)%', 'ab' SIMILAR TO 'a[bc]', '100%' SIMILAR TO '100#%' ESCAPE '#', 'xyz' NOT SIMILAR TO '%y%';
+SELECT count(*) FROM leads WHERE source SIMILAR TO '(avito|2gis)%';
+SELECT upper(1);
+SELECT length(42);

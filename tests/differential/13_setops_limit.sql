@@ -25,3 +25,11 @@ SELECT count(DISTINCT source) FROM (SELECT source FROM leads WHERE tenant = 'okn
 SELECT tenant FROM tenants UNION SELECT tenant FROM managers INTERSECT SELECT tenant FROM leads ORDER BY 1;
 SELECT * FROM (SELECT 1 AS x UNION SELECT 2 UNION SELECT 3) s WHERE x > 1 ORDER BY x DESC;
 SELECT tenant, manager_id FROM managers WHERE tenant = 'okna' UNION SELECT tenant, manager_id FROM leads WHERE tenant = 'okna' AND manager_id IS NOT NULL ORDER BY 2;
+
+-- Multisets: a row m times on the left and n on the right is max(m - n, 0)
+-- times in EXCEPT ALL and min(m, n) times in INTERSECT ALL, NULLs equal.
+SELECT x FROM (VALUES (1), (1), (1), (2), (NULL), (NULL)) t(x) EXCEPT ALL SELECT y FROM (VALUES (1), (3), (NULL)) u(y) ORDER BY 1;
+SELECT x FROM (VALUES (1), (1), (1), (2), (NULL), (NULL)) t(x) INTERSECT ALL SELECT y FROM (VALUES (1), (1), (3), (NULL)) u(y) ORDER BY 1;
+SELECT channel, direction FROM leads EXCEPT ALL SELECT channel, direction FROM leads WHERE tenant = 'okna' ORDER BY 1, 2 LIMIT 6;
+SELECT count(*) FROM (SELECT source FROM leads INTERSECT ALL SELECT source FROM leads WHERE channel = 'call') s;
+SELECT lead_id FROM leads ORDER BY tenant, lead_id FETCH FIRST ROW ONLY;

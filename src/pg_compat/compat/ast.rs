@@ -78,6 +78,7 @@ impl VisitorMut for StatementRewrites {
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.depth += 1;
         super::multisets::counted_set_operations(&mut query.body);
+        super::spellings::query(query);
         super::sets::select_list_sets(query);
         ControlFlow::Continue(())
     }
@@ -113,6 +114,13 @@ impl VisitorMut for StatementRewrites {
     fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
         if let Some(zoned) = date_trunc_in_zone(expr) {
             *expr = zoned;
+        }
+        if let Some(spelled) = super::spellings::expression(expr) {
+            *expr = spelled;
+        }
+        // (Children first: a negated interval's literal is read already.)
+        if let Some(read) = negated_interval(expr).or_else(|| interval_literal(expr)) {
+            *expr = read;
         }
         if let Some(positional) = make_interval_positional(expr) {
             *expr = positional;
@@ -609,4 +617,52 @@ pub fn oid_array_parameters(statement: &Statement) -> Vec<(usize, String)> {
         }
     }));
     found
+}
+
+/// `INTERVAL '…'` in PostgreSQL's formats (`'1 day 02:03:04'`,
+/// `'P1DT2H'`), which DataFusion reads with Arrow's parser while it plans:
+/// written again in units Arrow reads, the same interval. Text that is not
+/// an interval stays, and fails as it did.
+pub(super) fn interval_literal(expr: &SqlExpr) -> Option<SqlExpr> {
+    read_interval(expr, false)
+}
+
+/// `-INTERVAL '…'`: the interval negated, as one literal (DataFusion
+/// negates an interval literal by a `-` before its text, which negates only
+/// the first of the units the text is written in).
+fn negated_interval(expr: &SqlExpr) -> Option<SqlExpr> {
+    let SqlExpr::UnaryOp {
+        op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus,
+        expr: inner,
+    } = expr
+    else {
+        return None;
+    };
+    read_interval(inner, true)
+}
+
+fn read_interval(expr: &SqlExpr, negate: bool) -> Option<SqlExpr> {
+    let SqlExpr::Interval(interval) = expr else {
+        return None;
+    };
+    if interval.leading_field.is_some() || interval.last_field.is_some() {
+        return None;
+    }
+    let SqlExpr::Value(v) = interval.value.as_ref() else {
+        return None;
+    };
+    let Value::SingleQuotedString(text) = &v.value else {
+        return None;
+    };
+    let mut parsed = crate::pg_compat::pg_functions::parse_interval(text).ok()?;
+    if negate {
+        parsed.months = parsed.months.checked_neg()?;
+        parsed.days = parsed.days.checked_neg()?;
+        parsed.micros = parsed.micros.checked_neg()?;
+    }
+    let mut read = interval.clone();
+    read.value = Box::new(SqlExpr::Value(
+        Value::SingleQuotedString(crate::pg_compat::pg_functions::interval_text(parsed)).into(),
+    ));
+    Some(SqlExpr::Interval(read))
 }

@@ -58,6 +58,7 @@
 mod ast;
 mod multisets;
 mod sets;
+mod spellings;
 mod subqueries;
 mod text;
 
@@ -337,7 +338,7 @@ mod tests {
         );
         let out = rewritten("SELECT t.oid FROM pg_type t WHERE t.oid = any($2::oid[])");
         assert!(
-            out.contains("ANY(oid_array(CAST($2 AS INT[]), 'oid'))"),
+            out.contains("pg_array_any(t.oid, oid_array(CAST($2 AS INT[]), 'oid'), '=')"),
             "{out}"
         );
         let statement = Parser::parse_sql(&PostgreSqlDialect {}, &out)

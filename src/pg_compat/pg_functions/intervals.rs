@@ -1,7 +1,8 @@
 //! PostgreSQL's interval and timestamp constructors DataFusion lacks:
 //! `justify_hours`, `justify_days`, `justify_interval` (PostgreSQL 15's
 //! algorithm, 30-day months and 24-hour days), `make_interval` (named
-//! arguments: `make_interval(hours => 5)`), `make_timestamp`,
+//! arguments: `make_interval(hours => 5)`), `make_timestamp`, `make_time`
+//! (seconds with a fraction),
 //! `make_timestamptz` (in the session's zone, or the one given) and
 //! `isfinite` (OKO's timestamps are always finite).
 
@@ -81,6 +82,21 @@ pub fn functions() -> Result<Vec<ScalarUDF>> {
             },
         ),
         ScalarUDF::new_from_impl(MakeTimestamptz::new()),
+        coercing(
+            "make_time",
+            Volatility::Immutable,
+            |args| {
+                if args.len() != 3 {
+                    return Err(coded(
+                        code::UNDEFINED_FUNCTION,
+                        "make_time takes hour, min, sec",
+                    ));
+                }
+                Ok(vec![DataType::Int32, DataType::Int32, DataType::Float64])
+            },
+            |_| Ok(DataType::Time64(TimeUnit::Microsecond)),
+            make_time,
+        ),
         function(
             "isfinite",
             Signature::any(1, Volatility::Immutable),
@@ -262,6 +278,35 @@ fn wall_clocks(args: &[ArrayRef]) -> Result<Vec<Option<NaiveDateTime>>> {
         out.push(Some(wall));
     }
     Ok(out)
+}
+
+/// `make_time(hour, min, sec)`: seconds with a fraction (DataFusion's takes
+/// whole ones); 22008 for a field out of range, as PostgreSQL.
+fn make_time(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let (h, m) = (
+        args[0].as_primitive::<Int32Type>(),
+        args[1].as_primitive::<Int32Type>(),
+    );
+    let s = args[2].as_primitive::<Float64Type>();
+    let out = (0..h.len())
+        .map(|row| {
+            if h.is_null(row) || m.is_null(row) || s.is_null(row) {
+                return Ok(None);
+            }
+            let (h, m, s) = (h.value(row), m.value(row), s.value(row));
+            let micros = ((h as f64 * 60.0 + m as f64) * 60.0 + s) * 1e6;
+            let valid = (0..24).contains(&h) && (0..60).contains(&m) && (0.0..60.0).contains(&s)
+                || (h == 24 && m == 0 && s == 0.0);
+            if !valid {
+                return Err(coded(
+                    code::DATETIME_FIELD_OVERFLOW,
+                    format!("time field value out of range: {h:02}:{m:02}:{s:02}"),
+                ));
+            }
+            Ok(Some(micros.round() as i64))
+        })
+        .collect::<Result<datafusion::arrow::array::Time64MicrosecondArray>>()?;
+    Ok(Arc::new(out))
 }
 
 /// `make_timestamptz(y, m, d, h, mi, s[, zone])`: the wall clock read in

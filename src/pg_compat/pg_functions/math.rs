@@ -1,6 +1,7 @@
 //! PostgreSQL's numeric functions that DataFusion lacks or answers
 //! differently: `sign`, `mod`, `width_bucket`, `round(double precision)`
-//! (to the nearest even, as C's `rint`), `num_nulls`, `num_nonnulls`.
+//! (to the nearest even, as C's `rint`), `num_nulls`, `num_nonnulls`,
+//! `div` (the integer quotient of two `numeric`s, truncated toward zero).
 
 use std::sync::Arc;
 
@@ -22,6 +23,13 @@ pub fn functions() -> Vec<ScalarUDF> {
     vec![
         coercing("sign", Volatility::Immutable, sign_types, sign_type, sign),
         coercing("mod", Volatility::Immutable, mod_types, first_type, modulo),
+        coercing(
+            "div",
+            Volatility::Immutable,
+            div_types,
+            |_| Ok(DataType::Decimal128(38, 0)),
+            integer_quotient,
+        ),
         coercing(
             "width_bucket",
             Volatility::Immutable,
@@ -103,6 +111,50 @@ fn sign(args: &[ArrayRef], out: &DataType) -> Result<ArrayRef> {
 }
 
 /// Integers keep the wider integer type; anything else is `numeric`.
+/// `div(numeric, numeric)`: both as decimals of one scale.
+fn div_types(args: &[DataType]) -> Result<Vec<DataType>> {
+    let [a, b] = args else {
+        return Err(coded(
+            code::UNDEFINED_FUNCTION,
+            "function div takes two numbers",
+        ));
+    };
+    let decimal = |t: &DataType| match t {
+        DataType::Decimal128(..) => Some(t.clone()),
+        DataType::Null => Some(DataType::Decimal128(20, 0)),
+        t if t.is_integer() => Some(DataType::Decimal128(20, 0)),
+        t if t.is_floating() => Some(DataType::Decimal128(38, 10)),
+        _ => None,
+    };
+    match (decimal(a), decimal(b)) {
+        (Some(a), Some(b)) => {
+            let common = comparison_coercion(&a, &b).unwrap_or(DataType::Decimal128(38, 10));
+            Ok(vec![common.clone(), common])
+        }
+        _ => Err(coded(
+            code::UNDEFINED_FUNCTION,
+            format!("function div({a}, {b}) does not exist"),
+        )),
+    }
+}
+
+/// `div(a, b)`: `trunc(a / b)` of decimals of one scale.
+fn integer_quotient(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    use datafusion::arrow::datatypes::Decimal128Type;
+    let a = args[0].as_primitive::<Decimal128Type>();
+    let b = args[1].as_primitive::<Decimal128Type>();
+    let out = a
+        .iter()
+        .zip(b.iter())
+        .map(|(a, b)| match (a, b) {
+            (Some(_), Some(0)) => Err(coded(code::DIVISION_BY_ZERO, "division by zero")),
+            (Some(a), Some(b)) => Ok(a.checked_div(b)),
+            _ => Ok(None),
+        })
+        .collect::<Result<datafusion::arrow::array::Decimal128Array>>()?;
+    Ok(Arc::new(out.with_precision_and_scale(38, 0)?))
+}
+
 fn mod_types(args: &[DataType]) -> Result<Vec<DataType>> {
     let [a, b] = args else {
         return Err(coded(

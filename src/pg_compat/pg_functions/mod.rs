@@ -24,8 +24,10 @@
 
 mod arrays;
 mod catalog;
+mod characters;
 mod datetime;
 mod format;
+mod interval_in;
 mod intervals;
 mod like;
 mod math;
@@ -43,6 +45,7 @@ pub use arrays::PgArrayIn;
 pub use catalog::{array_items, view_definition};
 pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
+pub use interval_in::{canonical as interval_text, interval_in, parse as parse_interval};
 pub use like::LikeEscape;
 pub use oids::{OidAlias, OidArray};
 pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
@@ -73,6 +76,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         .chain(intervals::functions()?)
         .chain(strings::functions())
         .chain(quantified::functions())
+        .chain(characters::functions())
     {
         ctx.register_udf(f);
     }
