@@ -50,7 +50,13 @@ const VALUE_FUNCTIONS: &[&str] = &[
     // (Its answer depends on the argument's width: `to_hex(-1)`.)
     "to_hex",
     "mod",
+    "pg_sum_arg",
+    "pg_avg_arg",
 ];
+
+/// Aggregates whose argument is a value of its own (`sum(1)` sums
+/// `integer`s, a `bigint` sum).
+const VALUE_AGGREGATES: &[&str] = &["sum", "avg", "min", "max"];
 
 /// The literal metadata key that marks a value bound to a parameter (`$1`):
 /// it was described with its own type and keeps it.
@@ -201,6 +207,9 @@ fn retype(expr: Expr) -> Result<Transformed<Expr>> {
         }
         Expr::ScalarFunction(ref f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
             Ok(Transformed::new(e, false, TreeNodeRecursion::Jump))
+        }
+        Expr::AggregateFunction(ref f) if VALUE_AGGREGATES.contains(&f.func.name()) => {
+            Ok(Transformed::no(e))
         }
         // (A cast's operand has the cast's type: `1::bigint` stays `bigint`.)
         Expr::Cast(_)

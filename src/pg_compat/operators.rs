@@ -11,6 +11,8 @@
 //! - `timestamp - timestamp`: days and a time (`2 days 01:30:00`), as
 //!   PostgreSQL's `timestamp_mi` (`interval_justify_hours`), where
 //!   DataFusion gives hours only (`49:30:00`).
+//! - `numeric / numeric`: PostgreSQL's digits, rounded
+//!   ([`crate::pg_compat::pg_functions::numeric_division`]).
 //! - `date ± integer` is a `date`, `date - date` an `integer` of days.
 //! - interval comparisons: PostgreSQL compares intervals as spans (a month
 //!   is 30 days, a day 24 hours: `interval '1 month' = interval '30
@@ -163,6 +165,17 @@ impl ExprPlanner for PgOperators {
                     DataType::Int32,
                 )))
             }
+            // `numeric / numeric` with PostgreSQL's digits and rounding.
+            BinaryOperator::Divide
+                if (is_decimal(&left)
+                    && (is_decimal(&right) || integer_width(&right).is_some()))
+                    || (integer_width(&left).is_some() && is_decimal(&right)) =>
+            {
+                Ok(PlannerResult::Planned(
+                    crate::pg_compat::pg_functions::numeric_division()
+                        .call(vec![expr.left, expr.right]),
+                ))
+            }
             BinaryOperator::Divide
                 if (is_float(&left) && is_number(&right))
                     || (is_number(&left) && is_float(&right)) =>
@@ -216,6 +229,10 @@ fn days_to_date(date: Expr, days: Expr, minus: bool) -> Expr {
         Box::new(as_type(days, DataType::Int64)),
     ));
     as_type(as_type(sum, DataType::Int32), DataType::Date32)
+}
+
+fn is_decimal(t: &DataType) -> bool {
+    matches!(t, DataType::Decimal128(..))
 }
 
 fn is_float(t: &DataType) -> bool {

@@ -621,7 +621,7 @@ impl PgSettings {
         let mut defaults = StringBuilder::new();
         for (name, value) in &all {
             let default = Vars::default().get(name);
-            names.append_value(name);
+            names.append_value(super::vars::display_name(name));
             settings.append_value(value);
             sources.append_value(if default.as_deref() == Some(value.as_str()) {
                 "default"

@@ -55,6 +55,20 @@ fn push_fraction(text: &mut String, micros: i64) {
     }
 }
 
+/// A time of day as PostgreSQL writes it: `08:15:30`, `08:15:30.5` (the
+/// fraction without trailing zeros).
+pub fn time(micros: i64) -> String {
+    let (secs, frac) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = format!("{h:02}:{m:02}:{s:02}");
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
 /// An interval as PostgreSQL's `IntervalStyle = postgres` writes it.
 pub fn interval(v: IntervalMonthDayNano) -> String {
     let mut out = String::new();
@@ -363,6 +377,8 @@ pub fn array_value(array: &dyn Array, row: usize) -> Option<Option<String>> {
             | DataType::Interval(IntervalUnit::MonthDayNano)
             | DataType::Float64
             | DataType::Float32
+            | DataType::Time64(_)
+            | DataType::Time32(_)
     );
     if !known {
         return None;
@@ -398,6 +414,19 @@ pub fn array_value(array: &dyn Array, row: usize) -> Option<Option<String>> {
         DataType::Interval(_) => Some(interval(
             array.as_primitive::<IntervalMonthDayNanoType>().value(row),
         )),
+        DataType::Time64(_) | DataType::Time32(_) => {
+            let micros = datafusion::arrow::compute::cast(
+                &array.slice(row, 1),
+                &DataType::Time64(TimeUnit::Microsecond),
+            )
+            .ok()?;
+            let micros = datafusion::arrow::compute::cast(&micros, &DataType::Int64).ok()?;
+            Some(time(
+                micros
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .value(0),
+            ))
+        }
         DataType::Float64 => Some(float8(array.as_primitive::<Float64Type>().value(row))),
         DataType::Float32 => Some(float4(array.as_primitive::<Float32Type>().value(row))),
         _ => return None,
@@ -406,6 +435,17 @@ pub fn array_value(array: &dyn Array, row: usize) -> Option<Option<String>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn times_drop_trailing_zeros_of_their_fraction() {
+        assert_eq!(
+            time(((8 * 60 + 15) * 60 + 30) * 1_000_000 + 500_000),
+            "08:15:30.5"
+        );
+        assert_eq!(time(0), "00:00:00");
+        assert_eq!(time(86_399_999_999), "23:59:59.999999");
+    }
+
     use super::*;
 
     #[test]

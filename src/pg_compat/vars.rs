@@ -419,6 +419,15 @@ fn canonical(name: &str) -> String {
     }
 }
 
+/// A setting's name as PostgreSQL shows it (`pg_settings.name`, `SHOW
+/// ALL`): `TimeZone`, `DateStyle`, … for the mixed-case ones.
+pub fn display_name(name: &str) -> &str {
+    REPORTED
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map_or(name, |(_, display)| display)
+}
+
 fn reported(name: &str, value: String) -> Reported {
     REPORTED
         .iter()

@@ -230,6 +230,23 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
+        } else if let DataType::Decimal128(_, scale) = field.data_type()
+            && *pg_field.datatype() == Type::NUMERIC
+        {
+            // All 38 digits (arrow-pg's encoder holds 28).
+            let value = array
+                .as_primitive_opt::<datafusion::arrow::datatypes::Decimal128Type>()
+                .filter(|a| !a.is_null(row))
+                .map(|a| super::numeric::Numeric {
+                    value: a.value(row),
+                    scale: (*scale).max(0) as u32,
+                });
+            encoder.encode_field_with_type_and_format(
+                &value,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
         } else if matches!(field.data_type(), DataType::Interval(_)) && array.is_null(row) {
             encoder.encode_field_with_type_and_format(
                 &None::<i64>,

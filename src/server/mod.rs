@@ -33,6 +33,7 @@ pub mod encode;
 pub mod errors;
 pub mod interrupt;
 pub mod limits;
+pub mod numeric;
 pub mod serve;
 pub mod session;
 pub mod startup;

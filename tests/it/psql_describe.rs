@@ -52,7 +52,7 @@ fn every_describe_command_answers_as_postgresql_would() {
     let out = d("\\d");
     assert_eq!(
         row(&out, &["public", "leads"]),
-        Some(vec!["public", "leads", "table", "postgres"]),
+        Some(vec!["public", "leads", "table", "oko"]),
         "{out}"
     );
     assert_eq!(
@@ -117,7 +117,7 @@ fn every_describe_command_answers_as_postgresql_would() {
     let out = d("\\dv+");
     assert_eq!(
         row(&out, &["public", "lead_facts"]).map(|r| r[2..6].to_vec()),
-        Some(vec!["view", "postgres", "permanent", "0 bytes"]),
+        Some(vec!["view", "oko", "permanent", "0 bytes"]),
         "{out}"
     );
     let out = d("\\l+");

@@ -10,12 +10,17 @@
 //!   clock, [`crate::pg_compat::casts`]), `localtime` its time of day;
 //! - `FETCH FIRST n ROWS ONLY` → `LIMIT n`;
 //! - `GROUP BY ()` (the one empty grouping set) → no `GROUP BY`;
+//! - `WHERE 'true'` (a quoted condition) → `WHERE CAST('true' AS BOOLEAN)`;
+//! - `sum(x)`, `avg(x)` → `sum(pg_sum_arg(x))`, `avg(pg_avg_arg(x))`: a
+//!   `bigint` summed as a `numeric`, integers and `numeric`s averaged as a
+//!   `numeric` (as aggregates and over windows; OKO's own views are planned
+//!   apart and keep their types);
 //! - `x [NOT] SIMILAR TO p [ESCAPE e]` → `[NOT] (x ~ pg_similar_to_regex(p
 //!   [, e]))`, PostgreSQL's translation of the pattern.
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr as SqlExpr, FunctionArguments, GroupByExpr, LimitClause, Query, SetExpr,
-    UnaryOperator, Value,
+    BinaryOperator, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, LimitClause, ObjectNamePart, Query, SetExpr, UnaryOperator, Value,
 };
 
 use super::subqueries::parse_expr;
@@ -64,8 +69,46 @@ pub fn expression(expr: &SqlExpr) -> Option<SqlExpr> {
         {
             local_clock(&f.name.to_string())
         }
+        SqlExpr::Function(f) => typed_aggregate(f).map(SqlExpr::Function),
         _ => None,
     }
+}
+
+/// `sum(x)` / `avg(x)` with its argument typed as PostgreSQL sums and
+/// averages it.
+fn typed_aggregate(f: &Function) -> Option<Function> {
+    let name = match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(n)] => n,
+        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)]
+            if s.value.eq_ignore_ascii_case("pg_catalog") =>
+        {
+            n
+        }
+        _ => return None,
+    };
+    if name.quote_style.is_some() {
+        return None;
+    }
+    let wrapper = match name.value.to_ascii_lowercase().as_str() {
+        "sum" => "pg_sum_arg",
+        "avg" => "pg_avg_arg",
+        _ => return None,
+    };
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else {
+        return None;
+    };
+    if matches!(arg, SqlExpr::Function(g) if g.name.to_string() == wrapper) {
+        return None;
+    }
+    let wrapped = parse_expr(&format!("{wrapper}({arg})"))?;
+    let mut f = f.clone();
+    if let FunctionArguments::List(list) = &mut f.args {
+        list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(wrapped))];
+    }
+    Some(f)
 }
 
 /// `localtimestamp` and `localtime`.
@@ -111,6 +154,21 @@ pub fn query(query: &mut Query) {
         if limited.is_some() {
             query.limit_clause = limited;
             query.fetch = None;
+        }
+    }
+    // `WHERE 'true'`: a quoted condition is a boolean's text, as
+    // PostgreSQL reads an untyped constant where a boolean stands.
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        for condition in [&mut select.selection, &mut select.having]
+            .into_iter()
+            .flatten()
+        {
+            if let SqlExpr::Value(v) = condition
+                && matches!(v.value, Value::SingleQuotedString(_))
+                && let Some(cast) = parse_expr(&format!("CAST({v} AS BOOLEAN)"))
+            {
+                *condition = cast;
+            }
         }
     }
     if let SetExpr::Select(select) = query.body.as_mut()

@@ -18,7 +18,9 @@
 //!   `pg_type`, row types too);
 //! - `oid_text(oid, kind)`: `x::regclass::text` and the like
 //!   ([`crate::pg_compat::compat`]), the object's name;
-//!   `pg_get_userbyid(oid)` for any integer type;
+//!   `pg_get_userbyid(oid)` for any integer type: `oko`, the service,
+//!   which owns every relation, schema and function (their owner oid is
+//!   PostgreSQL's bootstrap role's, 10);
 //! - `pg_get_function_sqlbody`, `pg_get_ruledef`, `pg_get_triggerdef`,
 //!   `shobj_description`, `pg_tablespace_location`: NULL or empty, as for
 //!   an object without one.
@@ -143,6 +145,9 @@ enum Function {
     Null,
     Empty,
 }
+
+/// The role every catalog object belongs to.
+const OWNER: &str = "oko";
 
 #[derive(Debug)]
 struct CatalogFunction {
@@ -302,7 +307,7 @@ impl ScalarUDFImpl for CatalogFunction {
             Function::UserById => {
                 let mut out = StringBuilder::new();
                 for i in 0..rows {
-                    out.append_option(oid(&arrays[0], i)?.map(|_| "postgres"));
+                    out.append_option(oid(&arrays[0], i)?.map(|_| OWNER));
                 }
                 Arc::new(out.finish())
             }

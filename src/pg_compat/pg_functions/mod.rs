@@ -31,6 +31,7 @@ mod interval_in;
 mod intervals;
 mod like;
 mod math;
+mod numeric;
 mod oids;
 mod ordered_set;
 mod quantified;
@@ -47,6 +48,7 @@ pub use datetime::{Age, TimestampIn, Timezone, Zone, timestamp_in};
 pub use format::{Format, quote_ident};
 pub use interval_in::{canonical as interval_text, interval_in, parse as parse_interval};
 pub use like::LikeEscape;
+pub use numeric::numeric_division;
 pub use oids::{OidAlias, OidArray};
 pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
 pub use sets::{GenerateSubscripts, PgExpandArray};
@@ -77,6 +79,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         .chain(strings::functions())
         .chain(quantified::functions())
         .chain(characters::functions())
+        .chain(numeric::functions())
     {
         ctx.register_udf(f);
     }
