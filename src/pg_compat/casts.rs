@@ -26,7 +26,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
@@ -234,6 +234,16 @@ fn zoned_arguments(f: ScalarFunction, schema: &DFSchema, zone: &Arc<str>) -> Tra
         .args
         .into_iter()
         .map(|a| match a.get_type(schema) {
+            // A date truncates as PostgreSQL's `timestamptz` of its local
+            // midnight (type coercion made it a naive timestamp).
+            _ if f.func.name() == "date_trunc" && coerced_date(&a, schema).is_some() => {
+                changed = true;
+                let date = coerced_date(&a, schema).unwrap_or(a);
+                Expr::Cast(Cast::new(
+                    Box::new(date),
+                    DataType::Timestamp(TimeUnit::Microsecond, Some(zone.clone())),
+                ))
+            }
             Ok(DataType::Timestamp(unit, Some(from))) if *from != **zone => {
                 changed = true;
                 Expr::Cast(Cast::new(
@@ -249,6 +259,19 @@ fn zoned_arguments(f: ScalarFunction, schema: &DFSchema, zone: &Arc<str>) -> Tra
         Transformed::yes(e)
     } else {
         Transformed::no(e)
+    }
+}
+
+/// The date a type coercion cast to a naive timestamp, if `e` is one.
+fn coerced_date(e: &Expr, schema: &DFSchema) -> Option<Expr> {
+    match e {
+        Expr::Cast(c)
+            if matches!(c.field.data_type(), DataType::Timestamp(_, None))
+                && matches!(c.expr.get_type(schema), Ok(DataType::Date32)) =>
+        {
+            Some(c.expr.as_ref().clone())
+        }
+        _ => None,
     }
 }
 

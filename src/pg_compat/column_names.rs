@@ -341,7 +341,8 @@ fn figure(expr: &SqlExpr) -> (Option<String>, u8) {
             Some(Some(name)) if name != "?column?" => (Some(name), 2),
             _ => (None, 0),
         },
-        SqlExpr::Exists { .. } => strong("exists"),
+        // (`NOT EXISTS …` is an operator's answer: `?column?`.)
+        SqlExpr::Exists { negated: false, .. } => strong("exists"),
         SqlExpr::Array(_) => strong("array"),
         SqlExpr::Tuple(_) => strong("row"),
         SqlExpr::Extract { .. } => strong("extract"),

@@ -21,7 +21,7 @@ use datafusion::common::metadata::{FieldMetadata, ScalarAndMetadata};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{Expr, LogicalPlan, Values};
+use datafusion::logical_expr::{Expr, LogicalPlan, Union, Values};
 use datafusion::optimizer::AnalyzerRule;
 
 /// Functions whose arguments are values of the answer's type.
@@ -120,7 +120,10 @@ impl AnalyzerRule for IntegerLiterals {
             retyped |= changed.transformed;
             if retyped {
                 let transformed = changed.transformed;
-                let node = super::result_types::recomputed(changed.data);
+                let node = match changed.data {
+                    LogicalPlan::Union(union) => union_of_input_types(union),
+                    other => super::result_types::recomputed(other),
+                };
                 Ok(Transformed::new_transformed(node, transformed))
             } else {
                 Ok(changed)
@@ -131,6 +134,21 @@ impl AnalyzerRule for IntegerLiterals {
 
     fn name(&self) -> &str {
         "oko_integer_literals"
+    }
+}
+
+/// A union typed anew from its inputs (`SELECT 1 UNION SELECT 2` is an
+/// `integer` column once its constants are; a union's schema is otherwise
+/// kept as planned, and type coercion would cast them back).
+fn union_of_input_types(union: Union) -> LogicalPlan {
+    match datafusion::optimizer::analyzer::type_coercion::coerce_union_schema(&union.inputs) {
+        Ok(schema) if schema.fields().len() == union.schema.fields().len() => {
+            LogicalPlan::Union(Union {
+                inputs: union.inputs,
+                schema: Arc::new(schema),
+            })
+        }
+        _ => LogicalPlan::Union(union),
     }
 }
 

@@ -27,6 +27,20 @@ pub fn fields(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<Arc<Vec<FieldInfo>>> {
+    // An array of arrays has no PostgreSQL type here (PostgreSQL's
+    // multidimensional arrays are not arrays of arrays).
+    if schema.fields().iter().any(|f| {
+        matches!(f.data_type(), DataType::List(item) | DataType::LargeList(item)
+            if matches!(item.data_type(), DataType::List(_) | DataType::LargeList(_)))
+    }) {
+        return Err(pgwire::error::PgWireError::UserError(Box::new(
+            pgwire::error::ErrorInfo::new(
+                "ERROR".into(),
+                crate::sqlstate::code::FEATURE_NOT_SUPPORTED.into(),
+                "multidimensional arrays are not supported".into(),
+            ),
+        )));
+    }
     let named = crate::pg_compat::column_names::described(schema);
     let schema = without_stale_types(named.as_ref().unwrap_or(schema));
     let mut fields = datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields(

@@ -76,6 +76,31 @@ fn known_message(m: &str) -> Option<ErrorInfo> {
         info.hint = Some("select max(…) or min(…) of the value in the subquery".into());
         return Some(info);
     }
+    // A subquery where DataFusion cannot join it in (a LATERAL subquery, a
+    // scalar subquery with LIMIT, IN in a select list): said so, not as
+    // the planner's internals.
+    if lower.contains("physical plan does not support logical expression")
+        && [
+            "scalarsubquery",
+            "exists",
+            "insubquery",
+            "outerreferencecolumn",
+        ]
+        .iter()
+        .any(|k| lower.contains(k))
+    {
+        let mut info = error(
+            code::FEATURE_NOT_SUPPORTED,
+            "this subquery cannot be planned here: IN (subquery) in a select list, and a \
+             subquery that reads the outer row as a LATERAL join or with LIMIT, are not \
+             supported; subqueries work in WHERE (EXISTS, IN, comparisons) and as \
+             aggregated values",
+        );
+        info.hint = Some(
+            "join the tables, or aggregate in the subquery (max(…), count(…), bool_or(…))".into(),
+        );
+        return Some(info);
+    }
     if lower.contains("must appear in the group by clause")
         || lower.contains("column in select must be in group by")
         || lower.contains("must appear in the gro")

@@ -104,3 +104,6 @@ SELECT created_at::date - DATE '2026-06-01' AS days, count(*) FROM leads GROUP B
 SELECT extract(second FROM TIME '10:11:12.5'), extract(second FROM DATE '2026-01-01');
 SELECT 1.5e2, 2E-1, 1e0 + 1;
 SELECT 6 & ~2, ~0::bigint;
+SET TIME ZONE 'Europe/Moscow';
+SELECT date_trunc('week', DATE '2026-07-01'), date_trunc('month', created_at::date) FROM leads ORDER BY tenant, lead_id LIMIT 2;
+SET TIME ZONE 'UTC';

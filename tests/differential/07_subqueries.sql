@@ -5,6 +5,7 @@
 SELECT m.manager_id, (SELECT count(*) FROM leads l WHERE l.manager_id = m.manager_id) FROM managers m ORDER BY m.tenant, m.manager_id;
 SELECT m.tenant, m.manager_id, (SELECT count(*) FROM leads l WHERE l.tenant = m.tenant AND l.manager_id = m.manager_id) AS leads FROM managers m ORDER BY 1, 2;
 SELECT t.tenant, (SELECT max(created_at) FROM leads l WHERE l.tenant = t.tenant) AS last_lead FROM tenants t ORDER BY 1;
+-- refused: 0A000 a correlated subquery with LIMIT cannot be planned (aggregate it: min(…) instead of ORDER BY … LIMIT 1)
 SELECT t.tenant, (SELECT lead_id FROM leads l WHERE l.tenant = t.tenant ORDER BY created_at, lead_id LIMIT 1) AS first_lead FROM tenants t ORDER BY 1;
 SELECT t.tenant, (SELECT avg(score) FROM ratings r WHERE r.tenant = t.tenant)::float8 AS avg_score FROM tenants t ORDER BY 1;
 SELECT tenant, (SELECT count(*) FROM leads) AS all_leads FROM tenants ORDER BY 1;
@@ -21,6 +22,7 @@ SELECT count(*) FROM managers WHERE manager_id NOT IN (SELECT manager_id FROM le
 SELECT count(*) FROM managers WHERE manager_id NOT IN (SELECT manager_id FROM leads WHERE manager_id IS NOT NULL);
 SELECT count(*) FROM managers WHERE manager_id IN (SELECT manager_id FROM leads);
 SELECT 1 IN (1, NULL), 2 IN (1, NULL), 2 NOT IN (1, NULL), NULL IN (1, 2);
+-- refused: 0A000 IN (subquery) in a select list cannot be planned
 SELECT 2 IN (SELECT NULL::int UNION ALL SELECT 1), 1 IN (SELECT NULL::int UNION ALL SELECT 1);
 SELECT count(*) FROM leads WHERE channel = ANY (ARRAY['call', 'callback']);
 SELECT count(*) FROM leads WHERE channel = ANY (SELECT DISTINCT channel FROM leads WHERE direction = 'out');
@@ -28,9 +30,12 @@ SELECT count(*) FROM ratings WHERE score > ALL (SELECT score FROM ratings WHERE 
 SELECT count(*) FROM ratings WHERE score >= ALL (SELECT score FROM ratings WHERE score IS NOT NULL);
 SELECT count(*) FROM ratings WHERE score <> ALL (ARRAY[1, 2]);
 SELECT count(*) FROM ratings WHERE score < ANY (SELECT new_score FROM rating_moderations);
+-- refused: 0A000 ANY/ALL (subquery) in a select list cannot be planned
 SELECT 5 > ALL (SELECT survey_interval_days FROM tenants), 7 = ANY (SELECT survey_interval_days FROM tenants);
+-- refused: 0A000 a LATERAL subquery that reads the outer row cannot be planned
 SELECT t.tenant, x.lead_id, x.created_at FROM tenants t CROSS JOIN LATERAL (SELECT lead_id, created_at FROM leads l WHERE l.tenant = t.tenant ORDER BY created_at, lead_id LIMIT 2) x ORDER BY 1, 3, 2;
 SELECT m.tenant, m.manager_id, x.n FROM managers m LEFT JOIN LATERAL (SELECT count(*) AS n FROM leads l WHERE l.tenant = m.tenant AND l.manager_id = m.manager_id AND l.channel = 'email') x ON true ORDER BY 1, 2;
+-- refused: 0A000 a LATERAL subquery that reads the outer row cannot be planned
 SELECT m.tenant, m.manager_id, last.lead_id FROM managers m LEFT JOIN LATERAL (SELECT lead_id FROM leads l WHERE l.tenant = m.tenant AND l.manager_id = m.manager_id ORDER BY created_at DESC, lead_id DESC LIMIT 1) last ON true ORDER BY 1, 2;
 SELECT t.tenant, s.n FROM tenants t, LATERAL (SELECT count(*) AS n FROM lead_notes n WHERE n.tenant = t.tenant) s ORDER BY 1;
 SELECT avg(n) FROM (SELECT tenant, count(*) AS n FROM leads GROUP BY 1) s;
@@ -43,6 +48,7 @@ WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SEL
 WITH RECURSIVE d AS (SELECT DATE '2026-06-01' AS day UNION ALL SELECT day + 1 FROM d WHERE day < DATE '2026-06-10') SELECT day FROM d ORDER BY day;
 WITH RECURSIVE fib(a, b, i) AS (SELECT 0::bigint, 1::bigint, 1 UNION ALL SELECT b, a + b, i + 1 FROM fib WHERE i < 20) SELECT i, a FROM fib ORDER BY i;
 WITH RECURSIVE w(day) AS (SELECT TIMESTAMP '2026-06-01' UNION ALL SELECT day + interval '1 week' FROM w WHERE day < TIMESTAMP '2026-07-01') SELECT w.day, count(l.lead_id) FROM w LEFT JOIN leads l ON l.created_at >= w.day AND l.created_at < w.day + interval '1 week' GROUP BY w.day ORDER BY 1;
+-- refused: 0A000 a correlated scalar subquery must be aggregated (max(name))
 SELECT (SELECT name FROM tenants t WHERE t.tenant = l.tenant) AS tenant_name, count(*) FROM leads l GROUP BY 1 ORDER BY 1;
 SELECT CASE WHEN (SELECT count(*) FROM lead_notes) > 100 THEN 'many' ELSE 'few' END;
 SELECT ARRAY(SELECT tenant FROM tenants ORDER BY tenant);
@@ -61,4 +67,9 @@ SELECT count(*) FROM leads l1 JOIN leads l2 ON l1.tenant = l2.tenant AND l1.clie
 SELECT r.tenant, r.rating_id, m.new_score, m.previous_score FROM ratings r JOIN rating_moderations m USING (tenant, rating_id) ORDER BY 1, 2, m.moderated_at;
 SELECT * FROM tenants NATURAL JOIN (SELECT tenant, count(*) AS n FROM managers GROUP BY tenant) m ORDER BY tenant;
 SELECT x.tenant, x.n FROM (SELECT tenant, count(*) AS n FROM leads GROUP BY tenant ORDER BY n DESC LIMIT 2) x ORDER BY x.tenant;
+-- refused: 0A000 a correlated scalar subquery must be aggregated (max(manager_id))
 SELECT count(*) FROM leads l WHERE l.manager_id = (SELECT m.manager_id FROM managers m WHERE m.tenant = l.tenant AND m.name LIKE 'Ольга%');
+
+-- EXISTS in a select list (counted as an aggregated scalar subquery).
+SELECT t.tenant, EXISTS (SELECT 1 FROM managers m WHERE m.tenant = t.tenant AND m.department = 'Продажи') AS sales, NOT EXISTS (SELECT 1 FROM ratings r WHERE r.tenant = t.tenant AND r.score = 1) AS no_ones FROM tenants t ORDER BY 1;
+SELECT EXISTS (SELECT 1 FROM tenants), EXISTS (SELECT 1 FROM tenants WHERE false), NOT EXISTS (SELECT 1 FROM leads WHERE channel = 'fax');

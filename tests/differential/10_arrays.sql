@@ -26,6 +26,7 @@ SELECT tags IS NULL AS no_tags, count(*) FROM leads GROUP BY 1 ORDER BY 1;
 SELECT ARRAY[]::text[], cardinality(ARRAY[]::int[]), array_length(ARRAY[]::int[], 1);
 SELECT '{1,2,3}'::int[], '{a,"b c",NULL}'::text[], '{}'::text[];
 SELECT ARRAY[1.5, 2.5]::float8[], ARRAY[1, 2]::bigint[];
+-- refused: 0A000 multidimensional arrays are not supported
 SELECT ARRAY[[1, 2], [3, 4]];
 SELECT array_dims(ARRAY[1, 2, 3]), array_ndims(ARRAY[[1], [2]]);
 SELECT 3 = ANY (ARRAY[1, 2, 3]), 5 > ALL (ARRAY[1, 2, 3]), 2 = ALL (ARRAY[2, 2]);

@@ -33,3 +33,5 @@ SELECT x FROM (VALUES (1), (1), (1), (2), (NULL), (NULL)) t(x) INTERSECT ALL SEL
 SELECT channel, direction FROM leads EXCEPT ALL SELECT channel, direction FROM leads WHERE tenant = 'okna' ORDER BY 1, 2 LIMIT 6;
 SELECT count(*) FROM (SELECT source FROM leads INTERSECT ALL SELECT source FROM leads WHERE channel = 'call') s;
 SELECT lead_id FROM leads ORDER BY tenant, lead_id FETCH FIRST ROW ONLY;
+SELECT 1 AS n UNION SELECT 2 UNION ALL SELECT NULL ORDER BY 1;
+SELECT x, x + 1 FROM (SELECT 5 AS x UNION ALL SELECT 6) s ORDER BY 1;

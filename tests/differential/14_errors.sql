@@ -46,6 +46,7 @@ SELECT * FROM leads WHERE;
 SELECT (SELECT tenant FROM tenants);
 SELECT tenant FROM leads WHERE lead_id = (SELECT lead_id FROM leads);
 SELECT (SELECT 1 UNION SELECT 2);
+-- refused: 0A000 a correlated scalar subquery must be aggregated: refused while planning, where PostgreSQL fails (21000) only when two rows come back
 SELECT t.tenant, (SELECT manager_id FROM managers m WHERE m.tenant = t.tenant) FROM tenants t;
 SELECT no_such_function(1);
 SELECT 'a'::text + 1;

@@ -79,6 +79,7 @@ impl VisitorMut for StatementRewrites {
         self.depth += 1;
         super::multisets::counted_set_operations(&mut query.body);
         super::spellings::query(query);
+        exists_in_select_list(query);
         super::sets::select_list_sets(query);
         ControlFlow::Continue(())
     }

@@ -1,5 +1,6 @@
 //! Correlated subqueries brought into a form DataFusion can decorrelate
-//! (SQLAlchemy's column reflection, `ARRAY(subquery)`).
+//! (SQLAlchemy's column reflection, `ARRAY(subquery)`, `EXISTS` in a select
+//! list).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -489,4 +490,55 @@ impl<F: FnMut(&mut SqlExpr)> VisitorMut for EveryExpr<'_, F> {
         (self.0)(expr);
         ControlFlow::Continue(())
     }
+}
+
+/// `EXISTS (subquery)` in `query`'s select list → `((SELECT count(*) …) >
+/// 0)` (`NOT EXISTS` → `= 0`): DataFusion joins `EXISTS` in only in `WHERE`,
+/// and decorrelates an aggregated scalar subquery anywhere. Only a plain
+/// subquery is counted (no grouping, `DISTINCT`, `LIMIT` or set
+/// operation, where a count of its rows would be another count).
+pub(super) fn exists_in_select_list(query: &mut Query) {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    for item in &mut select.projection {
+        let expr = match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+            _ => continue,
+        };
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(expr, |e| {
+            if let SqlExpr::Exists { subquery, negated } = e
+                && let Some(counted) = counted_rows(subquery)
+                && let Some(test) = parse_expr(&format!(
+                    "(({counted}) {} 0)",
+                    if *negated { "=" } else { ">" }
+                ))
+            {
+                *e = test;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+}
+
+/// `subquery` selecting `count(*)` of its rows, if it is a plain one.
+fn counted_rows(subquery: &Query) -> Option<Query> {
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return None;
+    };
+    let plain = select.distinct.is_none()
+        && select.having.is_none()
+        && matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+        && subquery.limit_clause.is_none()
+        && subquery.fetch.is_none()
+        && subquery.with.is_none();
+    if !plain {
+        return None;
+    }
+    let mut counted = subquery.clone();
+    counted.order_by = None;
+    if let SetExpr::Select(select) = counted.body.as_mut() {
+        select.projection = vec![SelectItem::UnnamedExpr(parse_expr("count(*)")?)];
+    }
+    Some(counted)
 }

@@ -126,9 +126,7 @@ fn divide(args: &[ArrayRef], t: &DataType) -> Result<ArrayRef> {
         .checked_pow(shift)
         .ok_or_else(overflow)?;
     let ten = i256::from_i128(10);
-    let limit = i256::from_i128(10)
-        .checked_pow(38)
-        .ok_or_else(overflow)?;
+    let limit = i256::from_i128(10).checked_pow(38).ok_or_else(overflow)?;
     let out = (0..a.len())
         .map(|i| {
             if a.is_null(i) || b.is_null(i) {
