@@ -404,7 +404,7 @@ pub fn array_value(array: &dyn Array, row: usize) -> Option<Option<String>> {
                     (ns as f64 / 1000.0).round_ties_even() as i64
                 }
             };
-            let zone = match zone.as_deref().map(Zone::parse) {
+            let zone = match zone.as_deref().map(Zone::of_arrow) {
                 Some(Ok(z)) => Some(z),
                 Some(Err(_)) => return None,
                 None => None,

@@ -459,8 +459,7 @@ fn check_time_zone(value: &str) -> std::result::Result<(), String> {
         || v.eq_ignore_ascii_case("default")
         || v.parse::<chrono_tz::Tz>().is_ok()
         || v.parse::<i32>().is_ok_and(|h| (-15..=15).contains(&h))
-        || chrono::DateTime::parse_from_str(&format!("2000-01-01 00:00 {v}"), "%Y-%m-%d %H:%M %z")
-            .is_ok();
+        || super::pg_functions::Zone::parse(v).is_ok();
     if ok {
         Ok(())
     } else {

@@ -107,3 +107,15 @@ SELECT 6 & ~2, ~0::bigint;
 SET TIME ZONE 'Europe/Moscow';
 SELECT date_trunc('week', DATE '2026-07-01'), date_trunc('month', created_at::date) FROM leads ORDER BY tenant, lead_id LIMIT 2;
 SET TIME ZONE 'UTC';
+
+-- TimeZone settings: a number (or a quoted one) is hours east, any other
+-- offset POSIX (hours west), as PostgreSQL reads them.
+SET TIME ZONE '+03';
+SELECT TIMESTAMPTZ '2026-07-01 12:00+00', TIMESTAMPTZ '2026-07-01 12:00+00'::timestamp, to_char(TIMESTAMPTZ '2026-07-01 12:00+00', 'HH24 TZH');
+SET TIME ZONE 'UTC+3';
+SELECT TIMESTAMPTZ '2026-07-01 12:00+00', created_at::date, date_trunc('day', created_at) FROM leads ORDER BY tenant, lead_id LIMIT 2;
+SET TIME ZONE '-03:30';
+SELECT TIMESTAMPTZ '2026-07-01 12:00+00', extract(hour FROM TIMESTAMPTZ '2026-07-01 12:00+00');
+SET TIME ZONE -5;
+SELECT TIMESTAMPTZ '2026-07-01 12:00+00', make_timestamptz(2026, 7, 1, 8, 0, 0);
+SET TIME ZONE 'UTC';

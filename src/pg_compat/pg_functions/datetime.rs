@@ -60,6 +60,27 @@ impl Zone {
         })
     }
 
+    /// The zone of an Arrow timestamp type or of the session's
+    /// `execution.time_zone` (`+03:00`, `Europe/Moscow`): an offset there
+    /// counts hours *east* of Greenwich (ISO 8601), unlike the POSIX
+    /// offsets [`Zone::parse`] reads.
+    pub fn of_arrow(text: &str) -> Result<Zone> {
+        let t = text.trim();
+        if t.starts_with(['+', '-'])
+            && let Some(west) = posix_offset(t)
+        {
+            return FixedOffset::east_opt(-west.local_minus_utc())
+                .map(Zone::Fixed)
+                .ok_or_else(|| {
+                    coded(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("time zone \"{text}\" not recognized"),
+                    )
+                });
+        }
+        Zone::parse(t)
+    }
+
     /// The wall-clock time of an instant.
     pub fn local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
         match self {
@@ -336,7 +357,7 @@ impl ScalarUDFImpl for Age {
             .execution
             .time_zone
             .as_deref()
-            .map(Zone::parse)
+            .map(Zone::of_arrow)
             .transpose()?
             .unwrap_or(Zone::Fixed(Utc.fix()));
         // Each argument as wall-clock times (a timestamptz in the session's zone).
@@ -611,7 +632,8 @@ impl ScalarUDFImpl for TimestampIn {
             ));
         };
         let zone = match args.args.get(2) {
-            Some(ColumnarValue::Scalar(z)) if !z.is_null() => Zone::parse(&z.to_string())?,
+            // (The session's zone, as the engine writes it.)
+            Some(ColumnarValue::Scalar(z)) if !z.is_null() => Zone::of_arrow(&z.to_string())?,
             _ => Zone::Fixed(Utc.fix()),
         };
         let texts = cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
@@ -741,5 +763,13 @@ mod tests {
     fn unknown_zones_are_refused() {
         assert!(Zone::parse("Mars/Olympus").is_err());
         assert!(Zone::parse("UTC+3").is_ok());
+        // An engine zone's offset is east, a POSIX one west.
+        let east = |z: Zone| match z {
+            Zone::Fixed(o) => o.local_minus_utc(),
+            Zone::Named(_) => 0,
+        };
+        assert_eq!(east(Zone::of_arrow("+03:00").unwrap()), 3 * 3600);
+        assert_eq!(east(Zone::parse("+03").unwrap()), -3 * 3600);
+        assert_eq!(east(Zone::of_arrow("-05:30").unwrap()), -(5 * 3600 + 1800));
     }
 }

@@ -352,7 +352,7 @@ impl ScalarUDFImpl for MakeTimestamptz {
             .execution
             .time_zone
             .as_deref()
-            .map(Zone::parse)
+            .map(Zone::of_arrow)
             .transpose()?;
         let walls = wall_clocks(&arrays)?;
         let zones = arrays

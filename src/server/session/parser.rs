@@ -63,12 +63,7 @@ impl Parser {
             Some(z) if !z.eq_ignore_ascii_case("local") && !z.eq_ignore_ascii_case("default") => z,
             _ => "UTC".to_string(),
         };
-        let zone = match zone.parse::<i32>() {
-            // A bare number is hours east of UTC here (PostgreSQL's POSIX
-            // sign rule applies only to zone strings like 'UTC+3').
-            Ok(h) => format!("{}{:02}:00", if h < 0 { '-' } else { '+' }, h.abs()),
-            Err(_) => zone,
-        };
+        let zone = engine_zone(&zone);
         let Ok(ctx) = self.login.ctx() else {
             return;
         };
@@ -78,6 +73,30 @@ impl Parser {
         if current.as_deref() != Some(zone.as_str()) {
             *current = Some(zone);
         }
+    }
+}
+
+/// A `TimeZone` setting as the engine's zone: an IANA name as it is; a
+/// number as hours east of UTC (`SET TIME ZONE 3`, `'+03'`: PostgreSQL
+/// reads a whole number so); any other offset (`'UTC+3'`, `'-03:30'`) by
+/// PostgreSQL's POSIX rule, hours *west* of Greenwich, written as the
+/// engine's east offset (`-03:00`, `+03:30`).
+fn engine_zone(setting: &str) -> String {
+    use crate::pg_compat::pg_functions::Zone;
+    let t = setting.trim();
+    if let Ok(h) = t.parse::<i32>() {
+        return format!("{}{:02}:00", if h < 0 { '-' } else { '+' }, h.abs());
+    }
+    match Zone::parse(t) {
+        Ok(Zone::Fixed(o))
+            if !["utc", "gmt", "z", "zulu", "universal"]
+                .contains(&t.to_ascii_lowercase().as_str()) =>
+        {
+            let east = o.local_minus_utc();
+            let (sign, abs) = if east < 0 { ('-', -east) } else { ('+', east) };
+            format!("{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60)
+        }
+        _ => t.to_string(),
     }
 }
 
@@ -177,5 +196,21 @@ impl QueryParser for Parser {
                 .clone()),
             None => Ok(vec![]),
         }
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::engine_zone;
+
+    #[test]
+    fn time_zone_settings_become_the_engines_east_offsets_as_postgresql_reads_them() {
+        assert_eq!(engine_zone("3"), "+03:00");
+        assert_eq!(engine_zone("+03"), "+03:00");
+        assert_eq!(engine_zone("-5"), "-05:00");
+        assert_eq!(engine_zone("UTC+3"), "-03:00");
+        assert_eq!(engine_zone("-03:30"), "+03:30");
+        assert_eq!(engine_zone("Europe/Moscow"), "Europe/Moscow");
+        assert_eq!(engine_zone("UTC"), "UTC");
     }
 }

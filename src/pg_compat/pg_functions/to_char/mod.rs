@@ -67,7 +67,7 @@ struct SessionZone {
 impl SessionZone {
     fn of(config: &ConfigOptions) -> Result<SessionZone> {
         let text = config.execution.time_zone.as_deref().unwrap_or("UTC");
-        let zone = Zone::parse(text)?;
+        let zone = Zone::of_arrow(text)?;
         let fixed_name = match zone {
             Zone::Named(_) => String::new(),
             Zone::Fixed(o) => {
