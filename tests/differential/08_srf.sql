@@ -41,3 +41,5 @@ SELECT count(*) FROM generate_series(1, 3) a, generate_series(1, 4) b;
 SELECT g, g * interval '1 hour' FROM generate_series(0, 2) g ORDER BY g;
 SELECT array_agg(g ORDER BY g DESC) FROM generate_series(1, 5) g;
 SELECT max(g), min(g) FROM generate_series(-3, 3) AS g;
+SELECT g.n, g.ordinality FROM generate_series(5, 1, -2) WITH ORDINALITY AS g(n) ORDER BY 2;
+SELECT u.*, u.ordinality * 10 FROM unnest(ARRAY[3, 1, 2]) WITH ORDINALITY AS u(v) ORDER BY 1;
