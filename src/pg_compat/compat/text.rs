@@ -104,7 +104,8 @@ pub(super) fn is_space(t: &Token) -> bool {
 /// Every rewrite, in order.
 pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
     let mut sql = rewrite(sql, search_path, user);
-    let steps: [fn(&str) -> Cow<'_, str>; 5] = [
+    let steps: [fn(&str) -> Cow<'_, str>; 6] = [
+        reset_time_zone,
         typed_regclass_literals,
         regproc_literals,
         like_escapes,
@@ -117,6 +118,25 @@ pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, s
         }
     }
     sql
+}
+
+/// `RESET TIME ZONE` (PostgreSQL's spelling, which sqlparser does not
+/// read) → `RESET timezone`, for a statement that is only that.
+fn reset_time_zone(sql: &str) -> Cow<'_, str> {
+    let words: Vec<&str> = sql
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .collect();
+    let is_reset = words.len() == 3
+        && words[0].eq_ignore_ascii_case("reset")
+        && words[1].eq_ignore_ascii_case("time")
+        && words[2].eq_ignore_ascii_case("zone");
+    if is_reset {
+        Cow::Owned("RESET timezone".into())
+    } else {
+        Cow::Borrowed(sql)
+    }
 }
 
 /// Set-returning functions over arrays that [`super::pg_functions`]

@@ -7,7 +7,11 @@
 //! DataFusion calls a table function while planning, with its arguments
 //! folded to constants: `SELECT * FROM jsonb_each('{"a": 1}')` works, an
 //! argument that is a column of another table (`LATERAL`) does not, and is
-//! refused with 0A000.
+//! refused with 0A000. In a select list the single-column sets
+//! (`…_array_elements[_text]`, `…_object_keys`) are scalar functions
+//! returning the set as a list ([`ListOfSet`]), which
+//! [`crate::pg_compat::compat`] unnests: one row per element, for any row's
+//! document.
 
 use std::sync::Arc;
 
@@ -32,6 +36,20 @@ pub fn register(ctx: &SessionContext) {
                     continue;
                 }
                 let f = JsonSet { kind, set, text };
+                if set != Set::Each {
+                    // In a select list: the set as a list, which
+                    // `crate::pg_compat::compat` unnests.
+                    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                        ListOfSet {
+                            set: f,
+                            name: f.name(),
+                            signature: datafusion::logical_expr::Signature::any(
+                                1,
+                                datafusion::logical_expr::Volatility::Immutable,
+                            ),
+                        },
+                    ));
+                }
                 ctx.register_udtf(&f.name(), Arc::new(f));
             }
         }
@@ -193,5 +211,77 @@ impl TableFunctionImpl for JsonSet {
         let schema = Arc::new(Schema::new(fields));
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
         Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// A single-column set (`json[b]_array_elements[_text]`,
+/// `json[b]_object_keys`) in a select list: each document's set as a list.
+#[derive(Debug)]
+struct ListOfSet {
+    set: JsonSet,
+    name: String,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl PartialEq for ListOfSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for ListOfSet {}
+
+impl std::hash::Hash for ListOfSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ListOfSet {
+    fn item(&self) -> Field {
+        match self.set.set {
+            Set::Keys => Field::new_list_field(DataType::Utf8, true),
+            _ => self.set.value_field("item"),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for ListOfSet {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(Arc::new(self.item())))
+    }
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, ListBuilder};
+        let docs = args.args[0].to_array(args.number_rows)?;
+        let docs = datafusion::arrow::compute::cast(&docs, &DataType::Utf8)?;
+        let docs = docs.as_string::<i32>();
+        let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(self.item()));
+        for i in 0..docs.len() {
+            if docs.is_null(i) {
+                out.append(false);
+                continue;
+            }
+            let doc = match self.set.kind {
+                Kind::Json => value::parse(docs.value(i))?,
+                Kind::Jsonb => value::parse_jsonb(docs.value(i))?,
+            };
+            for (k, v) in self.set.rows(&doc)? {
+                let item = if self.set.set == Set::Keys { k } else { v };
+                out.values().append_option(item);
+            }
+            out.append(true);
+        }
+        Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+            out.finish(),
+        )))
     }
 }
