@@ -120,6 +120,7 @@ impl AnalyzerRule for IntegerLiterals {
             retyped |= changed.transformed;
             if retyped {
                 let transformed = changed.transformed;
+                let changed = changed.transform_data(outer_references_retyped)?;
                 let node = match changed.data {
                     LogicalPlan::Union(union) => union_of_input_types(union),
                     other => super::result_types::recomputed(other),
@@ -135,6 +136,40 @@ impl AnalyzerRule for IntegerLiterals {
     fn name(&self) -> &str {
         "oko_integer_literals"
     }
+}
+
+/// `node` with the outer references of its subqueries typed as the
+/// columns they read now are: a subquery planned against an input whose
+/// constants this rule retyped (`(VALUES (1)) t(x) … WHERE t.x = u.a`)
+/// would compare the old type with the new one.
+fn outer_references_retyped(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let mut schema = DFSchema::empty();
+    for input in node.inputs() {
+        schema.merge(input.schema());
+    }
+    node.map_subqueries(|subquery| {
+        subquery.transform_down_with_subqueries(|n| {
+            n.map_expressions(|e| {
+                e.transform(|e| match e {
+                    Expr::OuterReferenceColumn(field, column) => {
+                        match schema.qualified_field_from_column(&column).map(|(_, f)| f) {
+                            Ok(now) if now.data_type() != field.data_type() => {
+                                let field = Arc::new(
+                                    field
+                                        .as_ref()
+                                        .clone()
+                                        .with_data_type(now.data_type().clone()),
+                                );
+                                Ok(Transformed::yes(Expr::OuterReferenceColumn(field, column)))
+                            }
+                            _ => Ok(Transformed::no(Expr::OuterReferenceColumn(field, column))),
+                        }
+                    }
+                    other => Ok(Transformed::no(other)),
+                })
+            })
+        })
+    })
 }
 
 /// A union typed anew from its inputs (`SELECT 1 UNION SELECT 2` is an

@@ -91,10 +91,10 @@ fn known_message(m: &str) -> Option<ErrorInfo> {
     {
         let mut info = error(
             code::FEATURE_NOT_SUPPORTED,
-            "this subquery cannot be planned here: IN (subquery) in a select list, and a \
-             subquery that reads the outer row as a LATERAL join or with LIMIT, are not \
-             supported; subqueries work in WHERE (EXISTS, IN, comparisons) and as \
-             aggregated values",
+            "this subquery cannot be planned: a subquery that reads the outer row is \
+             supported where it matches the outer row's columns with = (in WHERE, or \
+             aggregated in a select list); LATERAL joins, LIMIT, other comparisons with the \
+             outer row and IN (subquery) in a select list are not",
         );
         info.hint = Some(
             "join the tables, or aggregate in the subquery (max(…), count(…), bool_or(…))".into(),

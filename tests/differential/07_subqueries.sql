@@ -73,3 +73,11 @@ SELECT count(*) FROM leads l WHERE l.manager_id = (SELECT m.manager_id FROM mana
 -- EXISTS in a select list (counted as an aggregated scalar subquery).
 SELECT t.tenant, EXISTS (SELECT 1 FROM managers m WHERE m.tenant = t.tenant AND m.department = 'Продажи') AS sales, NOT EXISTS (SELECT 1 FROM ratings r WHERE r.tenant = t.tenant AND r.score = 1) AS no_ones FROM tenants t ORDER BY 1;
 SELECT EXISTS (SELECT 1 FROM tenants), EXISTS (SELECT 1 FROM tenants WHERE false), NOT EXISTS (SELECT 1 FROM leads WHERE channel = 'fax');
+
+-- Rows compared with a subquery's rows, NULLs as PostgreSQL reads them.
+SELECT x, y FROM (VALUES (1, 1), (2, NULL), (3, 3)) t(x, y) WHERE (x, y) NOT IN (SELECT a, b FROM (VALUES (1, 1), (NULL, 5)) u(a, b)) ORDER BY 1;
+SELECT x, y FROM (VALUES (1, 1), (2, NULL), (3, 3)) t(x, y) WHERE (x, y) IN (SELECT a, b FROM (VALUES (1, 1), (2, NULL), (3, 4)) u(a, b)) ORDER BY 1;
+SELECT count(*) FROM leads l WHERE l.channel = 'call' AND (l.tenant, l.manager_id) IN (SELECT tenant, manager_id FROM managers WHERE department = 'Продажи');
+SELECT x FROM (VALUES (1), (2), (3)) t(x) WHERE EXISTS (SELECT 1 FROM (VALUES (2), (3)) u(a) WHERE u.a = t.x) ORDER BY 1;
+-- refused: 0A000 a correlated subquery that compares the outer row other than with = cannot be planned
+SELECT x, (SELECT count(*) FROM managers m WHERE length(m.manager_id) > t.x) FROM (SELECT 1 AS x UNION ALL SELECT 100) t ORDER BY 1;

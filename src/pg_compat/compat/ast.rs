@@ -80,6 +80,7 @@ impl VisitorMut for StatementRewrites {
         super::multisets::counted_set_operations(&mut query.body);
         super::spellings::query(query);
         exists_in_select_list(query);
+        row_in_subquery(query);
         super::sets::select_list_sets(query);
         ControlFlow::Continue(())
     }

@@ -542,3 +542,74 @@ fn counted_rows(subquery: &Query) -> Option<Query> {
     }
     Some(counted)
 }
+
+/// `(a, b) [NOT] IN (SELECT x, y …)` among the conditions of `query`'s
+/// `WHERE` (a row compared with a subquery's rows, which DataFusion plans
+/// for one column only) → `[NOT] EXISTS (SELECT 1 FROM (…) AS oko_in(c1,
+/// c2) WHERE …)`:
+/// - `IN`: some row equal in every column;
+/// - `NOT IN`: no row that is equal or unknown (a NULL in a compared
+///   column), since PostgreSQL's `NOT IN` is then NULL, which `WHERE`
+///   reads as false.
+///
+/// Only a condition that `WHERE` reads directly (one of its `AND`ed terms)
+/// is rewritten: there an unknown answer and false are the same.
+pub(super) fn row_in_subquery(query: &mut Query) {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let Some(selection) = select.selection.as_mut() else {
+        return;
+    };
+    let mut terms = vec![selection];
+    while let Some(term) = terms.pop() {
+        match term {
+            SqlExpr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                terms.push(left.as_mut());
+                terms.push(right.as_mut());
+            }
+            SqlExpr::Nested(inner) => terms.push(inner.as_mut()),
+            SqlExpr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                if let Some(exists) = row_membership(expr, subquery, *negated) {
+                    *term = exists;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn row_membership(row: &SqlExpr, subquery: &Query, negated: bool) -> Option<SqlExpr> {
+    let SqlExpr::Tuple(values) = row else {
+        return None;
+    };
+    if values.len() < 2 {
+        return None;
+    }
+    let columns: Vec<String> = (1..=values.len()).map(|i| format!("oko_c{i}")).collect();
+    let condition = values
+        .iter()
+        .zip(&columns)
+        .map(|(v, c)| {
+            if negated {
+                format!("(oko_in.{c} = ({v}) OR oko_in.{c} IS NULL OR ({v}) IS NULL)")
+            } else {
+                format!("oko_in.{c} = ({v})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let not = if negated { "NOT " } else { "" };
+    parse_expr(&format!(
+        "{not}EXISTS (SELECT 1 FROM ({subquery}) AS oko_in({}) WHERE {condition})",
+        columns.join(", ")
+    ))
+}
