@@ -14,6 +14,7 @@
 //! | [`column_names`] | output columns named as PostgreSQL names them (`?column?`, `count`) |
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`literals`] | integer constants typed `integer` where PostgreSQL types them so |
+//! | [`conditions`] | `CASE WHEN` conditions must be booleans (42804) |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
 //! | [`text_types`] | `name` and `character varying` columns, which are Arrow text like `text` |
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
@@ -22,6 +23,7 @@
 pub mod casts;
 pub mod column_names;
 pub mod compat;
+pub mod conditions;
 pub mod engine_settings;
 pub mod information_schema;
 pub mod json;
@@ -100,8 +102,10 @@ pub fn expr_planners() -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprPla
 /// The analyzer rules of a PostgreSQL session: DataFusion's, after the
 /// ones that must see the plan before type coercion ([`literals`]).
 pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
-        vec![Arc::new(literals::IntegerLiterals)];
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = vec![
+        Arc::new(literals::IntegerLiterals),
+        Arc::new(conditions::BooleanConditions),
+    ];
     rules.extend(datafusion::optimizer::Analyzer::new().rules);
     rules
 }

@@ -85,3 +85,5 @@ SELECT 1 WHERE 'abc';
 SELECT CASE WHEN 1 THEN 2 END;
 SELECT generate_series('a', 'b');
 SELECT jsonb_array_length('{"a": 1}');
+SELECT CASE WHEN tenant THEN 1 END FROM tenants;
+SELECT CASE WHEN 'true' THEN 1 ELSE 0 END, CASE WHEN NULL THEN 1 ELSE 0 END;
