@@ -89,6 +89,23 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     Ok(())
 }
 
+/// `ctx`'s type planner replaced by the one `wrap` makes of it (each of
+/// ours answers for its own type names and asks the one it wraps for the
+/// rest).
+pub(crate) fn wrap_type_planner(
+    ctx: &SessionContext,
+    wrap: impl FnOnce(
+        Option<Arc<dyn datafusion::logical_expr::planner::TypePlanner>>,
+    ) -> Arc<dyn datafusion::logical_expr::planner::TypePlanner>,
+) {
+    let state = ctx.state_ref();
+    let existing = state.read().clone();
+    let mut builder = datafusion::execution::SessionStateBuilder::new_from_existing(existing);
+    let inner = builder.type_planner().clone();
+    let new_state = builder.with_type_planner(wrap(inner)).build();
+    *state.write() = new_state;
+}
+
 /// DataFusion's default expression planners, with PostgreSQL's operators
 /// ([`operators`]) first: the first planner that plans an expression wins,
 /// and DataFusion's own would plan `EXTRACT` and `SUBSTRING` its way.

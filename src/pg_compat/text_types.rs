@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{DataType as SqlType, ObjectNamePart};
@@ -199,14 +198,7 @@ impl TypePlanner for TextTypes {
 /// Installs [`TextTypes`] in `ctx`'s session, in front of the type planner
 /// it has.
 pub fn install(ctx: &SessionContext) {
-    let state = ctx.state_ref();
-    let existing = state.read().clone();
-    let mut builder = SessionStateBuilder::new_from_existing(existing);
-    let inner = builder.type_planner().clone();
-    let new_state = builder
-        .with_type_planner(Arc::new(TextTypes { inner }))
-        .build();
-    *state.write() = new_state;
+    super::wrap_type_planner(ctx, |inner| Arc::new(TextTypes { inner }));
 }
 
 #[cfg(test)]

@@ -272,30 +272,31 @@ pub(super) fn make_interval_positional(expr: &SqlExpr) -> Option<SqlExpr> {
     parse_expr(&format!("make_interval({})", values[..last].join(", ")))
 }
 
-/// `x op ANY (subquery)`, `x op ALL (subquery)`: `= ANY` is `IN`, `<> ALL`
-/// is `NOT IN`; the other comparisons are written with the subquery's
-/// count, NULL count and minimum or maximum, with PostgreSQL's answers for
-/// an empty set (`ALL` true, `ANY` false) and for NULLs. (DataFusion's own
-/// plan of these forms answers wrongly.)
-/// `x op ANY (array)` / `x op ALL (array)` → `pg_array_any(x, array,
-/// 'op')` / `pg_array_all(…)`: PostgreSQL's three-valued answer for every
-/// comparison operator ([`crate::pg_compat::pg_functions`]'s `quantified`).
-pub(super) fn quantified_array(expr: &SqlExpr) -> Option<SqlExpr> {
-    let (left, op, right, all) = match expr {
+/// The parts of `x op ANY (…)` / `x op ALL (…)`: `x`, `op`, the set, and
+/// whether it is `ALL`.
+fn quantified(expr: &SqlExpr) -> Option<(&SqlExpr, &BinaryOperator, &SqlExpr, bool)> {
+    match expr {
         SqlExpr::AnyOp {
             left,
             compare_op,
             right,
             ..
-        } => (left, compare_op, right, false),
+        } => Some((left, compare_op, right, false)),
         SqlExpr::AllOp {
             left,
             compare_op,
             right,
-        } => (left, compare_op, right, true),
-        _ => return None,
-    };
-    if matches!(right.as_ref(), SqlExpr::Subquery(_)) {
+        } => Some((left, compare_op, right, true)),
+        _ => None,
+    }
+}
+
+/// `x op ANY (array)` / `x op ALL (array)` → `pg_array_any(x, array,
+/// 'op')` / `pg_array_all(…)`: PostgreSQL's three-valued answer for every
+/// comparison operator ([`crate::pg_compat::pg_functions`]'s `quantified`).
+pub(super) fn quantified_array(expr: &SqlExpr) -> Option<SqlExpr> {
+    let (left, op, right, all) = quantified(expr)?;
+    if matches!(right, SqlExpr::Subquery(_)) {
         return None;
     }
     let op = match op {
@@ -311,22 +312,14 @@ pub(super) fn quantified_array(expr: &SqlExpr) -> Option<SqlExpr> {
     parse_expr(&format!("{f}({left}, {right}, '{op}')"))
 }
 
+/// `x op ANY (subquery)`, `x op ALL (subquery)`: `= ANY` is `IN`, `<> ALL`
+/// is `NOT IN`; the other comparisons are written with the subquery's
+/// count, NULL count and minimum or maximum, with PostgreSQL's answers for
+/// an empty set (`ALL` true, `ANY` false) and for NULLs. (DataFusion's own
+/// plan of these forms answers wrongly.)
 pub(super) fn quantified_subquery(expr: &SqlExpr) -> Option<SqlExpr> {
-    let (left, op, right, all) = match expr {
-        SqlExpr::AnyOp {
-            left,
-            compare_op,
-            right,
-            ..
-        } => (left, compare_op, right, false),
-        SqlExpr::AllOp {
-            left,
-            compare_op,
-            right,
-        } => (left, compare_op, right, true),
-        _ => return None,
-    };
-    let SqlExpr::Subquery(query) = right.as_ref() else {
+    let (left, op, right, all) = quantified(expr)?;
+    let SqlExpr::Subquery(query) = right else {
         return None;
     };
     match (op, all) {

@@ -24,7 +24,6 @@ use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::planner::TypePlanner;
@@ -96,14 +95,7 @@ impl TypePlanner for JsonTypes {
 /// Installs [`JsonTypes`] in `ctx`'s session, in front of the type planner
 /// it has.
 pub fn install_type_planner(ctx: &SessionContext) {
-    let state = ctx.state_ref();
-    let existing = state.read().clone();
-    let mut builder = SessionStateBuilder::new_from_existing(existing);
-    let inner = builder.type_planner().clone();
-    let new_state = builder
-        .with_type_planner(Arc::new(JsonTypes { inner }))
-        .build();
-    *state.write() = new_state;
+    crate::pg_compat::wrap_type_planner(ctx, |inner| Arc::new(JsonTypes { inner }));
 }
 
 /// The analyzer rule; see the module documentation.
