@@ -77,6 +77,13 @@ impl ExprPlanner for PgOperators {
                 seconds_of_minute(scale).call(vec![value.clone()]),
             ));
         }
+        if let Some(part) = CalendarPart::of(&field)
+            && let [_, value] = args.as_slice()
+        {
+            return Ok(PlannerResult::Planned(
+                calendar_part(part).call(vec![value.clone()]),
+            ));
+        }
         let scale = if field == "epoch" { 6 } else { 0 };
         Ok(PlannerResult::Planned(Expr::Cast(
             datafusion::logical_expr::Cast::new(
@@ -586,6 +593,139 @@ impl ScalarUDFImpl for IntervalMul {
         let array: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(out));
         crate::pg_compat::pg_functions::answer(array, scalar)
     }
+}
+
+/// `EXTRACT` fields DataFusion's `date_part` lacks, of a date or timestamp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CalendarPart {
+    Century,
+    Millennium,
+    Decade,
+    IsoYear,
+    /// The Julian day, with the fraction of the day for a timestamp.
+    Julian,
+}
+
+impl CalendarPart {
+    fn of(field: &str) -> Option<CalendarPart> {
+        Some(match field {
+            "century" | "centuries" => CalendarPart::Century,
+            "millennium" | "millennia" => CalendarPart::Millennium,
+            "decade" | "decades" => CalendarPart::Decade,
+            "isoyear" => CalendarPart::IsoYear,
+            "julian" => CalendarPart::Julian,
+            _ => return None,
+        })
+    }
+}
+
+/// `EXTRACT(CENTURY | MILLENNIUM | DECADE | ISOYEAR | JULIAN FROM x)`, a
+/// `numeric` as PostgreSQL's (a timestamptz read in the session's zone).
+fn calendar_part(part: CalendarPart) -> ScalarUDF {
+    let (name, run): (&'static str, crate::pg_compat::pg_functions::simple::Run) = match part {
+        CalendarPart::Century => ("pg_extract_century", |a, t| {
+            calendar(&a[0], t, CalendarPart::Century)
+        }),
+        CalendarPart::Millennium => ("pg_extract_millennium", |a, t| {
+            calendar(&a[0], t, CalendarPart::Millennium)
+        }),
+        CalendarPart::Decade => ("pg_extract_decade", |a, t| {
+            calendar(&a[0], t, CalendarPart::Decade)
+        }),
+        CalendarPart::IsoYear => ("pg_extract_isoyear", |a, t| {
+            calendar(&a[0], t, CalendarPart::IsoYear)
+        }),
+        CalendarPart::Julian => ("pg_extract_julian", |a, t| {
+            calendar(&a[0], t, CalendarPart::Julian)
+        }),
+    };
+    let return_type: crate::pg_compat::pg_functions::simple::ReturnType = match part {
+        CalendarPart::Julian => |_| Ok(DataType::Decimal128(38, 20)),
+        _ => |_| Ok(DataType::Decimal128(38, 0)),
+    };
+    crate::pg_compat::pg_functions::simple::function(
+        name,
+        Signature::any(1, Volatility::Stable),
+        return_type,
+        run,
+    )
+}
+
+fn calendar(value: &ArrayRef, t: &DataType, part: CalendarPart) -> Result<ArrayRef> {
+    use chrono::{Datelike, NaiveDate, Timelike};
+    use datafusion::arrow::datatypes::{Int64Type, TimeUnit};
+    let DataType::Decimal128(precision, scale) = t else {
+        return datafusion::common::internal_err!("calendar parts are decimals, not {t}");
+    };
+    // Each value as a wall-clock time (a date at its midnight).
+    let walls: Vec<Option<chrono::NaiveDateTime>> = match value.data_type() {
+        DataType::Date32 | DataType::Date64 => {
+            let days = cast(&cast(value, &DataType::Date32)?, &DataType::Int32)?;
+            days.as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+                .iter()
+                .map(|d| {
+                    d.and_then(|d| {
+                        NaiveDate::from_num_days_from_ce_opt(d + 719_163)
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    })
+                })
+                .collect()
+        }
+        DataType::Timestamp(_, zone) => {
+            let micros = cast(
+                value,
+                &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()),
+            )?;
+            let micros = cast(&micros, &DataType::Int64)?;
+            let zone = zone
+                .as_deref()
+                .map(crate::pg_compat::pg_functions::Zone::of_arrow)
+                .transpose()?;
+            micros
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|m| {
+                    let instant = chrono::DateTime::from_timestamp_micros(m?)?;
+                    Some(match &zone {
+                        Some(z) => z.local(instant),
+                        None => instant.naive_utc(),
+                    })
+                })
+                .collect()
+        }
+        other => {
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                format!("function extract(unknown, {other}) does not exist"),
+            ));
+        }
+    };
+    let ten = 10_i128.pow(*scale as u32);
+    let out: datafusion::arrow::array::Decimal128Array = walls
+        .iter()
+        .map(|w| {
+            let w = (*w)?;
+            let y = i128::from(w.year());
+            let whole = |n: i128| Some(n * ten);
+            match part {
+                CalendarPart::Century if y > 0 => whole((y + 99) / 100),
+                CalendarPart::Century => whole(-((100 - y) / 100)),
+                CalendarPart::Millennium if y > 0 => whole((y + 999) / 1000),
+                CalendarPart::Millennium => whole(-((1000 - y) / 1000)),
+                CalendarPart::Decade => whole(y.div_euclid(10)),
+                CalendarPart::IsoYear => whole(i128::from(w.date().iso_week().year())),
+                CalendarPart::Julian => {
+                    let day = i128::from(w.date().num_days_from_ce()) - 719_163 + 2_440_588;
+                    let micros = i128::from(w.num_seconds_from_midnight()) * 1_000_000
+                        + i128::from(w.nanosecond() / 1_000);
+                    // The fraction of the day, rounded at the last decimal.
+                    let fraction = (micros * ten + 43_200_000_000) / 86_400_000_000;
+                    Some(day * ten + fraction)
+                }
+            }
+        })
+        .collect();
+    Ok(Arc::new(out.with_precision_and_scale(*precision, *scale)?))
 }
 
 /// `EXTRACT(SECOND | MILLISECONDS FROM x)`: the seconds of the minute with

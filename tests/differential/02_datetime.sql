@@ -122,3 +122,5 @@ SET TIME ZONE 'UTC';
 SET TIME ZONE 'Asia/Tokyo';
 RESET TIME ZONE;
 SELECT TIMESTAMPTZ '2026-07-01 12:00+00';
+SELECT extract(millennium FROM DATE '2026-07-01'), extract(decade FROM TIMESTAMP '2026-07-01 10:00'), extract(isoyear FROM DATE '2026-12-31'), extract(julian FROM TIMESTAMP '2026-07-01 12:00');
+SELECT extract(century FROM created_at), extract(isoyear FROM created_at::date) FROM leads ORDER BY tenant, lead_id LIMIT 2;
