@@ -188,53 +188,52 @@ fn union_of_input_types(union: Union) -> LogicalPlan {
 }
 
 /// `VALUES` whose columns hold only integer constants that fit (and
-/// NULLs) as `integer` columns, as PostgreSQL types them; a column with
-/// anything else keeps DataFusion's type.
+/// NULLs), or arrays of them, as `integer` (`integer[]`) columns, as
+/// PostgreSQL types them; a row already typed so by a cast (`NULL::int[]`,
+/// which DataFusion's planning widened to the column's `bigint`) keeps its
+/// own type. A column with anything else keeps DataFusion's type.
 fn retype_values(values: Values) -> Result<Transformed<LogicalPlan>> {
-    let fits = |e: &Expr| match e {
-        Expr::Literal(ScalarValue::Int64(Some(v)), meta) => {
-            i32::try_from(*v).is_ok() && written(meta)
-        }
-        Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, meta) => written(meta),
-        _ => false,
-    };
-    let columns: Vec<bool> = (0..values.schema.fields().len())
-        .map(|c| {
-            values.schema.field(c).data_type() == &DataType::Int64
-                && values.values.iter().all(|row| row.get(c).is_some_and(fits))
-        })
-        .collect();
-    if !columns.contains(&true) {
+    let width = values.schema.fields().len();
+    let mut columns: Vec<Option<(DataType, Vec<Expr>)>> = vec![];
+    for c in 0..width {
+        let wanted = match values.schema.field(c).data_type() {
+            DataType::Int64 => Some(DataType::Int32),
+            DataType::List(item) if item.data_type() == &DataType::Int64 => Some(DataType::List(
+                Arc::new(item.as_ref().clone().with_data_type(DataType::Int32)),
+            )),
+            _ => None,
+        };
+        let retyped = wanted.and_then(|wanted| {
+            let rows = values
+                .values
+                .iter()
+                .map(|row| row.get(c).and_then(|e| as_int4(e, &wanted)))
+                .collect::<Option<Vec<_>>>()?;
+            Some((wanted, rows))
+        });
+        columns.push(retyped);
+    }
+    if columns.iter().all(Option::is_none) {
         return Ok(Transformed::no(LogicalPlan::Values(values)));
     }
-    let rows = values
-        .values
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .zip(&columns)
-                .map(|(e, retype)| match e {
-                    Expr::Literal(ScalarValue::Int64(v), meta) if *retype => Expr::Literal(
-                        ScalarValue::Int32(v.and_then(|v| i32::try_from(v).ok())),
-                        meta,
-                    ),
-                    Expr::Literal(ScalarValue::Null, meta) if *retype => {
-                        Expr::Literal(ScalarValue::Int32(None), meta)
-                    }
-                    other => other,
-                })
-                .collect()
-        })
-        .collect();
+    let mut rows = values.values;
+    for (c, column) in columns.iter().enumerate() {
+        if let Some((_, retyped)) = column {
+            for (row, e) in rows.iter_mut().zip(retyped) {
+                row[c] = e.clone();
+            }
+        }
+    }
     let fields = values
         .schema
         .iter()
         .zip(&columns)
-        .map(|((qualifier, field), retype)| {
-            let field = if *retype {
-                Arc::new(field.as_ref().clone().with_data_type(DataType::Int32))
-            } else {
-                field.clone()
+        .map(|((qualifier, field), column)| {
+            let field = match column {
+                Some((wanted, _)) => {
+                    Arc::new(field.as_ref().clone().with_data_type(wanted.clone()))
+                }
+                None => field.clone(),
             };
             (qualifier.cloned(), field)
         })
@@ -244,6 +243,45 @@ fn retype_values(values: Values) -> Result<Transformed<LogicalPlan>> {
         schema: Arc::new(schema),
         values: rows,
     })))
+}
+
+/// One `VALUES` entry as a value of `wanted` (`integer` or `integer[]`):
+/// a written integer constant that fits, NULL, an array of such constants,
+/// or a widening cast of a value of that type already.
+fn as_int4(e: &Expr, wanted: &DataType) -> Option<Expr> {
+    match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta)
+            if wanted == &DataType::Int32 && written(meta) =>
+        {
+            Some(Expr::Literal(
+                ScalarValue::Int32(Some(i32::try_from(*v).ok()?)),
+                meta.clone(),
+            ))
+        }
+        Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, meta) if written(meta) => Some(
+            Expr::Literal(ScalarValue::try_from(wanted).ok()?, meta.clone()),
+        ),
+        Expr::ScalarFunction(f)
+            if f.name() == "make_array" && matches!(wanted, DataType::List(_)) =>
+        {
+            let DataType::List(item) = wanted else {
+                return None;
+            };
+            let args = f
+                .args
+                .iter()
+                .map(|a| as_int4(a, item.data_type()))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Expr::ScalarFunction(
+                datafusion::logical_expr::expr::ScalarFunction::new_udf(f.func.clone(), args),
+            ))
+        }
+        Expr::Cast(cast) => match cast.expr.as_ref() {
+            inner @ Expr::Cast(c) if c.field.data_type() == wanted => Some(inner.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `expr` with its own integer constants as `integer`.

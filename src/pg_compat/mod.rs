@@ -27,6 +27,7 @@ pub mod conditions;
 pub mod engine_settings;
 pub mod information_schema;
 pub mod json;
+pub mod lateral;
 pub mod literals;
 pub mod operators;
 pub mod pg_catalog;
@@ -122,6 +123,7 @@ pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Sen
     let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = vec![
         Arc::new(literals::IntegerLiterals),
         Arc::new(conditions::BooleanConditions),
+        Arc::new(lateral::LateralSets),
     ];
     rules.extend(datafusion::optimizer::Analyzer::new().rules);
     rules

@@ -82,6 +82,7 @@ impl VisitorMut for StatementRewrites {
         exists_in_select_list(query);
         row_in_subquery(query);
         super::sets::select_list_sets(query);
+        super::sets::select_list_lateral(query);
         ControlFlow::Continue(())
     }
 
