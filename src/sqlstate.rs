@@ -46,6 +46,8 @@ pub mod code {
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
     pub const CARDINALITY_VIOLATION: &str = "21000";
     pub const GROUPING_ERROR: &str = "42803";
+    pub const ARRAY_SUBSCRIPT_ERROR: &str = "2202E";
+    pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
 }
 
 /// An error whose SQLSTATE is decided where it happens (a refused or

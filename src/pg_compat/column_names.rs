@@ -346,7 +346,9 @@ fn figure(expr: &SqlExpr) -> (Option<String>, u8) {
         SqlExpr::Array(_) => strong("array"),
         SqlExpr::Tuple(_) => strong("row"),
         SqlExpr::Extract { .. } => strong("extract"),
-        SqlExpr::Substring { .. } => strong("substring"),
+        SqlExpr::Substring { shorthand, .. } => {
+            strong(if *shorthand { "substr" } else { "substring" })
+        }
         SqlExpr::Position { .. } => strong("position"),
         SqlExpr::Overlay { .. } => strong("overlay"),
         SqlExpr::Ceil { .. } => strong("ceil"),

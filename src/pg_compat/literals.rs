@@ -45,6 +45,8 @@ const VALUE_FUNCTIONS: &[&str] = &[
     "array_replace_all",
     "array_element",
     "array_slice",
+    "trim_array",
+    "array_fill",
     "generate_series",
     "range",
     // (Its answer depends on the argument's width: `to_hex(-1)`.)

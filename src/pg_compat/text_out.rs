@@ -363,6 +363,41 @@ pub fn float4(v: f32) -> String {
     format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
+/// Row `row` of a list `array` as the texts of its elements, as PostgreSQL
+/// writes them in an array (`{3,4.5}`, `{"2026-07-01 10:00:00+00",NULL}`:
+/// the wire encoder joins and quotes them), for lists of the types
+/// [`array_value`] writes (`None` for another type; `Some(None)` for NULL).
+pub fn list_value(array: &dyn Array, row: usize) -> Option<Option<Vec<Option<String>>>> {
+    let items = match array.data_type() {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f,
+        _ => return None,
+    };
+    let known = matches!(
+        items.data_type(),
+        DataType::Timestamp(..)
+            | DataType::Interval(IntervalUnit::MonthDayNano)
+            | DataType::Float64
+            | DataType::Float32
+            | DataType::Time64(_)
+            | DataType::Time32(_)
+    );
+    if !known {
+        return None;
+    }
+    if array.is_null(row) {
+        return Some(None);
+    }
+    let value = match array.data_type() {
+        DataType::List(_) => array.as_list::<i32>().value(row),
+        DataType::LargeList(_) => array.as_list::<i64>().value(row),
+        _ => array.as_fixed_size_list().value(row),
+    };
+    (0..value.len())
+        .map(|i| array_value(value.as_ref(), i))
+        .collect::<Option<Vec<_>>>()
+        .map(Some)
+}
+
 /// Row `row` of `array` as PostgreSQL writes it, for the types this module
 /// writes (`None` for another type; `Some(None)` for NULL). A `timestamptz`
 /// is written in the zone its values carry.

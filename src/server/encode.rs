@@ -244,6 +244,17 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
+        } else if pg_field.format() == FieldFormat::Text
+            && let Some(text) = crate::pg_compat::text_out::list_value(array.as_ref(), row)
+        {
+            // Arrays of those, as PostgreSQL writes them (`{3,4.5}`,
+            // `{"2026-07-01 10:00:00+00"}`).
+            encoder.encode_field_with_type_and_format(
+                &text,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
         } else if let DataType::Decimal128(_, scale) = field.data_type()
             && *pg_field.datatype() == Type::NUMERIC
         {

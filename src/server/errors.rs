@@ -44,7 +44,7 @@ pub fn classify(e: &mut PgWireError) {
             if let Some(df) = inner.downcast_ref::<DataFusionError>() {
                 datafusion_info(df)
             } else if let Some(p) = inner.downcast_ref::<ParserError>() {
-                error(code::SYNTAX_ERROR, parser_message(p))
+                parser_info(p)
             } else if let Some(a) = inner.downcast_ref::<ArrowError>() {
                 arrow_info(a)
             } else {
@@ -284,7 +284,7 @@ pub fn datafusion_info(e: &DataFusionError) -> ErrorInfo {
         return info;
     }
     match root {
-        DataFusionError::SQL(p, _) => error(code::SYNTAX_ERROR, parser_message(p)),
+        DataFusionError::SQL(p, _) => parser_info(p),
         DataFusionError::ArrowError(a, _) => arrow_info(a),
         DataFusionError::SchemaError(s, _) => schema_info(s),
         DataFusionError::NotImplemented(m) => error(code::FEATURE_NOT_SUPPORTED, m.clone()),
@@ -315,6 +315,30 @@ pub fn datafusion_info(e: &DataFusionError) -> ErrorInfo {
         }
         other => error(code::INTERNAL_ERROR, other.to_string()),
     }
+}
+
+/// A statement the parser refused, as the client is told.
+pub fn parse_error(p: &ParserError) -> PgWireError {
+    PgWireError::UserError(Box::new(parser_info(p)))
+}
+
+/// A statement the parser refused: a syntax error, or PostgreSQL syntax
+/// OKO does not offer, said so (0A000).
+fn parser_info(p: &ParserError) -> ErrorInfo {
+    let message = parser_message(p);
+    // A window frame's `EXCLUDE CURRENT ROW | GROUP | TIES` (sqlparser
+    // stops at the keyword): DataFusion's frames have no exclusion.
+    if message.contains("found: EXCLUDE") {
+        let mut info = error(
+            code::FEATURE_NOT_SUPPORTED,
+            "window frame exclusion (EXCLUDE CURRENT ROW, EXCLUDE GROUP, EXCLUDE TIES) \
+             is not supported",
+        );
+        info.hint =
+            Some("subtract the excluded rows: sum(x) OVER (…) - x for EXCLUDE CURRENT ROW".into());
+        return info;
+    }
+    error(code::SYNTAX_ERROR, message)
 }
 
 fn parser_message(p: &ParserError) -> String {

@@ -121,6 +121,11 @@ impl StatementParser {
     /// compatibility rule; any other is parsed as written.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, ParserError> {
         let written = Parser::parse_sql(&PostgreSqlDialect {}, sql);
+        if let Ok(statements) = &written {
+            for s in statements {
+                reserved_table_names(s)?;
+            }
+        }
         if let Ok(statements) = &written
             && !statements.iter().any(reads_catalog)
         {
@@ -146,6 +151,109 @@ impl StatementParser {
             }
         }
         Ok(statements)
+    }
+}
+
+/// PostgreSQL's reserved keywords, which name no table unless quoted
+/// (sqlparser reads `SELECT FROM WHERE` as a table named `where`).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "initially",
+    "intersect",
+    "into",
+    "lateral",
+    "leading",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// A syntax error, as PostgreSQL gives it, for a reserved keyword written
+/// where a table's name stands.
+fn reserved_table_names(statement: &Statement) -> Result<(), ParserError> {
+    use datafusion::sql::sqlparser::ast::visit_relations;
+    let mut found = None;
+    let _ = visit_relations(statement, |name| {
+        if let [datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(i)] = name.0.as_slice()
+            && i.quote_style.is_none()
+            && RESERVED.contains(&i.value.to_lowercase().as_str())
+        {
+            found = Some(i.value.clone());
+            return std::ops::ControlFlow::Break(());
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    match found {
+        Some(word) => Err(ParserError::ParserError(format!("at or near \"{word}\""))),
+        None => Ok(()),
     }
 }
 

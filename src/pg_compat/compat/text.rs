@@ -104,8 +104,9 @@ pub(super) fn is_space(t: &Token) -> bool {
 /// Every rewrite, in order.
 pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
     let mut sql = rewrite(sql, search_path, user);
-    let steps: [fn(&str) -> Cow<'_, str>; 6] = [
+    let steps: [fn(&str) -> Cow<'_, str>; 7] = [
         reset_time_zone,
+        trim_spaces,
         typed_regclass_literals,
         regproc_literals,
         like_escapes,
@@ -137,6 +138,40 @@ fn reset_time_zone(sql: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(sql)
     }
+}
+
+/// `trim(LEADING FROM x)` (also `TRAILING`, `BOTH`): PostgreSQL trims
+/// spaces when no characters are given; sqlparser wants them → `trim(LEADING
+/// ' ' FROM x)`.
+fn trim_spaces(sql: &str) -> Cow<'_, str> {
+    let all = tokens(sql);
+    let solid: Vec<usize> = (0..all.len()).filter(|&i| !is_space(&all[i])).collect();
+    let word =
+        |i: usize, w: &str| matches!(&all[i], Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let mut spaces_before = vec![];
+    for k in 3..solid.len() {
+        let [trim, open, side, from] = [solid[k - 3], solid[k - 2], solid[k - 1], solid[k]];
+        if word(trim, "trim")
+            && all[open] == Token::LParen
+            && ["leading", "trailing", "both"]
+                .iter()
+                .any(|w| word(side, w))
+            && word(from, "from")
+        {
+            spaces_before.push(from);
+        }
+    }
+    if spaces_before.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 4 * spaces_before.len());
+    for (i, t) in all.iter().enumerate() {
+        if spaces_before.contains(&i) {
+            out.push_str("' ' ");
+        }
+        out.push_str(&t.to_string());
+    }
+    Cow::Owned(out)
 }
 
 /// Set-returning functions over arrays that [`super::pg_functions`]

@@ -4,6 +4,7 @@
 //! | function | who calls it |
 //! |---|---|
 //! | `pg_array_in(text)` | `CAST(text AS T[])` ([`super::casts`]): PostgreSQL's array input |
+//! | `array_dims`, `trim_array`, `array_fill` | analysts: an array's shape as PostgreSQL gives it ([`array_shape`]) |
 //! | `format(fmt, …)` | Metabase's field sync |
 //! | `percentile_disc(f) WITHIN GROUP (ORDER BY x)`, `mode() WITHIN GROUP (ORDER BY x)` | analysts: PostgreSQL's ordered-set aggregates |
 //! | `pg_typeof(x)` | analysts: the value's PostgreSQL type, a `regtype` |
@@ -22,6 +23,7 @@
 //! OKO declares no indexes, comments or collations, so the lookups answer
 //! what PostgreSQL answers for an object that has none.
 
+mod array_shape;
 mod arrays;
 mod catalog;
 mod characters;
@@ -80,6 +82,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         .chain(quantified::functions())
         .chain(characters::functions())
         .chain(numeric::functions())
+        .chain(array_shape::functions())
     {
         ctx.register_udf(f);
     }
@@ -93,6 +96,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::new_from_impl(Age::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(TimestampIn::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::new()));
+    ctx.register_udf(types::oko_typed());
     for kind in [OrderedSetKind::PercentileDisc, OrderedSetKind::Mode] {
         ctx.register_udaf(datafusion::logical_expr::AggregateUDF::new_from_impl(
             OrderedSet::new(kind),

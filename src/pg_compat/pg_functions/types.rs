@@ -1,5 +1,9 @@
 //! `pg_typeof(x)`: the PostgreSQL type of a value, as a `regtype` (an oid
 //! written as the type's SQL name, `timestamp with time zone`).
+//!
+//! `oko_typed(x, 'type')`: `x` itself, under a name that says the type it
+//! was cast to ([`super::super::compat`] uses it where two calls would
+//! otherwise share a name).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -252,4 +256,14 @@ impl ScalarUDFImpl for RoundToInteger {
         };
         super::answer(out, scalar)
     }
+}
+
+/// `oko_typed(x, 'type')` (see the module documentation).
+pub fn oko_typed() -> datafusion::logical_expr::ScalarUDF {
+    super::simple::function(
+        "oko_typed",
+        Signature::any(2, Volatility::Immutable),
+        |args| Ok(args[0].clone()),
+        |args, _| Ok(args[0].clone()),
+    )
 }

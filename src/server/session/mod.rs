@@ -421,3 +421,8 @@ async fn materialize(mut q: QueryResponse) -> PgWireResult<QueryResponse> {
 fn syntax_error(e: impl std::fmt::Display) -> PgWireError {
     user_error(code::SYNTAX_ERROR, format!("syntax error: {e}"))
 }
+
+/// A statement the parser refused (see [`crate::server::errors::parse_error`]).
+fn parse_error(e: &datafusion::sql::sqlparser::parser::ParserError) -> PgWireError {
+    crate::server::errors::parse_error(e)
+}

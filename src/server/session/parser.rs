@@ -122,7 +122,7 @@ impl QueryParser for Parser {
             Err(e) => match housekeeping(sql) {
                 // Planned as an empty statement; answered at execution.
                 Some(_) => return Ok(Some((sql.to_string(), None))),
-                None => return Err(syntax_error(e)),
+                None => return Err(parse_error(&e)),
             },
         };
         if statements.is_empty() {

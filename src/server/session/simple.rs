@@ -106,7 +106,7 @@ impl SimpleQueryHandler for Session {
                     .into_iter()
                     .flat_map(|text| match self.parser.parse(&text) {
                         Ok(s) => s.into_iter().map(Ok).collect::<Vec<_>>(),
-                        Err(e) => vec![Err((text, syntax_error(e)))],
+                        Err(e) => vec![Err((text, parse_error(&e)))],
                     })
                     .collect(),
             };
