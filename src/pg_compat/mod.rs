@@ -29,6 +29,7 @@ pub mod information_schema;
 pub mod json;
 pub mod lateral;
 pub mod literals;
+pub mod numeric_scale;
 pub mod operators;
 pub mod pg_catalog;
 pub mod pg_functions;
@@ -124,6 +125,7 @@ pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Sen
         Arc::new(literals::IntegerLiterals),
         Arc::new(conditions::BooleanConditions),
         Arc::new(lateral::LateralSets),
+        Arc::new(numeric_scale::NumericScale),
     ];
     rules.extend(datafusion::optimizer::Analyzer::new().rules);
     rules

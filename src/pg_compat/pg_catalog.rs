@@ -127,8 +127,8 @@ const RETYPED: &[(&str, &[(&str, Retype)])] = &[
 
 /// The retyped columns of the tables built from the catalog, converted
 /// whenever they are read.
-/// (`"char"` only where a value is never empty: arrow-pg cannot send an
-/// empty one in binary, PostgreSQL's `\0`.)
+/// (An empty `"char"`, PostgreSQL's `\0`, is sent in binary by OKO's
+/// encoder, `crate::server::encode`.)
 const RETYPED_LIVE: &[(&str, &[(&str, Retype)])] = &[
     ("pg_namespace", &[("nspacl", Retype::TextArray)]),
     (
@@ -138,6 +138,9 @@ const RETYPED_LIVE: &[(&str, &[(&str, Retype)])] = &[
             ("atttypid", Retype::Oid),
             ("attalign", Retype::Char),
             ("attstorage", Retype::Char),
+            ("attidentity", Retype::Char),
+            ("attgenerated", Retype::Char),
+            ("attcompression", Retype::Char),
             ("attacl", Retype::TextArray),
         ],
     ),
@@ -146,6 +149,8 @@ const RETYPED_LIVE: &[(&str, &[(&str, Retype)])] = &[
         &[
             ("relnamespace", Retype::Oid),
             ("reltype", Retype::Oid),
+            ("relam", Retype::Oid),
+            ("reltablespace", Retype::Oid),
             ("reloftype", Retype::Oid),
             ("reltoastrelid", Retype::Oid),
             ("relrewrite", Retype::Oid),
@@ -482,7 +487,7 @@ impl TableProvider for Converted {
             index.note(&batches, &spaces).await?;
             batches = batches
                 .iter()
-                .map(|b| row_types::patch_pg_class(b, index))
+                .map(|b| row_types::patch_pg_class(b, index).and_then(|b| heap_tables(&b)))
                 .collect::<Result<Vec<_>>>()?;
         }
         let batches = batches
@@ -505,6 +510,58 @@ impl TableProvider for Converted {
             projection.cloned(),
         )?)
     }
+}
+
+/// `pg_class` with `relam` and `relhasrules` as PostgreSQL has them: a
+/// table's access method is `heap` (oid 2; psql's `\dt+` shows it), other
+/// relations have none; a view has its rule and no replica identity.
+fn heap_tables(b: &RecordBatch) -> Result<RecordBatch> {
+    const HEAP: i32 = 2;
+    let schema = b.schema();
+    let (Ok(am), Some(kind)) = (
+        schema.index_of("relam"),
+        column_as(b, "relkind", &DataType::Utf8)?,
+    ) else {
+        return Ok(b.clone());
+    };
+    let kind = kind.as_string::<i32>();
+    let current = datafusion::arrow::compute::cast(b.column(am), &DataType::Int32)?;
+    let current = current.as_primitive::<Int32Type>();
+    let relam: datafusion::arrow::array::Int32Array = (0..b.num_rows())
+        .map(|i| match kind.is_valid(i).then(|| kind.value(i)) {
+            Some("r" | "m" | "t") => Some(HEAP),
+            _ => current.is_valid(i).then(|| current.value(i)),
+        })
+        .collect();
+    let relam = datafusion::arrow::compute::cast(&relam, schema.field(am).data_type())?;
+    let mut columns = b.columns().to_vec();
+    columns[am] = relam;
+    // A view is a rule in PostgreSQL (`relhasrules`, which psql reads).
+    if let Ok(rules) = schema.index_of("relhasrules")
+        && schema.field(rules).data_type() == &DataType::Boolean
+    {
+        let current = b.column(rules).as_boolean();
+        let has: datafusion::arrow::array::BooleanArray = (0..b.num_rows())
+            .map(|i| match kind.is_valid(i).then(|| kind.value(i)) {
+                Some("v") => Some(true),
+                _ => current.is_valid(i).then(|| current.value(i)),
+            })
+            .collect();
+        columns[rules] = Arc::new(has);
+    }
+    // A view has no replica identity (`n`), a table its default (`d`).
+    if let Ok(identity) = schema.index_of("relreplident")
+        && let Some(current) = b.column(identity).as_string_opt::<i32>()
+    {
+        let replident: StringArray = (0..b.num_rows())
+            .map(|i| match kind.is_valid(i).then(|| kind.value(i)) {
+                Some("v") => Some("n"),
+                _ => current.is_valid(i).then(|| current.value(i)),
+            })
+            .collect();
+        columns[identity] = Arc::new(replident);
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// Relation names by oid, as a `regclass` is written: noted whenever

@@ -244,6 +244,20 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
+        } else if *pg_field.datatype() == Type::CHAR
+            && pg_field.format() == FieldFormat::Binary
+            && let Some(texts) = array.as_string_opt::<i32>()
+        {
+            // A `"char"` is one byte in binary, `\0` for an empty one
+            // (arrow-pg cannot send that).
+            let value =
+                (!texts.is_null(row)).then(|| texts.value(row).bytes().next().unwrap_or(0) as i8);
+            encoder.encode_field_with_type_and_format(
+                &value,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
         } else if pg_field.format() == FieldFormat::Text
             && let Some(text) = crate::pg_compat::text_out::list_value(array.as_ref(), row)
         {
