@@ -15,6 +15,9 @@
 //! | [`compat`] | client queries rewritten before and after parsing (Grafana, pgjdbc, SQLAlchemy, asyncpg, Metabase idioms) |
 //! | [`literals`] | integer constants typed `integer` where PostgreSQL types them so |
 //! | [`conditions`] | `CASE WHEN` conditions must be booleans (42804) |
+//! | [`lateral`] | sets in `FROM` that read the row before them (`FROM leads, unnest(tags)`) |
+//! | [`numeric_scale`] | `x::numeric` with its value's scale (`5::numeric` is `5`) |
+//! | [`whole_rows`] | a whole row as a value: `row_to_json(t)`, `json_agg(r)` |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
 //! | [`text_types`] | `name` and `character varying` columns, which are Arrow text like `text` |
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
@@ -38,6 +41,7 @@ pub mod result_types;
 pub mod text_out;
 pub mod text_types;
 pub mod vars;
+pub mod whole_rows;
 
 use std::sync::Arc;
 
@@ -126,6 +130,7 @@ pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Sen
         Arc::new(conditions::BooleanConditions),
         Arc::new(lateral::LateralSets),
         Arc::new(numeric_scale::NumericScale),
+        Arc::new(whole_rows::WholeRows),
     ];
     rules.extend(datafusion::optimizer::Analyzer::new().rules);
     rules

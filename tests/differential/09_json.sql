@@ -42,3 +42,7 @@ SELECT jsonb_path_query_first('{"a": [1, 2, 3]}', '$.a[1]');
 SELECT count(*) FROM (SELECT jsonb_build_object('t', tenant, 'c', channel) AS j FROM leads) s WHERE j ->> 'c' = 'chat';
 SELECT j ->> 'tenant' AS tenant, (j ->> 'n')::int AS n FROM (SELECT json_build_object('tenant', tenant, 'n', count(*)) AS j FROM leads GROUP BY tenant) s ORDER BY 1;
 SELECT json_agg(r ORDER BY r.tenant) FROM (SELECT tenant, count(*) AS n FROM ratings GROUP BY tenant) r;
+SELECT to_jsonb(m) FROM managers m WHERE tenant = 'okna' ORDER BY manager_id LIMIT 2;
+SELECT t.tenant, row_to_json(r) FROM tenants t JOIN (SELECT tenant, count(*) AS n, max(manager_id) AS last FROM managers GROUP BY tenant) r ON r.tenant = t.tenant ORDER BY 1;
+SELECT jsonb_agg(v ORDER BY v.k) FROM (VALUES (1, 'a'), (2, NULL), (3, 'c')) AS v(k, s);
+SELECT k, to_json(v) FROM (VALUES (1, 1.5, true), (2, NULL, false)) AS v(k, x, b) ORDER BY k;

@@ -83,6 +83,7 @@ impl VisitorMut for StatementRewrites {
         row_in_subquery(query);
         super::sets::select_list_sets(query);
         super::sets::select_list_lateral(query);
+        super::rows::whole_rows(query);
         ControlFlow::Continue(())
     }
 

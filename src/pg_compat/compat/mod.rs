@@ -57,6 +57,7 @@
 
 mod ast;
 mod multisets;
+mod rows;
 mod sets;
 mod spellings;
 mod subqueries;
