@@ -18,6 +18,7 @@
 //! | [`lateral`] | sets in `FROM` that read the row before them (`FROM leads, unnest(tags)`) |
 //! | [`numeric_scale`] | `x::numeric` with its value's scale (`5::numeric` is `5`) |
 //! | [`whole_rows`] | a whole row as a value: `row_to_json(t)`, `json_agg(r)` |
+//! | [`join_columns`] | `SELECT *` of a join `USING (…)`/`NATURAL` with PostgreSQL's columns |
 //! | [`operators`] | PostgreSQL operators DataFusion does not plan (`interval * 3`) |
 //! | [`text_types`] | `name` and `character varying` columns, which are Arrow text like `text` |
 //! | [`text_out`] | values written as PostgreSQL writes them (timestamps, intervals, floats) |
@@ -29,6 +30,7 @@ pub mod compat;
 pub mod conditions;
 pub mod engine_settings;
 pub mod information_schema;
+pub mod join_columns;
 pub mod json;
 pub mod lateral;
 pub mod literals;
@@ -131,6 +133,7 @@ pub fn analyzer_rules() -> Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Sen
         Arc::new(lateral::LateralSets),
         Arc::new(numeric_scale::NumericScale),
         Arc::new(whole_rows::WholeRows),
+        Arc::new(join_columns::JoinColumns),
     ];
     rules.extend(datafusion::optimizer::Analyzer::new().rules);
     rules

@@ -81,3 +81,7 @@ SELECT count(*) FROM leads l WHERE l.channel = 'call' AND (l.tenant, l.manager_i
 SELECT x FROM (VALUES (1), (2), (3)) t(x) WHERE EXISTS (SELECT 1 FROM (VALUES (2), (3)) u(a) WHERE u.a = t.x) ORDER BY 1;
 -- refused: 0A000 a correlated subquery that compares the outer row other than with = cannot be planned
 SELECT x, (SELECT count(*) FROM managers m WHERE length(m.manager_id) > t.x) FROM (SELECT 1 AS x UNION ALL SELECT 100) t ORDER BY 1;
+SELECT * FROM tenants z LEFT JOIN (SELECT 'okna' AS tenant, 1 AS n) a USING (tenant) ORDER BY tenant;
+SELECT * FROM (SELECT 'okna' AS tenant, 1 AS n) a RIGHT JOIN tenants z USING (tenant) ORDER BY tenant;
+SELECT *, 1 AS one FROM tenants z FULL JOIN (VALUES ('x', 1), ('okna', 2)) AS a(tenant, n) USING (tenant) ORDER BY tenant;
+SELECT * FROM managers m JOIN tenants t USING (tenant) WHERE m.manager_id = 'm101' ORDER BY tenant;

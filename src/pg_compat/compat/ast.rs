@@ -84,6 +84,7 @@ impl VisitorMut for StatementRewrites {
         super::sets::select_list_sets(query);
         super::sets::select_list_lateral(query);
         super::rows::whole_rows(query);
+        super::joins::wildcard_joins(query);
         ControlFlow::Continue(())
     }
 

@@ -56,6 +56,7 @@
 //! only the rules that keep its meaning ([`meaning_preserving_rules`]).
 
 mod ast;
+mod joins;
 mod multisets;
 mod rows;
 mod sets;

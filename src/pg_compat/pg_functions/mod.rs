@@ -107,6 +107,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
     ctx.register_udf(crate::pg_compat::whole_rows::mark());
+    ctx.register_udf(crate::pg_compat::join_columns::mark());
     ctx.register_udf(ScalarUDF::new_from_impl(OidAlias::new()));
     // In place of DataFusion's chrono-format functions of the same names.
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::new()));
