@@ -5,10 +5,13 @@
 -- lookback_hours.
 -- A lead is due when it ended at most survey_lookback_hours (24) before now, was
 -- answered, has a manager and a client, is in a rated channel (calls or
--- chats), has no request yet, and its client got no request in the tenant's
--- last survey_interval_days (default 7) across all channels. One row per
--- client: its latest such lead. A lead passed over for cadence is not asked
--- later. welcome_needed: no message of any kind was ever sent to the client
+-- chats), has no request yet, and its client got no request across all
+-- channels in (the lead's end - survey_interval_days (default 7), now]: the
+-- cadence counts back from the lead's end, so a lead passed over for cadence
+-- is never asked later (a poll after the week has passed still finds the
+-- request within the lead's window); a request exactly the interval before
+-- the lead's end does not hold it back. One row per client: its latest such
+-- lead. welcome_needed: no message of any kind was ever sent to the client
 -- in this tenant. The class filter does not apply here.
 WITH messages AS (
     SELECT tenant,
@@ -52,4 +55,4 @@ LEFT JOIN tenants t ON t.tenant = c.tenant
 WHERE c.rn = 1
   AND (m.last_request_at IS NULL
        OR CAST(m.last_request_at AS BIGINT)
-          < {{now_us}} - coalesce(t.survey_interval_days, 7) * 86400000000)
+          <= CAST(c.ended_at AS BIGINT) - coalesce(t.survey_interval_days, 7) * 86400000000)
