@@ -73,12 +73,15 @@ impl Report {
 
     fn usage(self) -> &'static str {
         match self {
-            Report::Manager
-            | Report::Summary
-            | Report::BubbleProductivity
-            | Report::BubbleSpeed => {
+            Report::Manager | Report::BubbleProductivity | Report::BubbleSpeed => {
                 "(from, to [, scope 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2']]]) \
                  with from/to as 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock"
+            }
+            Report::Summary => {
+                "(from, to [, scope 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2' \
+                 [, grain 'day'|'week'|'month'|'quarter'|'year']]]]) with from/to as \
+                 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock; without a grain, one row set \
+                 for the whole period"
             }
             Report::Cc => {
                 "(from, to [, grain 'hour'|'day'|'week'|'month'|'quarter'|'year']) \
@@ -439,7 +442,23 @@ impl ReportFunction {
         };
         Ok(match kind {
             Report::Manager => manager(),
-            Report::Summary => summary_sql(&sources.facts, &from_lit, &scope_filter, &filter),
+            Report::Summary => {
+                // One period, or one per `grain` within it (a weekly series
+                // under the same filters as the period's pies).
+                let period = match arg(5).as_deref() {
+                    None | Some("") => from_lit.clone(),
+                    Some(g @ ("day" | "week" | "month" | "quarter" | "year")) => {
+                        format!("date_trunc('{g}', f.created_local)")
+                    }
+                    Some(other) => {
+                        return Err(plan(format!(
+                            "unknown grain `{other}`; usage: {}",
+                            usage()
+                        )));
+                    }
+                };
+                summary_sql(&sources.facts, &period, &scope_filter, &filter)
+            }
             Report::BubbleProductivity => fill(BUBBLE_PRODUCTIVITY, &[("source", manager())]),
             Report::BubbleSpeed => fill(BUBBLE_SPEED, &[("source", manager())]),
             Report::Cc | Report::SurveyDue => unreachable_report(kind)?,

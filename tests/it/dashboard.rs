@@ -711,9 +711,13 @@ async fn resolve_variables(conn: &mut Conn, dash: &Value, range: TimeRange) -> S
         {
             let values: Vec<String> = rows.into_iter().map(|(v, _)| v).collect();
             value = match &value {
-                // "All" (no custom all value): every option.
+                // "All": the variable's custom all value as it is (Grafana
+                // formats it no further), else every option.
                 VarValue::Many(saved) if saved.iter().any(|v| v == "$__all") => {
-                    VarValue::Many(values)
+                    match var["allValue"].as_str() {
+                        Some(all) => VarValue::One(all.to_string()),
+                        None => VarValue::Many(values),
+                    }
                 }
                 VarValue::One(saved) if values.contains(saved) => value.clone(),
                 VarValue::Many(saved) if saved.iter().all(|v| values.contains(v)) => value.clone(),
