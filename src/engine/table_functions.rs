@@ -451,10 +451,7 @@ impl ReportFunction {
                         format!("date_trunc('{g}', f.created_local)")
                     }
                     Some(other) => {
-                        return Err(plan(format!(
-                            "unknown grain `{other}`; usage: {}",
-                            usage()
-                        )));
+                        return Err(plan(format!("unknown grain `{other}`; usage: {}", usage())));
                     }
                 };
                 summary_sql(&sources.facts, &period, &scope_filter, &filter)
