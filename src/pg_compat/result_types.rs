@@ -1,6 +1,7 @@
 //! Function results typed as PostgreSQL types them, where DataFusion's type
 //! differs and the value is the same: ranking window functions are
-//! `bigint` (`ntile` `integer`) where DataFusion counts in `UInt64`; array
+//! `bigint` (`ntile` `integer`) where DataFusion counts in `UInt64`; `sum`
+//! of `real`s is a `real` (DataFusion's is a `double precision`); array
 //! sizes and positions (`cardinality`, `array_length`, `array_position`, …)
 //! are `integer` (and `array_length` of an empty array NULL); `date_part` is `double precision`; `date ± interval` is
 //! a `timestamp`. Clients read a column's type from the description, and a
@@ -69,6 +70,7 @@ impl AnalyzerRule for PgResultTypes {
             };
             let node = node
                 .transform_data(ranks_as_integers)?
+                .transform_data(real_sums)?
                 .transform_data(names_marked)?;
             changed |= node.transformed;
             Ok(node)
@@ -226,6 +228,61 @@ fn ranks_as_integers(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
             match target {
                 Some(t) => cast(column, t).alias_qualified(qualifier.cloned(), field.name()),
                 None => column,
+            }
+        })
+        .collect();
+    Ok(Transformed::yes(LogicalPlan::Projection(
+        Projection::try_new(exprs, Arc::new(node))?,
+    )))
+}
+
+/// An aggregate's `sum` of `real`s as a `real`, as PostgreSQL types it
+/// (DataFusion sums `Float32` into a `Float64`): a projection above the
+/// aggregate casts those columns back under their own names.
+fn real_sums(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let LogicalPlan::Aggregate(aggregate) = &node else {
+        return Ok(Transformed::no(node));
+    };
+    let input = aggregate.input.schema();
+    let real: Vec<bool> = aggregate
+        .aggr_expr
+        .iter()
+        .map(|e| {
+            let e = match e {
+                Expr::Alias(a) => a.expr.as_ref(),
+                e => e,
+            };
+            // (Type coercion widened the argument: the cast's operand
+            // says what was summed.)
+            let real = |a: &Expr| match a {
+                Expr::Cast(c) => matches!(c.expr.get_type(input), Ok(DataType::Float32)),
+                a => matches!(a.get_type(input), Ok(DataType::Float32)),
+            };
+            matches!(e, Expr::AggregateFunction(f)
+                if f.func.name() == "sum" && f.params.args.len() == 1 && real(&f.params.args[0]))
+        })
+        .collect();
+    if !real.contains(&true) {
+        return Ok(Transformed::no(node));
+    }
+    let schema = aggregate.schema.clone();
+    // (An aggregate with grouping sets has its internal grouping id after
+    // the groups: the aggregates are the last columns.)
+    let offset = schema.fields().len() - aggregate.aggr_expr.len();
+    let exprs: Vec<Expr> = schema
+        .iter()
+        .enumerate()
+        .map(|(i, (qualifier, field))| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            let is_real = i
+                .checked_sub(offset)
+                .and_then(|a| real.get(a).copied())
+                .unwrap_or(false)
+                && field.data_type() == &DataType::Float64;
+            if is_real {
+                cast(column, DataType::Float32).alias_qualified(qualifier.cloned(), field.name())
+            } else {
+                column
             }
         })
         .collect();

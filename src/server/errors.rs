@@ -68,6 +68,20 @@ fn known_message(m: &str) -> Option<ErrorInfo> {
             "more than one row returned by a subquery used as an expression",
         ));
     }
+    // An ordered-set aggregate over intervals: DataFusion's interpolates
+    // floats only.
+    if lower.contains("'percentile_cont'") && lower.contains("interval(") {
+        let mut info = error(
+            code::FEATURE_NOT_SUPPORTED,
+            "percentile_cont of intervals is not supported",
+        );
+        info.hint = Some(
+            "take it of the seconds: percentile_cont(0.5) WITHIN GROUP (ORDER BY \
+             extract(epoch FROM x)) * interval '1 second'"
+                .into(),
+        );
+        return Some(info);
+    }
     if lower.contains("correlated scalar subquery must be aggregated") {
         let mut info = error(
             code::FEATURE_NOT_SUPPORTED,

@@ -55,7 +55,9 @@ SELECT make_timestamptz(2026, 7, 1, 12, 30, 0, 'Europe/Moscow');
 SELECT to_timestamp(1782864000);
 SELECT to_timestamp(1782864000.5), to_timestamp(0);
 SELECT DATE '2026-02-28' + 1, DATE '2028-02-28' + 1, '2028-02-29'::date;
+-- refused: 0A000 Arrow's dates and timestamps have no infinity; OKO refuses 'infinity' rather than store a far date
 SELECT isfinite(DATE '2026-01-01'), 'infinity'::timestamp, '-infinity'::date, 'infinity'::timestamptz > now();
+SELECT isfinite(DATE '2026-01-01'), isfinite(TIMESTAMP '2026-07-01 10:00');
 SELECT count(*) FROM leads WHERE created_at BETWEEN '2026-07-01' AND '2026-07-02';
 SELECT count(*) FROM leads WHERE created_at >= '2026-07-01 00:00+03' AND created_at < '2026-08-01 00:00+03';
 SELECT count(*) FROM leads WHERE created_at >= DATE '2026-07-01' AND created_at < DATE '2026-08-01';
