@@ -14,7 +14,7 @@
 //!   timestamptz in the session zone)) AS timestamp)`;
 //! - `CAST(x AS date)` → `CAST(CAST(x AS timestamptz in the session zone) AS
 //!   date)`;
-//! - `CAST(text AS timestamp[tz])` reads PostgreSQL's input formats, `CAST(x
+//! - `CAST(text AS date|timestamp[tz])` reads PostgreSQL's input formats, `CAST(x
 //!   AS text)` of a timestamp, interval or float writes PostgreSQL's text,
 //!   `CAST(fraction AS int)` rounds as PostgreSQL, `CAST(text AS T[])`
 //!   reads PostgreSQL's array literal (`'{a,"b c",NULL}'`), `CAST(text AS
@@ -197,19 +197,21 @@ fn array_from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
     )
 }
 
-/// Whether a cast reads text as a timestamp.
+/// Whether a cast reads text as a date or timestamp.
 fn from_text(expr: &Expr, field: &FieldRef, schema: &DFSchema) -> bool {
-    matches!(field.data_type(), DataType::Timestamp(..))
-        && matches!(
-            expr.get_type(schema),
-            Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-        )
+    matches!(
+        field.data_type(),
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
+    ) && matches!(
+        expr.get_type(schema),
+        Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+    )
 }
 
-/// `CAST(text AS timestamp[tz])` → `pg_timestamp_in(text, <the type>,
-/// <session zone>)`: PostgreSQL's input formats (`2026-07-01 00:00+03`,
-/// which Arrow's parser refuses), an offset-less `timestamptz` in the
-/// session's zone.
+/// `CAST(text AS date|timestamp[tz])` → `pg_timestamp_in(text, <the
+/// type>, <session zone>)`: PostgreSQL's input formats (`2026-07-01
+/// 00:00+03`, `July 1, 2026`, which Arrow's parser refuses), an
+/// offset-less `timestamptz` in the session's zone.
 fn timestamp_in(expr: Expr, field: &FieldRef, zone: &Arc<str>) -> Expr {
     let like = datafusion::common::ScalarValue::try_from(field.data_type())
         .map(|v| Expr::Literal(v, None))

@@ -354,6 +354,10 @@ fn figure(expr: &SqlExpr) -> (Option<String>, u8) {
         SqlExpr::Ceil { .. } => strong("ceil"),
         SqlExpr::Floor { .. } => strong("floor"),
         SqlExpr::AtTimeZone { .. } => strong("timezone"),
+        SqlExpr::BinaryOp {
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::Overlaps,
+            ..
+        } => strong("overlaps"),
         SqlExpr::Trim { trim_where, .. } => strong(match trim_where {
             Some(TrimWhereField::Leading) => "ltrim",
             Some(TrimWhereField::Trailing) => "rtrim",

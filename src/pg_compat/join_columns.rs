@@ -206,7 +206,7 @@ fn postgresql_order(plan: &LogicalPlan, natural: bool) -> Result<Option<Vec<Expr
             ]),
             _ => Expr::Column(l.clone()),
         };
-        out.push(if &value == &Expr::Column(shown.clone()) {
+        out.push(if value == Expr::Column(shown.clone()) {
             value
         } else {
             value.alias_qualified(shown.relation.clone(), &shown.name)

@@ -77,6 +77,12 @@ impl ExprPlanner for PgOperators {
                 seconds_of_minute(scale).call(vec![value.clone()]),
             ));
         }
+        if let [_, value] = args.as_slice()
+            && let Some(zone_field) =
+                crate::pg_compat::pg_functions::extract_zone_field(&field, value)
+        {
+            return Ok(PlannerResult::Planned(zone_field));
+        }
         if let Some(part) = CalendarPart::of(&field)
             && let [_, value] = args.as_slice()
         {

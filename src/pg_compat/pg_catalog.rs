@@ -255,6 +255,9 @@ impl SchemaProvider for PgCatalog {
                     table.classes =
                         Some((self.inner.table("pg_namespace").await?, self.index.clone()));
                 }
+                if lower == "pg_attribute" {
+                    table.attributes_of = self.inner.table("pg_class").await?;
+                }
                 Ok(Some(Arc::new(table)))
             }
             // Any other table with `name` columns: marked as it is read.
@@ -432,6 +435,8 @@ struct Converted {
     /// For `pg_class`: `pg_namespace`, to note the relations' names, and
     /// the index that notes them.
     classes: Option<(Option<Table>, Arc<CatalogIndex>)>,
+    /// For `pg_attribute`: `pg_class`, to know which relations are views.
+    attributes_of: Option<Table>,
 }
 
 impl Converted {
@@ -451,6 +456,7 @@ impl Converted {
             inner,
             retyped,
             classes: None,
+            attributes_of: None,
         }
     }
 }
@@ -488,6 +494,15 @@ impl TableProvider for Converted {
             batches = batches
                 .iter()
                 .map(|b| row_types::patch_pg_class(b, index).and_then(|b| heap_tables(&b)))
+                .collect::<Result<Vec<_>>>()?;
+        }
+        if let Some(classes) = &self.attributes_of {
+            let plan = classes.scan(state, None, &[], None).await?;
+            let classes = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+            let views = view_oids(&classes)?;
+            batches = batches
+                .iter()
+                .map(|b| attributes_as_postgresql(b, &views))
                 .collect::<Result<Vec<_>>>()?;
         }
         let batches = batches
@@ -560,6 +575,62 @@ fn heap_tables(b: &RecordBatch) -> Result<RecordBatch> {
             })
             .collect();
         columns[identity] = Arc::new(replident);
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// The oids of the views among `classes` (`pg_class` rows).
+fn view_oids(classes: &[RecordBatch]) -> Result<std::collections::HashSet<i32>> {
+    let mut views = std::collections::HashSet::new();
+    for b in classes {
+        let (Some(oid), Some(kind)) = (
+            column_as(b, "oid", &DataType::Int32)?,
+            column_as(b, "relkind", &DataType::Utf8)?,
+        ) else {
+            continue;
+        };
+        let (oid, kind) = (oid.as_primitive::<Int32Type>(), kind.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if oid.is_valid(i) && kind.is_valid(i) && kind.value(i) == "v" {
+                views.insert(oid.value(i));
+            }
+        }
+    }
+    Ok(views)
+}
+
+/// `pg_attribute` as PostgreSQL has it: a view's columns are never `NOT
+/// NULL` (DataFusion infers some from the tables they read), and
+/// `attcompression` is `\0` (an empty `"char"`), not NULL.
+fn attributes_as_postgresql(
+    b: &RecordBatch,
+    views: &std::collections::HashSet<i32>,
+) -> Result<RecordBatch> {
+    let schema = b.schema();
+    let mut columns = b.columns().to_vec();
+    if let (Ok(notnull), Some(relid)) = (
+        schema.index_of("attnotnull"),
+        column_as(b, "attrelid", &DataType::Int32)?,
+    ) && let Some(current) = b.column(notnull).as_boolean_opt()
+    {
+        let relid = relid.as_primitive::<Int32Type>();
+        let fixed: datafusion::arrow::array::BooleanArray = (0..b.num_rows())
+            .map(|i| {
+                let of_view = relid.is_valid(i) && views.contains(&relid.value(i));
+                match (of_view, current.is_valid(i)) {
+                    (true, _) => Some(false),
+                    (false, true) => Some(current.value(i)),
+                    (false, false) => None,
+                }
+            })
+            .collect();
+        columns[notnull] = Arc::new(fixed);
+    }
+    if let Ok(compression) = schema.index_of("attcompression")
+        && let Some(current) = b.column(compression).as_string_opt::<i32>()
+    {
+        let fixed: StringArray = current.iter().map(|v| Some(v.unwrap_or(""))).collect();
+        columns[compression] = Arc::new(fixed);
     }
     Ok(RecordBatch::try_new(schema, columns)?)
 }

@@ -48,6 +48,12 @@ const GROUPS: [(Role, &str); 3] = [
     (Role::Admin, "oko_admin"),
 ];
 
+/// A role's name: `name`, as in PostgreSQL (psql's `\du` and drivers read
+/// the column's type).
+fn name_field(column: &str) -> Field {
+    super::text_types::marked(Field::new(column, DataType::Utf8, false), "name")
+}
+
 /// The first role oid (PostgreSQL's first user object id).
 const FIRST_OID: i32 = 16_384;
 
@@ -88,7 +94,7 @@ pub fn tables(users: &[RoleEntry]) -> Result<Vec<(&'static str, Arc<dyn TablePro
         Arc::new(b.finish()) as ArrayRef
     };
     let roles_schema = Arc::new(Schema::new(vec![
-        Field::new("rolname", DataType::Utf8, false),
+        name_field("rolname"),
         Field::new("rolsuper", DataType::Boolean, true),
         Field::new("rolinherit", DataType::Boolean, true),
         Field::new("rolcreaterole", DataType::Boolean, true),
@@ -124,7 +130,7 @@ pub fn tables(users: &[RoleEntry]) -> Result<Vec<(&'static str, Arc<dyn TablePro
     // pg_user: the login roles.
     let m = users.len();
     let user_schema = Arc::new(Schema::new(vec![
-        Field::new("usename", DataType::Utf8, false),
+        name_field("usename"),
         Field::new("usesysid", DataType::Int32, false),
         Field::new("usecreatedb", DataType::Boolean, true),
         Field::new("usesuper", DataType::Boolean, true),

@@ -46,6 +46,13 @@ pub fn timestamp(micros: i64, zone: Option<&Zone>) -> Option<String> {
     Some(text)
 }
 
+/// The time of day of an instant in `zone` with the zone's offset, as
+/// PostgreSQL writes a `time with time zone` (`10:11:12.123456+03`).
+pub fn timetz(micros: i64, zone: &Zone) -> Option<String> {
+    let text = timestamp(micros, Some(zone))?;
+    text.split_once(' ').map(|(_, time)| time.to_string())
+}
+
 /// `.5` for 500 000 microseconds; nothing for none.
 fn push_fraction(text: &mut String, micros: i64) {
     if micros != 0 {

@@ -24,7 +24,7 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{DataType as SqlType, ObjectNamePart};
+use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, DataType as SqlType, ObjectNamePart};
 use pgwire::api::Type;
 
 /// The metadata key of a string column's PostgreSQL type: `text`,
@@ -126,22 +126,38 @@ fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-/// The type a text column marked with [`PG_TYPE`] is described as.
+/// The type a text column marked with [`PG_TYPE`] is described as; a list
+/// of text marked so is an array of that type (`name[]`: psql's `\du`
+/// lists each role's groups as one).
 pub fn wire_type(field: &Field) -> Option<Type> {
-    if !is_text(field.data_type()) {
-        return None;
-    }
-    match field.metadata().get(PG_TYPE)?.as_str() {
-        "name" => Some(Type::NAME),
-        "varchar" => Some(Type::VARCHAR),
-        _ => None,
-    }
+    let list = match field.data_type() {
+        t if is_text(t) => false,
+        t if is_text_list(t) => true,
+        _ => return None,
+    };
+    Some(match (field.metadata().get(PG_TYPE)?.as_str(), list) {
+        ("name", false) => Type::NAME,
+        ("name", true) => Type::NAME_ARRAY,
+        ("varchar", false) => Type::VARCHAR,
+        ("varchar", true) => Type::VARCHAR_ARRAY,
+        ("timetz", false) => Type::TIMETZ,
+        _ => return None,
+    })
+}
+
+/// A list of text: the mark of a list field is its items' type (the items'
+/// own fields stay plain: Arrow's casts and DataFusion's array functions
+/// build them anew, and a list whose item field differs is another type).
+fn is_text_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(item) | DataType::LargeList(item) if is_text(item.data_type()))
 }
 
 /// Whether `field` carries a [`PG_TYPE`] its Arrow type no longer has
 /// (`relname::int`: the cast kept the metadata).
 pub fn is_stale(field: &Field) -> bool {
-    field.metadata().contains_key(PG_TYPE) && !is_text(field.data_type())
+    field.metadata().contains_key(PG_TYPE)
+        && !is_text(field.data_type())
+        && !is_text_list(field.data_type())
 }
 
 /// The session's type planner: casts to `text`, `varchar` and `name` give a
@@ -188,6 +204,19 @@ impl TypePlanner for TextTypes {
                 .with_metadata(HashMap::from([(PG_TYPE.to_string(), pg_type.to_string())]));
             return Ok(Some(Arc::new(field)));
         }
+        // `name[]`, `varchar[]`: a list of text, marked (`text[]` is the
+        // default list of text).
+        if let SqlType::Array(
+            ArrayElemTypeDef::SquareBracket(item, _) | ArrayElemTypeDef::AngleBracket(item),
+        ) = sql_type
+            && let Some(pg_type @ ("name" | "varchar")) = Self::pg_type(item)
+        {
+            let field = marked(
+                Field::new("", DataType::new_list(DataType::Utf8, true), true),
+                pg_type,
+            );
+            return Ok(Some(Arc::new(field)));
+        }
         match &self.inner {
             Some(inner) => inner.plan_type_field(sql_type),
             None => Ok(None),
@@ -225,5 +254,23 @@ mod tests {
         assert_eq!(wire_type(&stale), None);
         assert!(is_stale(&stale));
         assert!(name_column("relname") && !name_column("relkind"));
+    }
+
+    #[test]
+    fn a_marked_list_of_text_is_an_array_of_its_type() {
+        let names = marked(
+            Field::new("memberof", DataType::new_list(DataType::Utf8, true), true),
+            "name",
+        );
+        assert_eq!(wire_type(&names), Some(Type::NAME_ARRAY));
+        assert!(!is_stale(&names));
+        let plain = Field::new("x", DataType::new_list(DataType::Utf8, true), true);
+        assert_eq!(wire_type(&plain), None);
+        let ints = marked(
+            Field::new("x", DataType::new_list(DataType::Int32, true), true),
+            "name",
+        );
+        assert_eq!(wire_type(&ints), None);
+        assert!(is_stale(&ints));
     }
 }

@@ -244,6 +244,20 @@ fn encode_row(
                 pg_field.format(),
                 pg_field.format_options(),
             )?;
+        } else if *pg_field.datatype() == Type::TIMETZ
+            && let Some(texts) = array.as_string_opt::<i32>()
+        {
+            // A `timetz` is computed as its text (`pg_timetz`); binary
+            // sends its parts.
+            let value = (!texts.is_null(row))
+                .then(|| super::timetz::TimeTz::parse(texts.value(row)))
+                .flatten();
+            encoder.encode_field_with_type_and_format(
+                &value,
+                pg_field.datatype(),
+                pg_field.format(),
+                pg_field.format_options(),
+            )?;
         } else if *pg_field.datatype() == Type::CHAR
             && pg_field.format() == FieldFormat::Binary
             && let Some(texts) = array.as_string_opt::<i32>()

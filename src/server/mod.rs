@@ -37,6 +37,7 @@ pub mod numeric;
 pub mod serve;
 pub mod session;
 pub mod startup;
+pub mod timetz;
 pub mod value_limits;
 pub mod wire;
 

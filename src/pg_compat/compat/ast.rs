@@ -127,6 +127,9 @@ impl VisitorMut for StatementRewrites {
         if let Some(read) = negated_interval(expr).or_else(|| interval_literal(expr)) {
             *expr = read;
         }
+        if let Some(call) = crate::pg_compat::pg_functions::overlaps_call(expr) {
+            *expr = call;
+        }
         if let Some(positional) = make_interval_positional(expr) {
             *expr = positional;
         }

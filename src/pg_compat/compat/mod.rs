@@ -47,9 +47,10 @@
 
 //!
 //! **Scope.** Several of datafusion-pg-catalog's rules change what a
-//! statement means (a correlated subquery in a select list becomes NULL, an
-//! uncorrelated one gets `LIMIT 1`, unqualified names are qualified with a
-//! wildcard's table), acceptable for the catalog queries clients send and
+//! statement means (a correlated subquery in a select list that DataFusion
+//! cannot join becomes NULL ([`projection_subqueries`]), an uncorrelated
+//! one gets `LIMIT 1`, unqualified names are qualified with a wildcard's
+//! table), acceptable for the catalog queries clients send and
 //! wrong for an analyst's. [`StatementParser`] gives them, and our own
 //! approximations, only to statements that read the catalog
 //! ([`reads_catalog`]); every other statement is parsed as written, with
@@ -58,6 +59,8 @@
 mod ast;
 mod joins;
 mod multisets;
+mod name_arrays;
+mod projection_subqueries;
 mod rows;
 mod sets;
 mod spellings;
@@ -74,7 +77,9 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use datafusion_postgres::datafusion_pg_catalog::sql::rules::{
-    CurrentUserVariableToSessionUserFunctionCall, RewritePgCatalogOperator,
+    AliasDuplicatedProjectionRewrite, CurrentUserVariableToSessionUserFunctionCall,
+    FixArrayLiteral, FixVersionColumnName, PrependUnqualifiedPgTableName,
+    ResolveUnqualifiedIdentifier, RewriteArrayAnyAllOperation, RewritePgCatalogOperator,
     RewriteRegCastToSubquery, SqlStatementRewriteRule, StripCallableQualifier, StripCollate,
 };
 
@@ -90,6 +95,7 @@ use subqueries::*;
 #[derive(Debug)]
 pub struct StatementParser {
     catalog: PostgresCompatibilityParser,
+    catalog_rules: Vec<Arc<dyn SqlStatementRewriteRule>>,
     user: Vec<Arc<dyn SqlStatementRewriteRule>>,
 }
 
@@ -97,9 +103,31 @@ impl Default for StatementParser {
     fn default() -> Self {
         Self {
             catalog: PostgresCompatibilityParser::new(),
+            catalog_rules: catalog_rules(),
             user: meaning_preserving_rules(),
         }
     }
+}
+
+/// datafusion-pg-catalog's rules, in its order, with OKO's treatment of
+/// select-list subqueries ([`projection_subqueries`]) in place of its
+/// `RemoveSubqueryFromProjection` (which makes every correlated one an
+/// untyped `NULL`).
+fn catalog_rules() -> Vec<Arc<dyn SqlStatementRewriteRule>> {
+    vec![
+        Arc::new(AliasDuplicatedProjectionRewrite),
+        Arc::new(ResolveUnqualifiedIdentifier),
+        Arc::new(RewriteArrayAnyAllOperation),
+        Arc::new(PrependUnqualifiedPgTableName),
+        Arc::new(StripCallableQualifier),
+        Arc::new(FixArrayLiteral),
+        Arc::new(CurrentUserVariableToSessionUserFunctionCall),
+        Arc::new(StripCollate),
+        Arc::new(RewritePgCatalogOperator),
+        Arc::new(RewriteRegCastToSubquery::new()),
+        Arc::new(projection_subqueries::ProjectionSubqueries),
+        Arc::new(FixVersionColumnName),
+    ]
 }
 
 /// datafusion-pg-catalog's rules that only change spelling, never the
@@ -141,8 +169,9 @@ impl StatementParser {
                 })
                 .collect());
         }
-        let mut statements = self.catalog.parse(sql)?;
+        let mut statements = self.catalog_statements(sql, written.as_ref().ok())?;
         for s in &mut statements {
+            name_arrays::name_arrays(s);
             rewrite_statement(s, true);
         }
         if let Ok(written) = &written
@@ -153,6 +182,39 @@ impl StatementParser {
             }
         }
         Ok(statements)
+    }
+}
+
+impl StatementParser {
+    /// A catalog statement with the compatibility rules: datafusion-pg-catalog's
+    /// answer where it replaced a whole client query with a stand-in of its
+    /// own (its blacklist, which only its parser holds: the statement then
+    /// differs from the one its rules make of the text as written), else
+    /// the statement as written through [`catalog_rules`].
+    fn catalog_statements(
+        &self,
+        sql: &str,
+        written: Option<&Vec<Statement>>,
+    ) -> Result<Vec<Statement>, ParserError> {
+        let crates = self.catalog.parse(sql)?;
+        let Some(written) = written.filter(|w| w.len() == crates.len()) else {
+            return Ok(crates);
+        };
+        let replaced = written
+            .iter()
+            .zip(&crates)
+            .any(|(w, c)| self.catalog.rewrite(w.clone()).to_string() != c.to_string());
+        if replaced {
+            return Ok(crates);
+        }
+        Ok(written
+            .iter()
+            .map(|s| {
+                self.catalog_rules
+                    .iter()
+                    .fold(s.clone(), |s, rule| rule.rewrite(s))
+            })
+            .collect())
     }
 }
 

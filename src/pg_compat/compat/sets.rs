@@ -32,10 +32,11 @@ pub const LIST_SETS: &[&str] = &[
     "jsonb_array_elements_text",
     "json_object_keys",
     "jsonb_object_keys",
+    "jsonb_path_query",
 ];
 
 /// Functions in `FROM` that return one column of single values.
-const SCALAR_SETS: &[&str] = &["generate_series", "unnest"];
+const SCALAR_SETS: &[&str] = &["generate_series", "unnest", "jsonb_path_query"];
 
 /// `generate_series(…)` in `query`'s own select list(s) → `unnest(…)` of it.
 pub(super) fn select_list_sets(query: &mut Query) {

@@ -7,7 +7,8 @@
 //! - `a ^@ b` (starts with) → `starts_with(a, b)`;
 //! - `array && array` (overlap) → `array_has_any(…)`;
 //! - `localtimestamp` → `CAST(now() AS timestamp)` (the session's wall
-//!   clock, [`crate::pg_compat::casts`]), `localtime` its time of day;
+//!   clock, [`crate::pg_compat::casts`]), `localtime` its time of day,
+//!   `current_time` → `pg_timetz(now())` (a `time with time zone`);
 //! - `FETCH FIRST n ROWS ONLY` → `LIMIT n`;
 //! - `GROUP BY ()` (the one empty grouping set) → no `GROUP BY`;
 //! - `WHERE 'true'` (a quoted condition) → `WHERE CAST('true' AS BOOLEAN)`;
@@ -15,6 +16,9 @@
 //!   `bigint` summed as a `numeric`, integers and `numeric`s averaged as a
 //!   `numeric` (as aggregates and over windows; OKO's own views are planned
 //!   apart and keep their types);
+//! - `stddev(x)`, `variance(x)`, `var_pop(x)`, … → `pg_stddev_samp(x)`, …:
+//!   integers and `numeric`s in exact `numeric` arithmetic (the same
+//!   scoping; [`crate::pg_compat::pg_functions::exact_statistic`]);
 //! - `cardinality(a)`, `array_length(a, d)`, `array_position(…)`, … →
 //!   `CAST(… AS INTEGER)`, PostgreSQL's type for them;
 //! - `percentile_cont(ARRAY[…]) WITHIN GROUP (…)` → the array of each
@@ -159,6 +163,14 @@ fn typed_aggregate(f: &Function) -> Option<Function> {
     };
     if name.quote_style.is_some() {
         return None;
+    }
+    // `stddev(x)`, `variance(x)`, …: PostgreSQL's exact `numeric` forms.
+    if let Some(exact) = crate::pg_compat::pg_functions::exact_statistic(&name.value) {
+        let mut f = f.clone();
+        f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![
+            datafusion::sql::sqlparser::ast::Ident::new(exact),
+        ]);
+        return Some(f);
     }
     let wrapper = match name.value.to_ascii_lowercase().as_str() {
         "sum" => "pg_sum_arg",
@@ -411,6 +423,9 @@ fn local_clock(name: &str) -> Option<SqlExpr> {
     match name.to_ascii_lowercase().as_str() {
         "localtimestamp" => parse_expr("CAST(now() AS TIMESTAMP)"),
         "localtime" => parse_expr("CAST(CAST(now() AS TIMESTAMP) AS TIME)"),
+        // A `time with time zone`: the time of day and the session zone's
+        // offset at this instant.
+        "current_time" => parse_expr("pg_timetz(now())"),
         _ => None,
     }
 }

@@ -101,10 +101,114 @@ pub(super) fn is_space(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
 }
 
+/// psql 15's `\d <table>` queries over catalog tables that are empty in
+/// OKO (no row-level security policies, extended statistics or
+/// publications), which DataFusion cannot plan as written (`array(select
+/// … where oid = any(pol.polroles))`, `pg_get_statisticsobjdef_columns`,
+/// `generate_series(0, array_upper(pr.prattrs::int2[], 1))`): each (the
+/// table's oid literal, `$1` here, is any) and its answer, no rows with
+/// PostgreSQL's column names and types. (datafusion-pg-catalog replaces
+/// them too, with every column `text`.)
+const PSQL_EMPTY_TABLES: &[(&str, &str)] = &[
+    (
+        "SELECT pol.polname, pol.polpermissive,
+          CASE WHEN pol.polroles = '{0}' THEN NULL ELSE pg_catalog.array_to_string(array(select rolname from pg_catalog.pg_roles where oid = any (pol.polroles) order by 1),',') END,
+          pg_catalog.pg_get_expr(pol.polqual, pol.polrelid),
+          pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid),
+          CASE pol.polcmd
+            WHEN 'r' THEN 'SELECT'
+            WHEN 'a' THEN 'INSERT'
+            WHEN 'w' THEN 'UPDATE'
+            WHEN 'd' THEN 'DELETE'
+            END AS cmd
+        FROM pg_catalog.pg_policy pol
+        WHERE pol.polrelid = $1 ORDER BY 1",
+        "SELECT NULL::name AS polname, NULL::boolean AS polpermissive, \
+         NULL::text AS array_to_string, NULL::text AS pg_get_expr, NULL::text AS pg_get_expr, \
+         NULL::text AS cmd WHERE false",
+    ),
+    (
+        "SELECT oid, stxrelid::pg_catalog.regclass, stxnamespace::pg_catalog.regnamespace::pg_catalog.text AS nsp, stxname,
+        pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,
+          'd' = any(stxkind) AS ndist_enabled,
+          'f' = any(stxkind) AS deps_enabled,
+          'm' = any(stxkind) AS mcv_enabled,
+        stxstattarget
+        FROM pg_catalog.pg_statistic_ext
+        WHERE stxrelid = $1
+        ORDER BY nsp, stxname",
+        "SELECT NULL::oid AS oid, NULL::regclass AS stxrelid, NULL::text AS nsp, \
+         NULL::name AS stxname, NULL::text AS columns, NULL::boolean AS ndist_enabled, \
+         NULL::boolean AS deps_enabled, NULL::boolean AS mcv_enabled, \
+         NULL::integer AS stxstattarget WHERE false",
+    ),
+    (
+        "SELECT pubname
+             , NULL
+             , NULL
+        FROM pg_catalog.pg_publication p
+             JOIN pg_catalog.pg_publication_namespace pn ON p.oid = pn.pnpubid
+             JOIN pg_catalog.pg_class pc ON pc.relnamespace = pn.pnnspid
+        WHERE pc.oid = $1 and pg_catalog.pg_relation_is_publishable($1)
+        UNION
+        SELECT pubname
+             , pg_get_expr(pr.prqual, c.oid)
+             , (CASE WHEN pr.prattrs IS NOT NULL THEN
+                 (SELECT string_agg(attname, ', ')
+                   FROM pg_catalog.generate_series(0, pg_catalog.array_upper(pr.prattrs::pg_catalog.int2[], 1)) s,
+                        pg_catalog.pg_attribute
+                  WHERE attrelid = pr.prrelid AND attnum = prattrs[s])
+                ELSE NULL END) FROM pg_catalog.pg_publication p
+             JOIN pg_catalog.pg_publication_rel pr ON p.oid = pr.prpubid
+             JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+        WHERE pr.prrelid = $1
+        UNION
+        SELECT pubname
+             , NULL
+             , NULL
+        FROM pg_catalog.pg_publication p
+        WHERE p.puballtables AND pg_catalog.pg_relation_is_publishable($1)
+        ORDER BY 1",
+        "SELECT NULL::name AS pubname, NULL::text AS \"?column?\", NULL::text AS \"?column?\" \
+         WHERE false",
+    ),
+];
+
+static PSQL_EMPTY_PATTERNS: LazyLock<Vec<(Vec<Token>, &'static str)>> = LazyLock::new(|| {
+    PSQL_EMPTY_TABLES
+        .iter()
+        .map(|(query, answer)| (solid_tokens(query), *answer))
+        .collect()
+});
+
+/// One of psql's queries over tables empty in OKO ([`PSQL_EMPTY_TABLES`]),
+/// sent alone (a `;` after it aside), → its answer.
+fn psql_empty_tables(sql: &str) -> Cow<'_, str> {
+    if !sql.contains("pol.polname") && !sql.contains("stxrelid") && !sql.contains("pubname") {
+        return Cow::Borrowed(sql);
+    }
+    let mut solid = solid_tokens(sql);
+    while solid.last() == Some(&Token::SemiColon) {
+        solid.pop();
+    }
+    let found = PSQL_EMPTY_PATTERNS.iter().find(|(pattern, _)| {
+        pattern.len() == solid.len()
+            && pattern
+                .iter()
+                .zip(&solid)
+                .all(|(p, t)| matches!(p, Token::Placeholder(_)) || p == t)
+    });
+    match found {
+        Some((_, answer)) => Cow::Owned(answer.to_string()),
+        None => Cow::Borrowed(sql),
+    }
+}
+
 /// Every rewrite, in order.
 pub fn rewrite_all<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> {
     let mut sql = rewrite(sql, search_path, user);
-    let steps: [fn(&str) -> Cow<'_, str>; 7] = [
+    let steps: [fn(&str) -> Cow<'_, str>; 8] = [
+        psql_empty_tables,
         reset_time_zone,
         trim_spaces,
         typed_regclass_literals,
@@ -516,4 +620,30 @@ pub fn rewrite<'a>(sql: &'a str, search_path: &str, user: &str) -> Cow<'a, str> 
         out.push_str(&t.to_string());
     }
     Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psqls_queries_over_empty_tables_are_answered_typed() {
+        let sql = "SELECT oid, stxrelid::pg_catalog.regclass, \
+                   stxnamespace::pg_catalog.regnamespace::pg_catalog.text AS nsp, stxname,\n\
+                   pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,\n\
+                   'd' = any(stxkind) AS ndist_enabled, 'f' = any(stxkind) AS deps_enabled, \
+                   'm' = any(stxkind) AS mcv_enabled, stxstattarget \
+                   FROM pg_catalog.pg_statistic_ext WHERE stxrelid = '16385' \
+                   ORDER BY nsp, stxname;";
+        let out = psql_empty_tables(sql);
+        assert!(out.starts_with("SELECT NULL::oid AS oid, NULL::regclass AS stxrelid"));
+        assert!(
+            out.ends_with("NULL::integer AS stxstattarget WHERE false"),
+            "{out}"
+        );
+        // Another table's oid, the same answer; another query, no answer.
+        assert_eq!(psql_empty_tables(&sql.replace("16385", "16390")), out);
+        let other = sql.replace("ORDER BY nsp, stxname", "ORDER BY stxname");
+        assert_eq!(psql_empty_tables(&other), other);
+    }
 }

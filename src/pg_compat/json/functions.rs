@@ -11,6 +11,8 @@
 //! | `json_strip_nulls`, `jsonb_strip_nulls` | without the object members whose value is `null` |
 //! | `jsonb_set(j, path, value[, create])` | `j` with the value at `path` replaced (or added) |
 //! | `jsonb_pretty(jsonb)` | indented text |
+//! | `jsonb_path_exists(j, path[, vars[, silent]])`, `jsonb_path_match` | whether the SQL/JSON path finds an item; its single boolean ([`super::path`]) |
+//! | `jsonb_path_query_first(…)`, `jsonb_path_query_array(…)` | the path's first item; all of them as an array |
 //!
 //! A function of `jsonb` takes a `jsonb` or a quoted literal, as in
 //! PostgreSQL, which has no implicit cast from `json` or `text`:
@@ -57,6 +59,16 @@ pub fn register(ctx: &SessionContext) {
         Function::Set,
         Kind::Jsonb,
     )));
+    for call in [
+        PathCall::Exists,
+        PathCall::Match,
+        PathCall::First,
+        PathCall::Array,
+    ] {
+        for tz in [false, true] {
+            ctx.register_udf(ScalarUDF::new_from_impl(PathFunction::new(call, tz)));
+        }
+    }
 }
 
 /// The functions, each for `json` or `jsonb`.
@@ -563,6 +575,195 @@ fn set_path<'a>(
             Ok(Node::built(Value::Array(items)))
         }
         _ => Err(invalid("cannot set path in scalar")),
+    }
+}
+
+/// The SQL/JSON path functions that answer one value a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathCall {
+    Exists,
+    Match,
+    First,
+    Array,
+}
+
+/// `jsonb_path_exists`, `jsonb_path_match`, `jsonb_path_query_first`,
+/// `jsonb_path_query_array` (and their `_tz` forms, which differ only in
+/// `.datetime()`, refused here): `(jsonb, jsonpath[, vars jsonb[, silent
+/// boolean]])`, NULL when any argument is NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PathFunction {
+    call: PathCall,
+    name: String,
+    signature: Signature,
+}
+
+impl PathFunction {
+    pub fn new(call: PathCall, tz: bool) -> PathFunction {
+        let base = match call {
+            PathCall::Exists => "jsonb_path_exists",
+            PathCall::Match => "jsonb_path_match",
+            PathCall::First => "jsonb_path_query_first",
+            PathCall::Array => "jsonb_path_query_array",
+        };
+        PathFunction {
+            call,
+            name: format!("{base}{}", if tz { "_tz" } else { "" }),
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Any(2),
+                    TypeSignature::Any(3),
+                    TypeSignature::Any(4),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+/// Whether the arguments of a path function or operator are PostgreSQL's
+/// `(jsonb, jsonpath[, jsonb[, boolean]])`: a `jsonb` is `jsonb`, a quoted
+/// literal or NULL; the path a quoted literal or NULL (text is no
+/// `jsonpath`: 42883 there too).
+pub fn path_arguments_fit(args: &ReturnFieldArgs) -> bool {
+    let literal = |i: usize| args.scalar_arguments.get(i).is_some_and(|a| a.is_some());
+    let field = |i: usize| args.arg_fields.get(i);
+    let null = |i: usize| field(i).is_some_and(|f| f.data_type().is_null());
+    let jsonb = |i: usize| {
+        field(i).is_some_and(|f| {
+            Kind::of(f) == Some(Kind::Jsonb)
+                || f.data_type().is_null()
+                || (literal(i) && is_text(f.data_type()) && Kind::of(f).is_none())
+        })
+    };
+    let path = |i: usize| {
+        null(i)
+            || (literal(i)
+                && field(i).is_some_and(|f| is_text(f.data_type()) && Kind::of(f).is_none()))
+    };
+    let boolean = |i: usize| {
+        field(i).is_some_and(|f| matches!(f.data_type(), DataType::Boolean | DataType::Null))
+    };
+    let n = args.arg_fields.len();
+    (2..=4).contains(&n) && jsonb(0) && path(1) && (n < 3 || jsonb(2)) && (n < 4 || boolean(3))
+}
+
+/// The paths of a column of path texts, each parsed once.
+pub struct PathCache {
+    last: Option<(String, std::rc::Rc<super::path::JsonPath>)>,
+}
+
+impl PathCache {
+    pub fn new() -> PathCache {
+        PathCache { last: None }
+    }
+
+    pub fn get(&mut self, text: &str) -> Result<std::rc::Rc<super::path::JsonPath>> {
+        if let Some((t, p)) = &self.last
+            && t == text
+        {
+            return Ok(p.clone());
+        }
+        let p = std::rc::Rc::new(super::path::parse(text)?);
+        self.last = Some((text.to_string(), p.clone()));
+        Ok(p)
+    }
+}
+
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache::new()
+    }
+}
+
+impl ScalarUDFImpl for PathFunction {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(match self.call {
+            PathCall::Exists | PathCall::Match => DataType::Boolean,
+            _ => DataType::Utf8,
+        })
+    }
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if !path_arguments_fit(&args) {
+            return Err(no_function(&self.name, args.arg_fields));
+        }
+        Ok(match self.call {
+            PathCall::Exists | PathCall::Match => {
+                Arc::new(Field::new(&self.name, DataType::Boolean, true))
+            }
+            _ => Kind::Jsonb.field(&self.name, true),
+        })
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{AsArray, BooleanBuilder};
+        let rows = rows_of(&args.args, args.number_rows);
+        let docs = text_array(&args.args[0], rows)?;
+        let paths = text_array(&args.args[1], rows)?;
+        let vars = match args.args.get(2) {
+            Some(v) => Some(text_array(v, rows)?),
+            None => None,
+        };
+        let silent = match args.args.get(3) {
+            Some(s) => Some(s.to_array(rows)?),
+            None => None,
+        };
+        let mut cache = PathCache::new();
+        let mut texts = StringBuilder::new();
+        let mut bools = BooleanBuilder::new();
+        for i in 0..rows {
+            // The path is read (and refused) even where another argument
+            // is NULL, as PostgreSQL reads the literal while planning.
+            let path = if paths.is_valid(i) {
+                Some(cache.get(paths.value(i))?)
+            } else {
+                None
+            };
+            let vars_text = match &vars {
+                None => Some("{}"),
+                Some(v) => v.is_valid(i).then(|| v.value(i)),
+            };
+            let quiet = match &silent {
+                None => Some(false),
+                Some(s) if s.data_type() != &DataType::Boolean || s.is_null(i) => None,
+                Some(s) => Some(s.as_boolean().value(i)),
+            };
+            let (Some(path), true, Some(vars_text), Some(quiet)) =
+                (path, docs.is_valid(i), vars_text, quiet)
+            else {
+                texts.append_null();
+                bools.append_null();
+                continue;
+            };
+            let doc = docs.value(i);
+            let vars_text = Some(vars_text);
+            match self.call {
+                PathCall::Exists => {
+                    bools.append_option(super::path::path_exists(&path, doc, vars_text, quiet)?)
+                }
+                PathCall::Match => {
+                    bools.append_option(super::path::path_match(&path, doc, vars_text, quiet)?)
+                }
+                PathCall::First => texts.append_option(
+                    super::path::path_query(&path, doc, vars_text, quiet)?
+                        .into_iter()
+                        .next(),
+                ),
+                PathCall::Array => {
+                    texts.append_value(super::path::path_query_array(&path, doc, vars_text, quiet)?)
+                }
+            }
+        }
+        let array: ArrayRef = match self.call {
+            PathCall::Exists | PathCall::Match => Arc::new(bools.finish()),
+            _ => Arc::new(texts.finish()),
+        };
+        answer(array, &args.args)
     }
 }
 

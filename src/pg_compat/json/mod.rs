@@ -20,11 +20,13 @@
 //! | [`functions`] | `jsonb_typeof`, `json_build_object`, `to_json`, `jsonb_set`, … |
 //! | [`to_json`] | SQL values as JSON (numbers, text, times, arrays, records) |
 //! | [`aggregates`] | `json_agg`, `jsonb_agg`, `json_object_agg`, `jsonb_object_agg` |
-//! | [`sets`] | `json_each`, `jsonb_array_elements`, `json_object_keys`, … in `FROM` |
+//! | [`sets`] | `json_each`, `jsonb_array_elements`, `json_object_keys`, `jsonb_path_query`, … in `FROM` |
+//! | [`path`] | the SQL/JSON path language: `jsonb_path_query`, `jsonb_path_exists`, `@?`, `@@`, … |
 
 pub mod aggregates;
 pub mod functions;
 pub mod operators;
+pub mod path;
 pub mod sets;
 pub mod to_json;
 pub mod types;
@@ -166,6 +168,7 @@ pub fn install(ctx: &SessionContext) -> Result<()> {
         Arc::new(operators::JsonOperators),
     )?;
     ctx.add_analyzer_rule(Arc::new(types::JsonCasts));
+    ctx.add_optimizer_rule(Arc::new(types::UnnestedJson));
     Ok(())
 }
 

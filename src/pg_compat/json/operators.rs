@@ -12,6 +12,7 @@
 //! | `=`, `<>`, `<`, `<=`, `>`, `>=` | `jsonb`, `jsonb` | PostgreSQL's `jsonb` order (`1 = 1.0`) |
 //! | `\|\|` | `jsonb`, `jsonb` | concatenation (objects merged, arrays joined) |
 //! | `-`, `#-` | `jsonb` and a key, an index, `text[]` of keys, or a path | the value without them |
+//! | `@?`, `@@` | `jsonb` and a `jsonpath` (a quoted literal) | whether the path finds an item; its single boolean ([`super::path`], errors suppressed) |
 //!
 //! A quoted literal on the other side is read as PostgreSQL reads an
 //! `unknown`: as `jsonb` (`j @> '{"a": 1}'`), a key, or a `text[]`
@@ -168,6 +169,8 @@ pub enum Op {
     Delete(DeleteBy),
     /// `#-`.
     DeletePath,
+    /// `@?` (`matches`: `@@`).
+    PathExists { matches: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,6 +296,17 @@ impl ExprPlanner for JsonOperators {
                 };
                 planned(Op::Delete(by), Kind::Jsonb, expr)
             }
+            // Two quoted literals are `jsonb @? jsonpath` in PostgreSQL too
+            // (`@@` as well: the other `@@`s are text search's).
+            BinaryOperator::AtQuestion | BinaryOperator::AtAt
+                if any_json || (left == Operand::Unknown && right == Operand::Unknown) =>
+            {
+                if !left.as_jsonb() || !matches!(right, Operand::Unknown | Operand::Null) {
+                    return Err(no_operator(op, &left, &right));
+                }
+                let matches = matches!(op, BinaryOperator::AtAt);
+                planned(Op::PathExists { matches }, Kind::Jsonb, expr)
+            }
             BinaryOperator::HashMinus if any_json => {
                 if left != Operand::Json(Kind::Jsonb) || !right.as_text_array() {
                     return Err(no_operator(op, &left, &right));
@@ -356,6 +370,8 @@ impl ScalarUDFImpl for JsonOp {
             (Op::Concat, _) => "jsonb_concat",
             (Op::Delete(_), _) => "jsonb_delete",
             (Op::DeletePath, _) => "jsonb_delete_path",
+            (Op::PathExists { matches: false }, _) => "jsonb_path_exists_opr",
+            (Op::PathExists { matches: true }, _) => "jsonb_path_match_opr",
         }
     }
     fn signature(&self) -> &Signature {
@@ -363,9 +379,11 @@ impl ScalarUDFImpl for JsonOp {
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(match self.op {
-            Op::Contains { .. } | Op::Exists | Op::ExistsAny { .. } | Op::Compare(_) => {
-                DataType::Boolean
-            }
+            Op::Contains { .. }
+            | Op::Exists
+            | Op::ExistsAny { .. }
+            | Op::Compare(_)
+            | Op::PathExists { .. } => DataType::Boolean,
             _ => DataType::Utf8,
         })
     }
@@ -502,6 +520,32 @@ impl ScalarUDFImpl for JsonOp {
                         Cmp::LtEq => o != Ordering::Greater,
                         Cmp::Gt => o == Ordering::Greater,
                         Cmp::GtEq => o != Ordering::Less,
+                    });
+                }
+                Arc::new(out.finish())
+            }
+            Op::PathExists { matches } => {
+                let paths = text_array(right, rows)?;
+                let mut cache = super::functions::PathCache::new();
+                let mut out = BooleanBuilder::new();
+                for i in 0..rows {
+                    // The path is read even for a NULL document, as
+                    // PostgreSQL reads the literal while planning.
+                    let path = if paths.is_null(i) {
+                        None
+                    } else {
+                        Some(cache.get(paths.value(i))?)
+                    };
+                    let (Some(path), false) = (path, lefts.is_null(i)) else {
+                        out.append_null();
+                        continue;
+                    };
+                    // The operators have no `vars` and are silent.
+                    let doc = lefts.value(i);
+                    out.append_option(if matches {
+                        super::path::path_match(&path, doc, None, true)?
+                    } else {
+                        super::path::path_exists(&path, doc, None, true)?
                     });
                 }
                 Arc::new(out.finish())

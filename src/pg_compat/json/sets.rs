@@ -2,7 +2,9 @@
 //! table functions: `json_each(j)` / `jsonb_each` (`key`, `value`),
 //! `json_each_text` / `jsonb_each_text`, `json_array_elements(j)` /
 //! `jsonb_array_elements` (`value`), `…_elements_text`, and
-//! `json_object_keys(j)` / `jsonb_object_keys`.
+//! `json_object_keys(j)` / `jsonb_object_keys`, and `jsonb_path_query(j,
+//! path[, vars[, silent]])` (`value` … the items the SQL/JSON path yields,
+//! [`super::path`]).
 //!
 //! DataFusion calls a table function while planning, with its arguments
 //! folded to constants: `SELECT * FROM jsonb_each('{"a": 1}')` works, an
@@ -53,6 +55,201 @@ pub fn register(ctx: &SessionContext) {
                 ctx.register_udtf(&f.name(), Arc::new(f));
             }
         }
+    }
+    // In a select list only `jsonb_path_query` (the one unnested there);
+    // both in `FROM`.
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        PathQueryList::new("jsonb_path_query"),
+    ));
+    for name in ["jsonb_path_query", "jsonb_path_query_tz"] {
+        ctx.register_udtf(name, Arc::new(PathQuery { name }));
+    }
+}
+
+/// `jsonb_path_query(…)` in `FROM`: one row an item, in the column named
+/// after the function.
+#[derive(Debug)]
+struct PathQuery {
+    name: &'static str,
+}
+
+impl TableFunctionImpl for PathQuery {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let name = self.name;
+        let exprs = args.exprs();
+        if !(2..=4).contains(&exprs.len()) {
+            return Err(coded(
+                code::UNDEFINED_FUNCTION,
+                format!("function {name} takes two to four arguments"),
+            ));
+        }
+        let mut values = vec![];
+        for e in exprs {
+            match e {
+                Expr::Literal(v, _) => values.push(v.clone()),
+                _ => {
+                    return Err(coded(
+                        code::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "{name} in FROM takes constant arguments here, not a column of another table"
+                        ),
+                    ));
+                }
+            }
+        }
+        let text = |v: &ScalarValue| -> Result<Option<String>> {
+            match v {
+                ScalarValue::Utf8(t) | ScalarValue::LargeUtf8(t) | ScalarValue::Utf8View(t) => {
+                    Ok(t.clone())
+                }
+                ScalarValue::Null => Ok(None),
+                other => Err(coded(
+                    code::UNDEFINED_FUNCTION,
+                    format!(
+                        "function {name}(…, {}, …) does not exist",
+                        super::pg_type_name(&other.data_type())
+                    ),
+                )),
+            }
+        };
+        let doc = text(&values[0])?;
+        let path = text(&values[1])?;
+        let vars = match values.get(2) {
+            Some(v) => text(v)?,
+            None => Some("{}".to_string()),
+        };
+        let silent = match values.get(3) {
+            Some(ScalarValue::Boolean(b)) => *b,
+            Some(ScalarValue::Null) => None,
+            Some(other) => {
+                return Err(coded(
+                    code::UNDEFINED_FUNCTION,
+                    format!(
+                        "function {name}(jsonb, jsonpath, jsonb, {}) does not exist",
+                        super::pg_type_name(&other.data_type())
+                    ),
+                ));
+            }
+            None => Some(false),
+        };
+        let path = path.map(|p| super::path::parse(&p)).transpose()?;
+        let items = match (doc, path, vars, silent) {
+            (Some(doc), Some(path), Some(vars), Some(silent)) => {
+                super::path::path_query(&path, &doc, Some(&vars), silent)?
+            }
+            _ => vec![],
+        };
+        let mut out = StringBuilder::new();
+        for item in &items {
+            out.append_value(item);
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Kind::Jsonb.field(name, true).as_ref().clone(),
+        ]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(out.finish())])?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// `jsonb_path_query(…)` in a select list: each row's items as a list,
+/// which [`crate::pg_compat::compat`] unnests.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PathQueryList {
+    name: &'static str,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl PathQueryList {
+    fn new(name: &'static str) -> PathQueryList {
+        use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
+        PathQueryList {
+            name,
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Any(2),
+                    TypeSignature::Any(3),
+                    TypeSignature::Any(4),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+
+    fn item() -> Field {
+        Kind::Jsonb.field("item", true).as_ref().clone()
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for PathQueryList {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(Arc::new(Self::item())))
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        if !super::functions::path_arguments_fit(&args) {
+            return Err(super::no_function(self.name, args.arg_fields));
+        }
+        Ok(Arc::new(Field::new(
+            self.name,
+            DataType::List(Arc::new(Self::item())),
+            true,
+        )))
+    }
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, ListBuilder};
+        let rows = args.number_rows;
+        let docs = super::text_array(&args.args[0], rows)?;
+        let paths = super::text_array(&args.args[1], rows)?;
+        let vars = match args.args.get(2) {
+            Some(v) => Some(super::text_array(v, rows)?),
+            None => None,
+        };
+        let silent = match args.args.get(3) {
+            Some(s) => Some(s.to_array(rows)?),
+            None => None,
+        };
+        let mut cache = super::functions::PathCache::new();
+        let mut out = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Self::item()));
+        for i in 0..rows {
+            let path = if paths.is_valid(i) {
+                Some(cache.get(paths.value(i))?)
+            } else {
+                None
+            };
+            let vars_text = match &vars {
+                None => Some("{}"),
+                Some(v) => v.is_valid(i).then(|| v.value(i)),
+            };
+            let quiet = match &silent {
+                None => Some(false),
+                Some(s) if s.data_type() != &DataType::Boolean || s.is_null(i) => None,
+                Some(s) => Some(s.as_boolean().value(i)),
+            };
+            let (Some(path), true, Some(vars_text), Some(quiet)) =
+                (path, docs.is_valid(i), vars_text, quiet)
+            else {
+                out.append(false);
+                continue;
+            };
+            for item in super::path::path_query(&path, docs.value(i), Some(vars_text), quiet)? {
+                out.values().append_value(item);
+            }
+            out.append(true);
+        }
+        Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+            out.finish(),
+        )))
     }
 }
 

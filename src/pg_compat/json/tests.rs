@@ -440,3 +440,44 @@ async fn values_through_subqueries_keep_their_type() {
     .await;
     assert_eq!(counted, s("2"));
 }
+
+#[tokio::test]
+async fn sql_json_paths_answer_jsonb() {
+    // PostgreSQL 15.18.
+    let (values, kinds) =
+        row(r#"SELECT jsonb_path_query_first('{"a": [1, 2, 3]}', '$.a[1]')"#).await;
+    assert_eq!(values, vec![Some("2".to_string())]);
+    assert_eq!(kinds, vec![Some(Kind::Jsonb)]);
+    let (values, kinds) = row(r#"SELECT unnest(jsonb_path_query('[1, {"b": 2}]', '$[*]'))"#).await;
+    assert_eq!(values, vec![Some("1".to_string())]);
+    assert_eq!(kinds, vec![Some(Kind::Jsonb)]);
+    assert_eq!(
+        all(r#"SELECT * FROM jsonb_path_query('[1, {"b": 2}]', '$[*]')"#).await,
+        vec![
+            vec![Some("1".to_string())],
+            vec![Some(r#"{"b": 2}"#.to_string())]
+        ]
+    );
+    assert_eq!(
+        one(r#"SELECT '{"a": [1, 2]}'::jsonb @? '$.a[*] ? (@ > 1)'"#)
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        one(r#"SELECT '{"a": 1}'::jsonb @@ 'strict $.b == 1'"#).await,
+        None
+    );
+    assert_eq!(
+        sqlstate(r#"SELECT jsonb_path_query_first('{}', 'strict $.a')"#).await,
+        "2203A"
+    );
+    assert_eq!(
+        sqlstate(r#"SELECT jsonb_path_query_first('{}', '$ ? (@.a)')"#).await,
+        "42601"
+    );
+    assert_eq!(
+        sqlstate(r#"SELECT '{}'::jsonb @? '$.a'::text"#).await,
+        "42883"
+    );
+}

@@ -134,12 +134,85 @@ impl AnalyzerRule for JsonCasts {
                 Ok(rewritten.update_data(|e| name.restore(e)))
             })
         })
+        .and_then(|t| unnested_json(t.data))
         .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
         "oko_json_casts"
     }
+}
+
+/// [`unnested_json`] again after the optimizer, whose rules rebuild an
+/// `unnest`'s schema from its input (dropping the extension name again).
+#[derive(Debug)]
+pub struct UnnestedJson;
+
+impl datafusion::optimizer::OptimizerRule for UnnestedJson {
+    fn name(&self) -> &str {
+        "oko_unnested_json"
+    }
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _: &dyn datafusion::optimizer::OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        unnested_json(plan)
+    }
+}
+
+/// The plan with each `unnest` of a list of `json`/`jsonb` items (a set
+/// function in a select list, `jsonb_path_query(…)`) answering with that
+/// type: DataFusion's `unnest` keeps the items' Arrow type but not the
+/// field's extension name, which the wire reads the type from. The nodes
+/// above a changed one get their schemas anew.
+fn unnested_json(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let t = plan.map_children(unnested_json)?;
+    let changed = t.transformed;
+    let plan = if changed {
+        t.data.recompute_schema()?
+    } else {
+        t.data
+    };
+    let LogicalPlan::Unnest(mut unnest) = plan else {
+        return Ok(Transformed::new_transformed(plan, changed));
+    };
+    let input = unnest.input.schema().clone();
+    let mut fields: Vec<(Option<datafusion::common::TableReference>, FieldRef)> = unnest
+        .schema
+        .iter()
+        .map(|(q, f)| (q.cloned(), f.clone()))
+        .collect();
+    let mut tagged = false;
+    for (index, list) in &unnest.list_type_columns {
+        let DataType::List(item) = input.field(*index).data_type() else {
+            continue;
+        };
+        let Some(kind) = Kind::of(item) else {
+            continue;
+        };
+        if list.depth != 1 {
+            continue;
+        }
+        let Ok(out) = unnest.schema.index_of_column(&list.output_column) else {
+            continue;
+        };
+        let field = &fields[out].1;
+        if Kind::of(field).is_none() && is_text(field.data_type()) {
+            fields[out].1 = kind.field(field.name(), field.is_nullable());
+            tagged = true;
+        }
+    }
+    if !tagged {
+        return Ok(Transformed::new_transformed(
+            LogicalPlan::Unnest(unnest),
+            changed,
+        ));
+    }
+    let schema = DFSchema::new_with_metadata(fields, unnest.schema.metadata().clone())?
+        .with_functional_dependencies(unnest.schema.functional_dependencies().clone())?;
+    unnest.schema = Arc::new(schema);
+    Ok(Transformed::yes(LogicalPlan::Unnest(unnest)))
 }
 
 /// One cast, rewritten when it is to or from a JSON type.

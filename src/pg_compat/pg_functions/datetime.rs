@@ -200,6 +200,8 @@ impl ScalarUDFImpl for Timezone {
         let rows = args.number_rows;
         let scalar = super::all_scalar(&args.args);
         let zones = zone.to_array(rows)?;
+        // A zone given as an interval: its time, hours east of Greenwich.
+        let interval_zones = interval_offsets(&zones)?;
         let zones = cast(&zones, &DataType::Utf8)?;
         let zones = zones.as_string::<i32>();
         let values = value.to_array(rows)?;
@@ -221,6 +223,18 @@ impl ScalarUDFImpl for Timezone {
                 out.push(None);
                 continue;
             }
+            let v = micros.value(i);
+            if let Some(offsets) = &interval_zones {
+                let Some(east) = offsets[i] else {
+                    out.push(None);
+                    continue;
+                };
+                let shift = if to_local { east } else { -east };
+                out.push(Some(v.checked_add(shift).ok_or_else(|| {
+                    coded(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
+                })?));
+                continue;
+            }
             let text = zones.value(i);
             let zone = match &last {
                 Some((t, z)) if t == text => *z,
@@ -230,7 +244,6 @@ impl ScalarUDFImpl for Timezone {
                     z
                 }
             };
-            let v = micros.value(i);
             let converted = if to_local {
                 DateTime::<Utc>::from_timestamp_micros(v)
                     .map(|t| zone.local(t).and_utc().timestamp_micros())
@@ -251,6 +264,40 @@ impl ScalarUDFImpl for Timezone {
         };
         super::answer(array, scalar)
     }
+}
+
+/// The offsets (microseconds east, whole seconds as PostgreSQL keeps
+/// them) of zones given as intervals (`AT TIME ZONE INTERVAL '+05:00'`),
+/// or `None` when the zones are not intervals. An interval with months or
+/// days is refused as PostgreSQL refuses it (22023).
+fn interval_offsets(zones: &ArrayRef) -> Result<Option<Vec<Option<i64>>>> {
+    if !matches!(zones.data_type(), DataType::Interval(_)) {
+        return Ok(None);
+    }
+    let zones = cast(
+        zones,
+        &DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
+    )?;
+    let zones = zones.as_primitive::<datafusion::arrow::datatypes::IntervalMonthDayNanoType>();
+    zones
+        .iter()
+        .map(|z| {
+            z.map(|z| {
+                if z.months != 0 || z.days != 0 {
+                    return Err(coded(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "interval time zone \"{}\" must not include months or days",
+                            crate::pg_compat::text_out::interval(z)
+                        ),
+                    ));
+                }
+                Ok(z.nanoseconds / 1_000_000_000 * 1_000_000)
+            })
+            .transpose()
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 /// `age(end, start)` and `age(ts)` (from today's midnight): PostgreSQL's
@@ -419,174 +466,22 @@ impl ScalarUDFImpl for Age {
     }
 }
 
-/// PostgreSQL's `timestamp`/`timestamptz` input: `2026-07-01`, `2026-07-01
-/// 10:30`, `…:45.123456`, `T` between date and time, and for an instant an
-/// offset (`Z`, `+03`, `+03:00`, `+0330`, ` UTC`) or a zone name after the
-/// time (`2026-07-01 10:30 Europe/Moscow`); `epoch`, `now`, `today`,
-/// `tomorrow`, `yesterday`. A time without an offset is read in
-/// `session_zone` for an instant; a `timestamp` ignores an offset, as
-/// PostgreSQL does. The answer is microseconds: UTC for an instant, the wall
-/// clock otherwise.
+/// PostgreSQL's `timestamp`/`timestamptz` input ([`super::date_in`]):
+/// microseconds, UTC for an instant, the wall clock otherwise; a time
+/// without an offset read in `session_zone` for an instant.
 pub fn timestamp_in(text: &str, instant: bool, session_zone: &Zone) -> Result<i64> {
-    let bad = |code: &'static str, what: &str| {
-        let kind = if instant {
-            "timestamp with time zone"
-        } else {
-            "timestamp"
-        };
-        coded(code, format!("{what} for type {kind}: \"{text}\""))
-    };
-    let syntax = || bad(code::INVALID_DATETIME_FORMAT, "invalid input syntax");
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN);
-    let today = || session_zone.local(Utc::now()).date();
-    let special = match lower.as_str() {
-        "epoch" => Some(DateTime::<Utc>::UNIX_EPOCH.naive_utc()),
-        "now" => Some(session_zone.local(Utc::now())),
-        "today" => Some(midnight(today())),
-        "tomorrow" => today().succ_opt().map(midnight),
-        "yesterday" => today().pred_opt().map(midnight),
-        "infinity" | "-infinity" | "+infinity" => {
-            return Err(coded(
-                code::FEATURE_NOT_SUPPORTED,
-                format!("infinite timestamps are not supported: \"{text}\""),
-            ));
-        }
-        _ => None,
-    };
-    let (local, offset) = if let Some(local) = special {
-        (Ok(local), None)
+    let target = if instant {
+        super::date_in::Target::TimestampTz
     } else {
-        split_timestamp(t).ok_or_else(syntax)?
+        super::date_in::Target::Timestamp
     };
-    let local = match local {
-        Ok(l) => l,
-        Err(()) => return Err(bad("22008", "date/time field value out of range")),
-    };
-    if !instant {
-        return Ok(local.and_utc().timestamp_micros());
-    }
-    let utc = match offset {
-        Some(zone) => zone.instant(local),
-        None if lower == "epoch" => Some(local.and_utc()),
-        None => session_zone.instant(local),
-    };
-    utc.map(|u| u.timestamp_micros())
-        .ok_or_else(|| bad("22008", "date/time field value out of range"))
-}
-
-/// `date[ time][offset|zone]` → the wall-clock time (`Err` for fields out of
-/// range) and the zone written with it; `None` when it is not a timestamp.
-#[allow(clippy::type_complexity)]
-fn split_timestamp(t: &str) -> Option<(std::result::Result<NaiveDateTime, ()>, Option<Zone>)> {
-    // The date: digits '-' digits '-' digits.
-    let date_end = t.find([' ', 'T', 't']).unwrap_or(t.len());
-    let date = &t[..date_end];
-    let mut parts = date.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || y.len() < 4
-        || m.is_empty()
-        || m.len() > 2
-        || d.is_empty()
-        || d.len() > 2
-    {
-        return None;
-    }
-    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let mut rest = t[date_end..].trim_start_matches([' ', 'T', 't']);
-    // The time: h[h]:mm[:ss[.fraction]].
-    let (mut hour, mut minute, mut second, mut micros) = (0u32, 0u32, 0u32, 0i64);
-    if rest.starts_with(|c: char| c.is_ascii_digit()) {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
-            .unwrap_or(rest.len());
-        let time = &rest[..end];
-        rest = &rest[end..];
-        let (hms, fraction) = match time.split_once('.') {
-            Some((a, b)) => (a, Some(b)),
-            None => (time, None),
-        };
-        let mut f = hms.split(':');
-        hour = f.next()?.parse().ok()?;
-        minute = f.next()?.parse().ok()?;
-        second = match f.next() {
-            Some(s) => s.parse().ok()?,
-            None => 0,
-        };
-        if f.next().is_some() {
-            return None;
-        }
-        if let Some(fr) = fraction {
-            if fr.is_empty() || !fr.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            // Rounded to microseconds, as PostgreSQL.
-            let digits: String = fr.chars().take(7).collect();
-            let scaled = format!("{digits:0<7}").parse::<i64>().ok()?;
-            micros = (scaled + 5) / 10;
-        }
-    }
-    let rest = rest.trim();
-    let zone = if rest.is_empty() {
-        None
-    } else if rest.starts_with(['+', '-']) {
-        Some(Zone::Fixed(iso_offset(rest)?))
-    } else if rest.eq_ignore_ascii_case("z") {
-        Some(Zone::Fixed(Utc.fix()))
-    } else {
-        Some(Zone::parse(rest).ok()?)
-    };
-    let in_range =
-        second < 60 && (hour < 24 || (hour == 24 && minute == 0 && second == 0 && micros == 0));
-    let local = chrono::NaiveDate::from_ymd_opt(y, m, d)
-        .and_then(|date| date.and_hms_opt(hour.min(23), minute, second))
-        .filter(|_| in_range)
-        .map(|t| {
-            let t = if hour == 24 {
-                t + Duration::hours(1)
-            } else {
-                t
-            };
-            t + Duration::microseconds(micros)
-        })
-        .ok_or(());
-    Some((local, zone))
-}
-
-/// An ISO 8601 offset (`+03`, `+03:00`, `+0300`, `-05:30`): hours *east*.
-fn iso_offset(text: &str) -> Option<FixedOffset> {
-    let sign = if text.starts_with('-') { -1 } else { 1 };
-    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m, s) = match digits.len() {
-        1 | 2 => (digits.parse::<i32>().ok()?, 0, 0),
-        3 | 4 => (
-            digits[..digits.len() - 2].parse::<i32>().ok()?,
-            digits[digits.len() - 2..].parse::<i32>().ok()?,
-            0,
-        ),
-        _ => (
-            digits[..digits.len() - 4].parse::<i32>().ok()?,
-            digits[digits.len() - 4..digits.len() - 2]
-                .parse::<i32>()
-                .ok()?,
-            digits[digits.len() - 2..].parse::<i32>().ok()?,
-        ),
-    };
-    if h > 15 || m > 59 || s > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60 + s))
+    super::date_in::read(text, target, session_zone)
 }
 
 /// `pg_timestamp_in(text, like, zone)`: text read as PostgreSQL reads a
-/// timestamp ([`timestamp_in`]), answered as `like`'s type (a `timestamp`,
-/// or a `timestamptz`), a time without an offset read in `zone` (the
-/// session's). The session zone's casts rule
+/// date or timestamp ([`super::date_in`]), answered as `like`'s type (a
+/// `date`, a `timestamp`, or a `timestamptz`), a time without an offset
+/// read in `zone` (the session's). The session zone's casts rule
 /// ([`crate::pg_compat::time_zone`]) puts it in place of text-to-timestamp
 /// casts.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -625,16 +520,37 @@ impl ScalarUDFImpl for TimestampIn {
         let rows = args.number_rows;
         let scalar = super::all_scalar(&args.args);
         let target = args.return_field.data_type().clone();
-        let DataType::Timestamp(_, label) = &target else {
-            return Err(coded(
-                code::DATATYPE_MISMATCH,
-                "pg_timestamp_in answers timestamps",
-            ));
-        };
         let zone = match args.args.get(2) {
             // (The session's zone, as the engine writes it.)
             Some(ColumnarValue::Scalar(z)) if !z.is_null() => Zone::of_arrow(&z.to_string())?,
             _ => Zone::Fixed(Utc.fix()),
+        };
+        if matches!(target, DataType::Date32 | DataType::Date64) {
+            let texts = cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
+            let texts = texts.as_string::<i32>();
+            let mut out = Vec::with_capacity(texts.len());
+            for i in 0..texts.len() {
+                out.push(if texts.is_null(i) {
+                    None
+                } else {
+                    let days =
+                        super::date_in::read(texts.value(i), super::date_in::Target::Date, &zone)?;
+                    Some(i32::try_from(days).map_err(|_| {
+                        coded(
+                            code::DATETIME_FIELD_OVERFLOW,
+                            format!("date out of range: \"{}\"", texts.value(i)),
+                        )
+                    })?)
+                });
+            }
+            let days: ArrayRef = Arc::new(datafusion::arrow::array::Date32Array::from(out));
+            return super::answer(cast(&days, &target)?, scalar);
+        }
+        let DataType::Timestamp(_, label) = &target else {
+            return Err(coded(
+                code::DATATYPE_MISMATCH,
+                "pg_timestamp_in answers dates and timestamps",
+            ));
         };
         let texts = cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
         let texts = texts.as_string::<i32>();

@@ -27,22 +27,33 @@ mod array_shape;
 mod arrays;
 mod catalog;
 mod characters;
+mod date_in;
 mod datetime;
 mod format;
+mod interval_aggregates;
 mod interval_in;
+mod interval_trunc;
 mod intervals;
 mod like;
 mod math;
 mod numeric;
+mod numeric_math;
+mod numeric_series;
+mod numeric_stats;
 mod oids;
 mod ordered_set;
+mod overlaps;
 mod quantified;
 mod series;
 mod sets;
 pub(crate) mod simple;
 mod strings;
+mod timetz;
 mod to_char;
+mod to_number;
 mod types;
+mod zone_abbrevs;
+mod zone_fields;
 
 pub use arrays::PgArrayIn;
 pub use catalog::{array_items, view_definition};
@@ -51,12 +62,15 @@ pub use format::{Format, quote_ident};
 pub use interval_in::{canonical as interval_text, interval_in, parse as parse_interval};
 pub use like::LikeEscape;
 pub use numeric::numeric_division;
+pub use numeric_stats::exact_statistic;
 pub use oids::{OidAlias, OidArray};
 pub use ordered_set::{Kind as OrderedSetKind, OrderedSet};
+pub use overlaps::rewrite as overlaps_call;
 pub use sets::{GenerateSubscripts, PgExpandArray};
 pub use strings::bytea_in;
 pub use to_char::{ToChar, ToDate, ToTimestamp};
 pub use types::{PgText, PgTypeof, RoundToInteger, type_name};
+pub use zone_fields::extract as extract_zone_field;
 
 use std::sync::Arc;
 
@@ -90,6 +104,8 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     for f in math::PgLog::all() {
         ctx.register_udf(f);
     }
+    numeric_math::register(ctx);
+    numeric_stats::register(ctx);
     ctx.register_udf(ScalarUDF::new_from_impl(strings::PgSubstr::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Format::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(Timezone::new()));
@@ -97,6 +113,9 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::new_from_impl(TimestampIn::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::new()));
     ctx.register_udf(types::oko_typed());
+    ctx.register_udf(timetz::pg_timetz());
+    ctx.register_udf(crate::pg_compat::whole_rows::mark());
+    ctx.register_udf(crate::pg_compat::join_columns::mark());
     for kind in [OrderedSetKind::PercentileDisc, OrderedSetKind::Mode] {
         ctx.register_udaf(datafusion::logical_expr::AggregateUDF::new_from_impl(
             OrderedSet::new(kind),
@@ -106,15 +125,17 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::new_from_impl(GenerateSubscripts::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(LikeEscape::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(OidArray::new()));
-    ctx.register_udf(crate::pg_compat::whole_rows::mark());
-    ctx.register_udf(crate::pg_compat::join_columns::mark());
     ctx.register_udf(ScalarUDF::new_from_impl(OidAlias::new()));
     // In place of DataFusion's chrono-format functions of the same names.
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToTimestamp::new()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(to_number::ToNumber::new()));
     catalog::register(ctx);
     series::register(ctx);
+    interval_trunc::register(ctx);
+    interval_aggregates::register(ctx);
+    ctx.register_udf(ScalarUDF::new_from_impl(overlaps::Overlaps::new()));
     ctx.register_udf(null_text("pg_get_indexdef", &[1, 3]));
     ctx.register_udf(null_text("col_description", &[2]));
     ctx.register_udf(null_text("obj_description", &[1, 2]));

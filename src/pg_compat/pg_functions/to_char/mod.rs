@@ -19,7 +19,7 @@
 
 mod decimal;
 mod format_datetime;
-mod number;
+pub(super) mod number;
 mod parse_datetime;
 mod template;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::sqlstate::{code, coded};
 
 /// A number keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NumKey {
+pub(crate) enum NumKey {
     Comma,
     Dec,
     Zero,
@@ -84,14 +84,14 @@ const KEYWORDS: &[(&str, NumKey)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq)]
-enum NumNode {
+pub(crate) enum NumNode {
     Key(NumKey),
     Char(char),
 }
 
 /// Where a locale sign (`S`) goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum LSign {
+pub(crate) enum LSign {
     #[default]
     None,
     Pre,
@@ -100,25 +100,25 @@ enum LSign {
 
 /// What a number template asks for (PostgreSQL's `NUMDesc`).
 #[derive(Debug, Clone, Default)]
-struct Desc {
-    pre: i64,
-    post: i64,
-    lsign: LSign,
-    pre_lsign_num: i64,
-    multi: i64,
-    zero_start: i64,
-    zero_end: i64,
-    decimal: bool,
-    zero: bool,
-    blank: bool,
-    fillmode: bool,
-    has_lsign: bool,
-    bracket: bool,
-    minus: bool,
-    plus: bool,
-    roman: bool,
-    has_multi: bool,
-    eeee: bool,
+pub(crate) struct Desc {
+    pub(crate) pre: i64,
+    pub(crate) post: i64,
+    pub(crate) lsign: LSign,
+    pub(crate) pre_lsign_num: i64,
+    pub(crate) multi: i64,
+    pub(crate) zero_start: i64,
+    pub(crate) zero_end: i64,
+    pub(crate) decimal: bool,
+    pub(crate) zero: bool,
+    pub(crate) blank: bool,
+    pub(crate) fillmode: bool,
+    pub(crate) has_lsign: bool,
+    pub(crate) bracket: bool,
+    pub(crate) minus: bool,
+    pub(crate) plus: bool,
+    pub(crate) roman: bool,
+    pub(crate) has_multi: bool,
+    pub(crate) eeee: bool,
 }
 
 fn syntax(message: &str) -> datafusion::common::DataFusionError {
@@ -250,8 +250,8 @@ impl Desc {
     }
 }
 
-/// Parses a number template.
-fn parse(template: &str) -> Result<(Vec<NumNode>, Desc)> {
+/// Parses a number template (also read by `to_number`).
+pub(crate) fn parse(template: &str) -> Result<(Vec<NumNode>, Desc)> {
     let mut nodes = Vec::new();
     let mut desc = Desc::default();
     let mut rest = template;
