@@ -83,6 +83,9 @@ pub async fn plan(
     statement: Statement,
 ) -> datafusion::common::Result<LogicalPlan> {
     use datafusion::sql::parser::Statement as DfStatement;
+    if let Some(explained) = json_explain(state, &statement).await? {
+        return Ok(explained);
+    }
     let planned = state
         .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
         .await;
@@ -98,6 +101,55 @@ pub async fn plan(
         other => other?,
     };
     Ok(name_columns(&statement, plan))
+}
+
+/// `EXPLAIN (FORMAT JSON) query` (without `ANALYZE`): the plan in
+/// PostgreSQL's JSON form (DataFusion's `pgjson`, `[{"Plan": {…}}]`).
+/// DataFusion reads `FORMAT` only in its own syntax and would answer text.
+async fn json_explain(
+    state: &datafusion::execution::SessionState,
+    statement: &Statement,
+) -> datafusion::common::Result<Option<LogicalPlan>> {
+    use datafusion::common::format::ExplainFormat;
+    use datafusion::logical_expr::{ExplainOption, LogicalPlanBuilder};
+    use datafusion::sql::parser::Statement as DfStatement;
+    use datafusion::sql::sqlparser::ast::{AnalyzeFormat, AnalyzeFormatKind, Expr as SqlExpr};
+
+    let Statement::Explain {
+        statement: inner,
+        analyze: false,
+        verbose,
+        format,
+        options,
+        ..
+    } = statement
+    else {
+        return Ok(None);
+    };
+    let by_option = options.iter().flatten().any(|o| {
+        o.name.value.eq_ignore_ascii_case("format")
+            && matches!(&o.arg, Some(SqlExpr::Identifier(i)) if i.value.eq_ignore_ascii_case("json"))
+    });
+    let by_keyword = matches!(
+        format,
+        Some(AnalyzeFormatKind::Keyword(AnalyzeFormat::JSON))
+            | Some(AnalyzeFormatKind::Assignment(AnalyzeFormat::JSON))
+    );
+    if !(by_option || by_keyword) {
+        return Ok(None);
+    }
+    let planned = state
+        .statement_to_plan(DfStatement::Statement(inner.clone()))
+        .await?;
+    let explained = LogicalPlanBuilder::from(planned)
+        .explain_option_format(ExplainOption {
+            verbose: *verbose,
+            analyze: false,
+            format: ExplainFormat::PostgresJSON,
+            ..Default::default()
+        })?
+        .build()?;
+    Ok(Some(explained))
 }
 
 /// `plan` with its output typed as it will run: the analyzer (type

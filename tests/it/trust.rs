@@ -395,6 +395,7 @@ async fn explain_shows_a_tenant_nothing_of_other_tenants() {
         "EXPLAIN ANALYZE SELECT * FROM tenants WHERE name < 'X'",
         "EXPLAIN ANALYZE SELECT * FROM leads WHERE channel = 'call'",
         "EXPLAIN ANALYZE VERBOSE SELECT count(*) FROM ratings",
+        "EXPLAIN (FORMAT JSON) SELECT * FROM tenants",
     ] {
         let text = values(&c, sql).await.unwrap().join("\n");
         for word in others {
@@ -418,6 +419,15 @@ async fn explain_shows_a_tenant_nothing_of_other_tenants() {
         .unwrap()
         .join("\n");
     assert!(text.contains("DataSourceExec"), "{text}");
+    // `EXPLAIN (FORMAT JSON)`: one value in PostgreSQL's form, for both.
+    for (who, client) in [("okna_viewer", &c), ("admin", &admin)] {
+        let rows = values(client, "EXPLAIN (FORMAT JSON) SELECT tenant FROM tenants")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{who}: {rows:?}");
+        let plan: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+        assert!(plan[0]["Plan"]["Node Type"].is_string(), "{who}: {plan}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -196,13 +196,15 @@ impl Session {
         if self.login.get()?.principal.tenant.is_some() {
             match &plan {
                 LogicalPlan::Explain(e) => {
+                    let json =
+                        e.explain_format == datafusion::common::format::ExplainFormat::PostgresJSON;
                     return self
-                        .tenant_explain(e.plan.as_ref().clone(), false, guard)
+                        .tenant_explain(e.plan.as_ref().clone(), false, json, guard)
                         .await;
                 }
                 LogicalPlan::Analyze(a) => {
                     return self
-                        .tenant_explain(a.input.as_ref().clone(), true, guard)
+                        .tenant_explain(a.input.as_ref().clone(), true, false, guard)
                         .await;
                 }
                 _ => {}
@@ -244,7 +246,8 @@ impl Session {
     }
 
     /// `EXPLAIN [ANALYZE]` for a user bound to a tenant: the optimised
-    /// logical plan, and with `ANALYZE` the statement's row count and time.
+    /// logical plan (as text, or `json` in PostgreSQL's JSON form), and
+    /// with `ANALYZE` the statement's row count and time.
     ///
     /// The physical plan is not shown to such a user: it names store files,
     /// and its statistics (`Min=… Max=…` of a file several tenants share)
@@ -256,6 +259,7 @@ impl Session {
         &self,
         inner: LogicalPlan,
         analyze: bool,
+        json: bool,
         guard: &Guard,
     ) -> PgWireResult<Response> {
         let ctx = self.ctx()?.clone();
@@ -264,12 +268,16 @@ impl Session {
         let optimized = guard
             .plan(async move { state.optimize(&for_plan).map_err(errors::from_datafusion) })
             .await?;
-        let mut rows: Vec<Vec<Option<String>>> = optimized
-            .display_indent()
-            .to_string()
-            .lines()
-            .map(|l| vec![Some(l.to_string())])
-            .collect();
+        let mut rows: Vec<Vec<Option<String>>> = if json {
+            vec![vec![Some(optimized.display_pg_json().to_string())]]
+        } else {
+            optimized
+                .display_indent()
+                .to_string()
+                .lines()
+                .map(|l| vec![Some(l.to_string())])
+                .collect()
+        };
         if analyze {
             let started = std::time::Instant::now();
             let batches = guard.run(collect(ctx, inner)).await?;
@@ -371,6 +379,11 @@ fn query_plan_lines(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<Ve
             .collect::<Vec<_>>()
             .join("\n"),
     };
+    // A plan in JSON (`EXPLAIN (FORMAT JSON)`) is one value, as PostgreSQL
+    // sends it; a text plan is a row per line.
+    if text.trim_start().starts_with('[') {
+        return vec![vec![Some(text)]];
+    }
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| vec![Some(l.to_string())])
