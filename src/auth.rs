@@ -32,13 +32,20 @@ use serde::{Deserialize, Serialize};
 /// Iterations of a new verifier (PostgreSQL's default).
 pub const DEFAULT_ITERATIONS: u32 = 4096;
 
-/// What a user may do. Each role may do everything the one before may.
+/// What a user may do (SPEC.md §7). Every role reads; a `supervisor`
+/// also records the contact centre's manual figures and lead notes, a
+/// `moderator` rating moderations and lead notes, an `admin` everything
+/// (facts, deletes, loads, management). Neither of supervisor and
+/// moderator may do all the other may: [`Role::may_insert`] says who
+/// writes what; the order (`>=`) only ranks them for reading and managing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads tables and reports.
     Viewer,
-    /// Also records rating moderations and lead notes.
+    /// Also inserts `manual_stats` and `lead_notes`.
+    Supervisor,
+    /// Also inserts `rating_moderations` and `lead_notes`.
     Moderator,
     /// Also inserts facts, deletes, loads and manages.
     Admin,
@@ -48,9 +55,28 @@ impl Role {
     pub fn name(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
+            Role::Supervisor => "supervisor",
             Role::Moderator => "moderator",
             Role::Admin => "admin",
         }
+    }
+
+    /// Whether this role may `INSERT` into the table named `table`.
+    pub fn may_insert(self, table: &str) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Moderator => matches!(table, "rating_moderations" | "lead_notes"),
+            Role::Supervisor => matches!(table, "manual_stats" | "lead_notes"),
+            Role::Viewer => false,
+        }
+    }
+
+    /// The roles that may `INSERT` into `table`, the least first.
+    pub fn inserting(table: &str) -> Vec<Role> {
+        [Role::Supervisor, Role::Moderator, Role::Admin]
+            .into_iter()
+            .filter(|r| r.may_insert(table))
+            .collect()
     }
 }
 
@@ -66,10 +92,11 @@ impl std::str::FromStr for Role {
     fn from_str(s: &str) -> std::result::Result<Role, String> {
         match s {
             "viewer" => Ok(Role::Viewer),
+            "supervisor" => Ok(Role::Supervisor),
             "moderator" => Ok(Role::Moderator),
             "admin" => Ok(Role::Admin),
             other => Err(format!(
-                "unknown role `{other}`; the roles are viewer, moderator, admin"
+                "unknown role `{other}`; the roles are viewer, supervisor, moderator, admin"
             )),
         }
     }

@@ -130,8 +130,9 @@ enum UserCommand {
 struct UserAddArgs {
     /// The user name clients log in with
     name: String,
-    /// viewer (read), moderator (also moderates ratings, writes lead notes),
-    /// admin (also inserts facts, deletes)
+    /// viewer (read), supervisor (also inserts manual contact-centre
+    /// figures and lead notes), moderator (also moderates ratings, writes
+    /// lead notes), admin (also inserts facts, deletes)
     #[arg(long)]
     role: crate::auth::Role,
     /// Bind the user to one tenant: it sees and writes only that tenant's rows

@@ -42,8 +42,9 @@ pub struct RoleEntry {
 }
 
 /// The group roles, in `Role` order.
-const GROUPS: [(Role, &str); 3] = [
+const GROUPS: [(Role, &str); 4] = [
     (Role::Viewer, "oko_viewer"),
+    (Role::Supervisor, "oko_supervisor"),
     (Role::Moderator, "oko_moderator"),
     (Role::Admin, "oko_admin"),
 ];

@@ -25,9 +25,6 @@ use super::errors::{self, code};
 use crate::auth::{Principal, Role};
 use crate::model::Table;
 
-/// The tables a moderator may append to.
-const MODERATION_TABLES: [Table; 2] = [Table::RatingModerations, Table::LeadNotes];
-
 /// Refuses `plan` unless `who` may run everything in it.
 pub fn check(plan: &LogicalPlan, who: &Principal) -> PgWireResult<()> {
     let mut refusal = None;
@@ -107,14 +104,13 @@ fn write_refused(
     name: &str,
     who: &Principal,
 ) -> Option<(String, Option<String>)> {
-    let needs = match (op, table) {
-        (WriteOp::Insert(InsertOp::Append), Some(t)) if MODERATION_TABLES.contains(&t) => {
-            Role::Moderator
-        }
-        // Facts, and new rows of the dimension tables (a stored key gets
-        // 23505; changing a stored row is a load's upsert).
-        (WriteOp::Insert(InsertOp::Append), Some(_)) => Role::Admin,
-        (WriteOp::Delete, Some(_)) => Role::Admin,
+    // The roles that may: a moderator's and a supervisor's own tables
+    // (Role::may_insert), else an admin — facts, and new rows of the
+    // dimension tables (a stored key gets 23505; changing a stored row is
+    // a load's upsert); deletes only an admin.
+    let allowed: Vec<Role> = match (op, table) {
+        (WriteOp::Insert(InsertOp::Append), Some(t)) => Role::inserting(t.name()),
+        (WriteOp::Delete, Some(_)) => vec![Role::Admin],
         (_, None) => {
             return Some((
                 format!("{name} cannot be written: it is not a table of OKO's model"),
@@ -131,13 +127,15 @@ fn write_refused(
             ));
         }
     };
-    if who.can(needs) {
+    if allowed.contains(&who.role) {
         return None;
     }
+    let needs: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
     Some((
         format!(
-            "permission denied: {} on {name} needs the {needs} role; user {} is a {}",
+            "permission denied: {} on {name} needs the {} role; user {} is a {}",
             op_name(op),
+            needs.join(" or "),
             who.user,
             who.role
         ),
@@ -194,46 +192,67 @@ mod tests {
     async fn each_role_may_do_its_writes_only() {
         let ctx = ctx().await;
         let denied = Some(code::INSUFFICIENT_PRIVILEGE.to_string());
-        let cases: &[(&str, [bool; 3])] = &[
-            ("SELECT * FROM leads", [true, true, true]),
+        // Allowed for: viewer, supervisor, moderator, admin.
+        let cases: &[(&str, [bool; 4])] = &[
+            ("SELECT * FROM leads", [true, true, true, true]),
             (
                 "INSERT INTO rating_moderations (tenant, rating_id, moderated_at, moderator) \
                  VALUES ('t', 'r', now(), 'm')",
-                [false, true, true],
+                [false, false, true, true],
             ),
             (
                 "INSERT INTO lead_notes (tenant, lead_id, created_at) VALUES ('t', 'l', now())",
-                [false, true, true],
+                [false, true, true, true],
+            ),
+            (
+                "INSERT INTO manual_stats (tenant, hour, metric, value) VALUES ('t', now(), 'm', 1.0)",
+                [false, true, false, true],
             ),
             (
                 "INSERT INTO leads (tenant, lead_id, channel, direction, created_at, created_month) \
                  VALUES ('t', 'l', 'call', 'in', now(), '2025-01')",
-                [false, false, true],
+                [false, false, false, true],
             ),
             (
                 "DELETE FROM ratings WHERE tenant = 't'",
-                [false, false, true],
+                [false, false, false, true],
+            ),
+            (
+                "DELETE FROM manual_stats WHERE tenant = 't'",
+                [false, false, false, true],
+            ),
+            (
+                "DELETE FROM lead_notes WHERE tenant = 't'",
+                [false, false, false, true],
             ),
             // A write hidden in EXPLAIN ANALYZE or a CTE is still a write.
             (
                 "EXPLAIN ANALYZE INSERT INTO manual_stats (tenant, hour, metric, value) \
                  VALUES ('t', now(), 'm', 1.0)",
-                [false, false, true],
+                [false, true, false, true],
+            ),
+            (
+                "EXPLAIN ANALYZE INSERT INTO ratings (tenant, rating_id, lead_id, score_raw, received_at) \
+                 VALUES ('t', 'r', 'l', '5', now())",
+                [false, false, false, true],
             ),
             // Never, for anyone.
-            ("UPDATE leads SET class = 'x'", [false, false, false]),
+            ("UPDATE leads SET class = 'x'", [false, false, false, false]),
             (
                 "INSERT INTO tenants (tenant, timezone) VALUES ('t', 'UTC')",
-                [false, false, true],
+                [false, false, false, true],
             ),
-            ("CREATE TABLE t AS SELECT 1", [false, false, false]),
-            ("CREATE VIEW v AS SELECT 1", [false, false, false]),
-            ("DROP TABLE leads", [false, false, false]),
-            ("COPY (SELECT 1) TO '/tmp/x.csv'", [false, false, false]),
-            ("PREPARE p AS SELECT 1", [false, false, false]),
+            ("CREATE TABLE t AS SELECT 1", [false, false, false, false]),
+            ("CREATE VIEW v AS SELECT 1", [false, false, false, false]),
+            ("DROP TABLE leads", [false, false, false, false]),
+            (
+                "COPY (SELECT 1) TO '/tmp/x.csv'",
+                [false, false, false, false],
+            ),
+            ("PREPARE p AS SELECT 1", [false, false, false, false]),
             (
                 "SET datafusion.execution.batch_size = 1",
-                [false, false, false],
+                [false, false, false, false],
             ),
         ];
         for (sql, allowed) in cases {
@@ -241,7 +260,7 @@ mod tests {
                 Ok(p) => p,
                 Err(e) => panic!("{sql}: {e}"),
             };
-            for (role, ok) in [Role::Viewer, Role::Moderator, Role::Admin]
+            for (role, ok) in [Role::Viewer, Role::Supervisor, Role::Moderator, Role::Admin]
                 .into_iter()
                 .zip(allowed)
             {

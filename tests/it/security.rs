@@ -12,8 +12,8 @@ use crate::server::{Server, start};
 
 const OTHER_TENANTS: [&str; 2] = ["klinika", "dostavka"];
 
-/// A config file with one user per role, a tenant-bound viewer, moderator
-/// and admin of `okna`, and extra `[server]` lines.
+/// A config file with one user per role, a tenant-bound viewer, moderator,
+/// supervisor and admin of `okna`, and extra `[server]` lines.
 fn config(dir: &Path, server: &str) -> PathBuf {
     let users = [
         ("admin", "admin", None),
@@ -22,6 +22,7 @@ fn config(dir: &Path, server: &str) -> PathBuf {
         ("okna_viewer", "viewer", Some("okna")),
         ("okna_mod", "moderator", Some("okna")),
         ("okna_admin", "admin", Some("okna")),
+        ("okna_sup", "supervisor", Some("okna")),
     ];
     let mut text = format!("[server]\n{server}\n");
     for (name, role, tenant) in users {
@@ -511,6 +512,89 @@ async fn moderation_records_who_when_why_and_the_previous_score() {
         .await
         .expect_err("refused");
     assert_eq!(sqlstate(&e), "42501");
+}
+
+/// A supervisor records the contact centre's manual figures and lead notes,
+/// in its tenant only, and nothing else: no moderation, no facts, no
+/// deletes (SPEC.md §7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_records_manual_figures_and_notes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path(), "");
+    let sup = as_user(server.port, "okna_sup").await;
+    let before = count(
+        &sup,
+        "SELECT count(*) FROM manual_stats WHERE metric = 'staff_sup'",
+    )
+    .await;
+    sup.batch_execute(
+        "INSERT INTO manual_stats (tenant, hour, metric, value, comment) \
+         VALUES ('okna', now(), 'staff_sup', 7, 'counted by hand')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(
+            &sup,
+            "SELECT count(*) FROM manual_stats WHERE metric = 'staff_sup'"
+        )
+        .await,
+        before + 1
+    );
+    sup.batch_execute(
+        "INSERT INTO lead_notes (tenant, lead_id, comment) \
+         VALUES ('okna', 'L1-00000001', 'called back')",
+    )
+    .await
+    .unwrap();
+    for (sql, what) in [
+        (
+            "INSERT INTO manual_stats (tenant, hour, metric, value) VALUES ('klinika', now(), 'x', 1)",
+            "another tenant's figures",
+        ),
+        (
+            "INSERT INTO rating_moderations (tenant, rating_id, new_score, reason) \
+             VALUES ('okna', 'R1', 5, 'x')",
+            "a moderation",
+        ),
+        (
+            "INSERT INTO ratings (tenant, rating_id, lead_id, score_raw, received_at) \
+             VALUES ('okna', 'Rx', 'L1-00000001', '5', now())",
+            "a fact",
+        ),
+        (
+            "DELETE FROM manual_stats WHERE metric = 'staff_sup'",
+            "a delete",
+        ),
+    ] {
+        let e = sup.batch_execute(sql).await.expect_err(what);
+        let code = sqlstate(&e);
+        // (Another tenant's row is refused as a bad value of a tenant-bound
+        // session, 22023; the rest for want of the role.)
+        let wanted = if what == "another tenant's figures" {
+            "22023"
+        } else {
+            "42501"
+        };
+        assert_eq!(code, wanted, "{what}: {e}");
+    }
+    assert_eq!(
+        count(
+            &sup,
+            "SELECT count(*) FROM manual_stats WHERE metric = 'staff_sup'"
+        )
+        .await,
+        before + 1
+    );
+    // A moderator may not record manual figures.
+    let m = as_user(server.port, "okna_mod").await;
+    let e = m
+        .batch_execute(
+            "INSERT INTO manual_stats (tenant, hour, metric, value) VALUES ('okna', now(), 'x', 1)",
+        )
+        .await
+        .expect_err("a moderator's manual figure");
+    assert_eq!(sqlstate(&e), "42501", "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
