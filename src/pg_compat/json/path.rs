@@ -1044,7 +1044,21 @@ struct Parser<'s> {
     scanner: Scanner<'s>,
     tok: Tok,
     at: usize,
+    /// Tokens read so far: a path of more than [`MAX_PATH_TOKENS`] is
+    /// refused, which bounds the chains the evaluator recurses through
+    /// (`1 + 1 + …`).
+    tokens: usize,
+    /// How deep the parser is in nested expressions (`((…))`, `- - 1`,
+    /// filters): at most [`MAX_PATH_NESTING`].
+    depth: usize,
 }
+
+/// The deepest nesting a path may have.
+const MAX_PATH_NESTING: usize = 32;
+
+/// The most tokens a path may have (PostgreSQL's paths in queries are a
+/// few dozen; its own limit is the server's stack depth).
+const MAX_PATH_TOKENS: usize = 256;
 
 /// Parses a path as `jsonpath_in` does: a syntax error is 42601, an empty
 /// path 22P02.
@@ -1053,6 +1067,8 @@ pub fn parse(text: &str) -> Result<JsonPath, Error> {
         scanner: Scanner { s: text, pos: 0 },
         tok: Tok::Eof,
         at: 0,
+        tokens: 0,
+        depth: 0,
     };
     p.advance()?;
     if p.tok == Tok::Eof {
@@ -1119,6 +1135,16 @@ fn check(chain: &[Op], filters: usize, subscript: bool) -> Result<(), Error> {
 
 impl<'s> Parser<'s> {
     fn advance(&mut self) -> Result<(), Error> {
+        self.tokens += 1;
+        if self.tokens > MAX_PATH_TOKENS {
+            return Err(coded(
+                code::STATEMENT_TOO_COMPLEX,
+                format!(
+                    "the jsonpath is too complex: more than {MAX_PATH_TOKENS} elements; \
+                     split it into several paths or steps"
+                ),
+            ));
+        }
         let (tok, at) = self.scanner.next()?;
         self.tok = tok;
         self.at = at;
@@ -1161,7 +1187,29 @@ impl<'s> Parser<'s> {
         Ok(part.chain)
     }
 
+    /// One level deeper, or 54001 past [`MAX_PATH_NESTING`].
+    fn deeper(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_PATH_NESTING {
+            return Err(coded(
+                code::STATEMENT_TOO_COMPLEX,
+                format!(
+                    "the jsonpath nests too deeply: more than {MAX_PATH_NESTING} levels; \
+                     split it into several paths or steps"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Part, Error> {
+        self.deeper()?;
+        let part = self.or_chain();
+        self.depth -= 1;
+        part
+    }
+
+    fn or_chain(&mut self) -> Result<Part, Error> {
         let mut left = self.and()?;
         while self.is_sym("||") {
             let l = self.pred_of(left)?;
@@ -1326,8 +1374,10 @@ impl<'s> Parser<'s> {
             return self.accessor_expr();
         };
         self.advance()?;
-        let operand = self.unary()?;
-        let chain = self.expr_of(operand)?;
+        self.deeper()?;
+        let operand = self.unary();
+        self.depth -= 1;
+        let chain = self.expr_of(operand?)?;
         // A sign on a number literal is part of it (`makeItemUnary`).
         if let [Op::Num(n)] = chain.as_slice() {
             return Ok(Part::expr(vec![Op::Num(if minus {
@@ -2737,6 +2787,29 @@ mod tests {
             .and_then(|p| path_exists(&p, doc, Some("{}"), silent))
             .ok()
             .flatten()
+    }
+
+    /// A path as deep as the limit allows parses and runs on a worker's
+    /// stack (a test thread's 2 MiB, as tokio's); a longer one is refused
+    /// with 54001, never a stack overflow that takes the server down.
+    #[test]
+    fn deep_paths_are_bounded() {
+        let nested = format!("{}1{}", "(".repeat(31), ")".repeat(31));
+        assert_eq!(query("{}", &nested), "1");
+        let chain = format!("1{}", " + 1".repeat(127));
+        assert_eq!(query("{}", &chain), "128");
+        let signs = format!("{}1", "- ".repeat(30));
+        assert_eq!(query("{}", &signs), "1");
+        let filters = format!("$.a{}", " ? (@ > 0)".repeat(30));
+        assert_eq!(query(r#"{"a": 1}"#, &filters), "1");
+        for deeper in [
+            format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000)),
+            format!("1{}", " + 1".repeat(50_000)),
+            format!("{}1", "- ".repeat(100_000)),
+            format!("$.a{}", " ? (@ > 0)".repeat(1_000)),
+        ] {
+            assert_eq!(query("{}", &deeper), "54001");
+        }
     }
 
     #[test]
