@@ -14,9 +14,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -29,33 +28,7 @@ pub struct NumericScale;
 
 impl AnalyzerRule for NumericScale {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let mut changed = false;
-        plan.transform_up_with_subqueries(|node| {
-            if node.inputs().is_empty() && !matches!(node, LogicalPlan::Values(_)) {
-                return Ok(Transformed::no(node));
-            }
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&node);
-            let node = node.map_expressions(|e| {
-                let name = names.save(&e);
-                let e = e.transform_up(|e| scaled(e, &schema))?;
-                Ok(e.update_data(|e| name.restore(e)))
-            })?;
-            changed |= node.transformed;
-            Ok(if changed {
-                let transformed = node.transformed;
-                Transformed::new_transformed(
-                    super::result_types::recomputed(node.data),
-                    transformed,
-                )
-            } else {
-                node
-            })
-        })
-        .map(|t| t.data)
+        super::result_types::rewrite_expressions(plan, scaled)
     }
 
     fn name(&self) -> &str {

@@ -83,6 +83,43 @@ impl AnalyzerRule for PgResultTypes {
     }
 }
 
+/// `plan` (its subqueries too) with every expression of every node rewritten
+/// bottom-up by `rewrite`, which is given the node's input schema (the
+/// merged schemas of its inputs; empty for `VALUES`). A rewritten
+/// expression keeps its name, so the nodes above still find it; once one
+/// changed, every node visited after it recomputes its schema from its
+/// inputs (the nodes above must see the new types). The skeleton of the
+/// expression rules of [`super`] (`numeric_scale`, `whole_rows`).
+pub(crate) fn rewrite_expressions(
+    plan: LogicalPlan,
+    rewrite: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<LogicalPlan> {
+    let mut changed = false;
+    plan.transform_up_with_subqueries(|node| {
+        if node.inputs().is_empty() && !matches!(node, LogicalPlan::Values(_)) {
+            return Ok(Transformed::no(node));
+        }
+        let mut schema = DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
+        let names = NamePreserver::new(&node);
+        let node = node.map_expressions(|e| {
+            let name = names.save(&e);
+            let e = e.transform_up(|e| rewrite(e, &schema))?;
+            Ok(e.update_data(|e| name.restore(e)))
+        })?;
+        changed |= node.transformed;
+        Ok(if changed {
+            let transformed = node.transformed;
+            Transformed::new_transformed(recomputed(node.data), transformed)
+        } else {
+            node
+        })
+    })
+    .map(|t| t.data)
+}
+
 /// `node` with its schema recomputed from its inputs; a node that cannot
 /// recompute its own (an aggregate with grouping sets, whose schema holds
 /// the internal grouping id) stays as it is.

@@ -12,10 +12,9 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -78,33 +77,7 @@ pub struct WholeRows;
 
 impl AnalyzerRule for WholeRows {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let mut changed = false;
-        plan.transform_up_with_subqueries(|node| {
-            if node.inputs().is_empty() {
-                return Ok(Transformed::no(node));
-            }
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&node);
-            let node = node.map_expressions(|e| {
-                let name = names.save(&e);
-                let e = e.transform_up(|e| record(e, &schema))?;
-                Ok(e.update_data(|e| name.restore(e)))
-            })?;
-            changed |= node.transformed;
-            Ok(if changed {
-                let transformed = node.transformed;
-                Transformed::new_transformed(
-                    super::result_types::recomputed(node.data),
-                    transformed,
-                )
-            } else {
-                node
-            })
-        })
-        .map(|t| t.data)
+        super::result_types::rewrite_expressions(plan, record)
     }
 
     fn name(&self) -> &str {
