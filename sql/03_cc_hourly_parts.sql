@@ -1,11 +1,15 @@
 -- cc_hourly_parts: the additive parts of the contact-centre metrics per
--- tenant, local wall-clock hour of created_at and channel, incoming contacts
--- only, with the default class exclusions (reports.exclude_classes). On a
+-- tenant, local wall-clock hour of created_at and channel: incoming contacts
+-- of the `all` scope (calls and chats; email and form are not contact-centre
+-- contacts, SPEC.md §1), with the default class exclusions
+-- (reports.exclude_classes). On a
 -- daylight-saving fall-back day the repeated hour is one bucket;
 -- hours without contacts have no row. See cc_report.sql for the metrics.
 -- Reads lead_base, not lead_facts: the ratings play no part here.
--- Placeholder: lead_base, the view lead_base here; cc_report(from, to, …)
--- fills in lead_base restricted to its period.
+-- Placeholders: lead_base, the view lead_base here; parts_filter, the
+-- default class exclusions here. A contact-centre table function fills in
+-- lead_base restricted to its period and its own filter (scope, classes,
+-- managers).
 CREATE VIEW cc_hourly_parts AS
 SELECT f.tenant,
        date_trunc('hour', f.created_local) AS period_start,
@@ -26,5 +30,5 @@ SELECT f.tenant,
            AS dialogs
 FROM {{lead_base}} f
 LEFT JOIN tenants t ON t.tenant = f.tenant
-WHERE f.direction = 'in' AND {{class_filter}}
+WHERE f.direction = 'in' AND f.scope IS NOT NULL AND {{parts_filter}}
 GROUP BY f.tenant, date_trunc('hour', f.created_local), f.channel

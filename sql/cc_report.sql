@@ -1,5 +1,8 @@
 -- TEMPLATE cc_report: contact-centre metrics (SPEC.md §3) per tenant,
--- period and channel, for incoming contacts (direction = 'in').
+-- period and channel, and for all channels of the scope together
+-- (channel = 'all'), for incoming contacts (direction = 'in') of calls and
+-- chats. cc_report(from, to [, grain [, scope [, exclude_classes
+-- [, managers]]]]) takes the filters of every report.
 -- The additive parts are counted per local wall-clock hour (cc_hourly);
 -- every coarser period (cc_daily, cc_weekly, cc_monthly, cc_quarterly,
 -- cc_yearly and the table function cc_report(from, to, grain)) sums those
@@ -24,7 +27,7 @@
 -- of the period only).
 SELECT tenant,
        {{bucket}} AS period_start,
-       channel,
+       coalesce(channel, 'all') AS channel,
        sum(offered) AS offered,
        sum(answered) AS answered,
        sum(missed) AS missed,
@@ -44,4 +47,4 @@ SELECT tenant,
            AS service_level_excl_short
 FROM {{parts}}
 WHERE {{filter}}
-GROUP BY tenant, {{bucket}}, channel
+GROUP BY GROUPING SETS ((tenant, {{bucket}}, channel), (tenant, {{bucket}}))

@@ -109,6 +109,10 @@ pub struct ReportSettings {
     pub survey_lookback_hours: i64,
     /// A folder of extra `*.sql` view files (each tenant's custom reports).
     pub views_dir: Option<std::path::PathBuf>,
+    /// Supervisor figures (`manual_stats.metric`) that are a level at a
+    /// moment (staff on shift): a period shows the value of its latest
+    /// hour. Every other metric is a count over its hour, summed.
+    pub manual_last_value_metrics: Vec<String>,
 }
 
 /// How "best service" is ranked.
@@ -130,6 +134,11 @@ impl Default for ReportSettings {
             short_abandon_seconds: 5.0,
             survey_lookback_hours: 24,
             views_dir: None,
+            manual_last_value_metrics: vec![
+                "staff_on_shift".into(),
+                "agents_logged_in".into(),
+                "queue_length".into(),
+            ],
         }
     }
 }

@@ -30,6 +30,10 @@ const CC_HOURLY_PARTS: &str = sql::at("03_cc_hourly_parts.sql");
 const MANAGER_REPORT: &str = sql::at("manager_report.sql");
 const SUMMARY_REPORT: &str = sql::at("summary_report.sql");
 const CC_REPORT: &str = sql::at("cc_report.sql");
+const CC_HOUR_OF_DAY: &str = sql::at("cc_hour_of_day.sql");
+const CC_DAY_OF_WEEK: &str = sql::at("cc_day_of_week.sql");
+const CC_TAGS: &str = sql::at("cc_tags.sql");
+const CC_MANUAL: &str = sql::at("cc_manual.sql");
 pub(super) const BUBBLE_PRODUCTIVITY: &str = sql::at("bubble_productivity.sql");
 pub(super) const BUBBLE_SPEED: &str = sql::at("bubble_speed.sql");
 const SURVEY_DUE: &str = sql::at("survey_due.sql");
@@ -74,7 +78,7 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
         create_view(
             ctx,
             &format!("summary_{grain}"),
-            &summary_sql("lead_facts", &period, "TRUE", &filter),
+            &summary_sql("lead_facts", &period, "TRUE", &filter, Scope::All),
         )
         .await?;
     }
@@ -84,6 +88,29 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
             ctx,
             &format!("cc_{suffix}"),
             &cc_sql("cc_hourly_parts", &bucket, "TRUE"),
+        )
+        .await?;
+        create_view(
+            ctx,
+            &format!("cc_manual_{suffix}"),
+            &cc_manual_sql(&s, "cc_hourly_parts", unit, "TRUE"),
+        )
+        .await?;
+    }
+    for profile in [Profile::HourOfDay, Profile::DayOfWeek] {
+        create_view(
+            ctx,
+            profile.name(),
+            &cc_profile_sql(profile, "cc_hourly_parts", "TRUE"),
+        )
+        .await?;
+    }
+    let default_classes = class_filter(&s.exclude_classes);
+    for key in [TagKey::Day, TagKey::HourOfDay] {
+        create_view(
+            ctx,
+            key.view(),
+            &tags_sql("lead_base", &default_classes, "TRUE", key),
         )
         .await?;
     }
@@ -172,7 +199,7 @@ async fn run_keeping_views(ctx: &SessionContext, statement: &str) -> Result<()> 
 pub(super) fn base_params(s: &ReportSettings) -> Vec<(&'static str, String)> {
     vec![
         ("short_abandon_s", format!("{:?}", s.short_abandon_seconds)),
-        ("class_filter", class_filter(&s.exclude_classes)),
+        ("parts_filter", class_filter(&s.exclude_classes)),
         ("lead_filter", "TRUE".into()),
         ("lead_base", "lead_base".into()),
         ("lead_keys", "TRUE".into()),
@@ -191,17 +218,18 @@ pub(super) fn view_body<'a>(sql: &'a str, name: &str) -> &'a str {
 }
 
 /// The building blocks restricted to the leads of one period, for the table
-/// functions, as parenthesised subqueries: `lead_facts` (manager report,
-/// summary, bubbles) and `cc_hourly_parts` (cc_report), both over
-/// `lead_base` with a pre-filter on `leads l`. The pre-filter only narrows
-/// what is read (the report's own filter decides), so the rows are those of
-/// the views.
+/// functions, as parenthesised subqueries over `lead_base` with a
+/// pre-filter on `leads l`. The pre-filter only narrows what is read (the
+/// report's own filter decides), so the rows are those of the views.
 pub(super) struct PeriodSources {
+    /// `lead_base` of the period's leads.
+    pub(super) base: String,
+    /// `lead_facts` of the period's leads (manager report, summary,
+    /// bubbles).
     pub(super) facts: String,
-    pub(super) parts: String,
 }
 
-pub(super) fn period_sources(s: &ReportSettings, lead_filter: &str) -> PeriodSources {
+pub(super) fn period_sources(lead_filter: &str) -> PeriodSources {
     let base = format!(
         "({})",
         fill(
@@ -218,16 +246,27 @@ pub(super) fn period_sources(s: &ReportSettings, lead_filter: &str) -> PeriodSou
             ("lead_keys", "lead_id IN (SELECT lead_id FROM b)"),
         ],
     );
-    let parts = fill(
-        &fill(
-            view_body(CC_HOURLY_PARTS, "cc_hourly_parts"),
-            &[("lead_base", base.as_str())],
-        ),
-        &base_params(s),
-    );
     PeriodSources {
+        base,
         facts: format!("({facts})"),
-        parts: format!("({parts})"),
+    }
+}
+
+impl PeriodSources {
+    /// `cc_hourly_parts` of the period's leads that pass `filter` (on the
+    /// leads `f`: scope, classes, managers) — the contact-centre reports.
+    pub(super) fn parts(&self, s: &ReportSettings, filter: &str) -> String {
+        let mut params = base_params(s);
+        params.retain(|(k, _)| *k != "parts_filter");
+        params.push(("parts_filter", filter.to_string()));
+        let parts = fill(
+            &fill(
+                view_body(CC_HOURLY_PARTS, "cc_hourly_parts"),
+                &[("lead_base", self.base.as_str())],
+            ),
+            &params,
+        );
+        format!("({parts})")
     }
 }
 
@@ -305,7 +344,18 @@ pub(super) fn manager_report_sql(
     )
 }
 
-pub(super) fn summary_sql(facts: &str, period: &str, scope_filter: &str, filter: &str) -> String {
+pub(super) fn summary_sql(
+    facts: &str,
+    period: &str,
+    scope_filter: &str,
+    filter: &str,
+    scope: Scope,
+) -> String {
+    let channels: Vec<String> = scope
+        .channels()
+        .iter()
+        .map(|c| format!("({})", quote(c)))
+        .collect();
     fill(
         SUMMARY_REPORT,
         &[
@@ -313,6 +363,153 @@ pub(super) fn summary_sql(facts: &str, period: &str, scope_filter: &str, filter:
             ("period_start", period),
             ("scope_filter", scope_filter),
             ("filter", filter),
+            ("channels", &channels.join(", ")),
+        ],
+    )
+}
+
+/// A channel scope of the reports (SPEC.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    Calls,
+    Chats,
+    All,
+}
+
+impl Scope {
+    pub(super) fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "calls" => Some(Scope::Calls),
+            "chats" => Some(Scope::Chats),
+            "all" => Some(Scope::All),
+            _ => None,
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Scope::Calls => "calls",
+            Scope::Chats => "chats",
+            Scope::All => "all",
+        }
+    }
+
+    /// The channels of the scope — the same split as `lead_base.scope`
+    /// (`sql/02_lead_base.sql`; a unit test keeps the two together).
+    pub(super) fn channels(self) -> &'static [&'static str] {
+        match self {
+            Scope::Calls => &["call", "callback"],
+            Scope::Chats => &["chat", "social", "messenger"],
+            Scope::All => &["call", "callback", "chat", "social", "messenger"],
+        }
+    }
+
+    /// The scope's condition on the leads `f` (of `lead_base`/`lead_facts`).
+    pub(super) fn lead_filter(self) -> String {
+        match self {
+            Scope::All => "TRUE".into(),
+            scope => format!("f.scope = '{}'", scope.name()),
+        }
+    }
+}
+
+/// The profiles of contacts over a cycle: hour of day, day of week.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Profile {
+    HourOfDay,
+    DayOfWeek,
+}
+
+impl Profile {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Profile::HourOfDay => "cc_hour_of_day",
+            Profile::DayOfWeek => "cc_day_of_week",
+        }
+    }
+}
+
+pub(super) fn cc_profile_sql(profile: Profile, parts: &str, filter: &str) -> String {
+    let template = match profile {
+        Profile::HourOfDay => CC_HOUR_OF_DAY,
+        Profile::DayOfWeek => CC_DAY_OF_WEEK,
+    };
+    fill(template, &[("parts", parts), ("filter", filter)])
+}
+
+/// What the tag counts are keyed by: a period (grain) or the hour of day.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TagKey {
+    /// Periods of a `date_trunc` unit; the views use days.
+    Day,
+    Period(&'static str),
+    HourOfDay,
+}
+
+impl TagKey {
+    pub(super) fn view(self) -> &'static str {
+        match self {
+            TagKey::Day | TagKey::Period(_) => "cc_tags",
+            TagKey::HourOfDay => "cc_tag_hours",
+        }
+    }
+}
+
+/// The tag counts: `lead_base` (the view, or a period's), the leads'
+/// filter, which notes to read, and the key.
+pub(super) fn tags_sql(lead_base: &str, filter: &str, note_keys: &str, key: TagKey) -> String {
+    let (key, key_name) = match key {
+        TagKey::Day => (
+            "date_trunc('day', b.created_local)".to_string(),
+            "period_start",
+        ),
+        TagKey::Period(unit) => (
+            format!("date_trunc('{unit}', b.created_local)"),
+            "period_start",
+        ),
+        TagKey::HourOfDay => (
+            "CAST(date_part('hour', b.created_local) AS INT)".to_string(),
+            "hour_of_day",
+        ),
+    };
+    fill(
+        CC_TAGS,
+        &[
+            ("lead_base", lead_base),
+            ("filter", filter),
+            ("note_keys", note_keys),
+            ("key", &key),
+            ("key_name", key_name),
+        ],
+    )
+}
+
+/// The supervisors' figures rolled up to periods of `unit` beside the
+/// automatic figures of `parts`; `manual_filter` on `hour_local`.
+pub(super) fn cc_manual_sql(
+    s: &ReportSettings,
+    parts: &str,
+    unit: &str,
+    manual_filter: &str,
+) -> String {
+    let levels: Vec<String> = s
+        .manual_last_value_metrics
+        .iter()
+        .map(|m| quote(m))
+        .collect();
+    // `IN ()` is not SQL: no level metrics is a list no metric matches.
+    let levels = if levels.is_empty() {
+        "NULL".to_string()
+    } else {
+        levels.join(", ")
+    };
+    fill(
+        CC_MANUAL,
+        &[
+            ("unit", unit),
+            ("parts", parts),
+            ("manual_filter", manual_filter),
+            ("last_metrics", &levels),
         ],
     )
 }
@@ -380,6 +577,18 @@ mod tests {
             "(f.class IS NULL OR f.class NOT IN ('Спам', 'it''s'))"
         );
         assert_eq!(class_filter(&[]), "TRUE");
+    }
+
+    #[test]
+    fn scopes_have_the_channels_of_lead_base() {
+        for scope in [Scope::Calls, Scope::Chats] {
+            let list: Vec<String> = scope.channels().iter().map(|c| quote(c)).collect();
+            let case = format!("l.channel IN ({}) THEN '{}'", list.join(", "), scope.name());
+            assert!(LEAD_BASE.contains(&case), "{case}");
+        }
+        let mut both = Scope::Calls.channels().to_vec();
+        both.extend(Scope::Chats.channels());
+        assert_eq!(both, Scope::All.channels());
     }
 
     #[test]

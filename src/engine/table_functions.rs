@@ -33,6 +33,11 @@ pub fn register_functions(ctx: &SessionContext, settings: &ReportSettings) {
         Report::Manager,
         Report::Summary,
         Report::Cc,
+        Report::CcProfile(Profile::HourOfDay),
+        Report::CcProfile(Profile::DayOfWeek),
+        Report::CcTags,
+        Report::CcTagHours,
+        Report::CcManual,
         Report::BubbleProductivity,
         Report::BubbleSpeed,
         Report::SurveyDue,
@@ -54,6 +59,10 @@ enum Report {
     Manager,
     Summary,
     Cc,
+    CcProfile(Profile),
+    CcTags,
+    CcTagHours,
+    CcManual,
     BubbleProductivity,
     BubbleSpeed,
     SurveyDue,
@@ -65,17 +74,38 @@ impl Report {
             Report::Manager => "manager_report",
             Report::Summary => "summary_report",
             Report::Cc => "cc_report",
+            Report::CcProfile(p) => p.name(),
+            Report::CcTags => "cc_tags",
+            Report::CcTagHours => "cc_tag_hours",
+            Report::CcManual => "cc_manual",
             Report::BubbleProductivity => "bubble_productivity",
             Report::BubbleSpeed => "bubble_speed",
             Report::SurveyDue => "survey_due",
         }
     }
 
+    /// Whether the third argument is a grain (the contact-centre series);
+    /// the filters (scope, exclude_classes, managers) follow it. The other
+    /// reports take the filters right after the period.
+    fn grain_first(self) -> bool {
+        matches!(self, Report::Cc | Report::CcTags | Report::CcManual)
+    }
+
     fn usage(self) -> &'static str {
         match self {
-            Report::Manager | Report::BubbleProductivity | Report::BubbleSpeed => {
+            Report::Manager
+            | Report::BubbleProductivity
+            | Report::BubbleSpeed
+            | Report::CcProfile(_)
+            | Report::CcTagHours => {
                 "(from, to [, scope 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2']]]) \
                  with from/to as 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock"
+            }
+            Report::CcTags | Report::CcManual => {
+                "(from, to [, grain 'hour'|'day'|'week'|'month'|'quarter'|'year' [, scope \
+                 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2']]]]) with \
+                 from/to as 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock; grain \
+                 'day' by default"
             }
             Report::Summary => {
                 "(from, to [, scope 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2' \
@@ -84,8 +114,10 @@ impl Report {
                  for the whole period"
             }
             Report::Cc => {
-                "(from, to [, grain 'hour'|'day'|'week'|'month'|'quarter'|'year']) \
-                 with from/to as 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock"
+                "(from, to [, grain 'hour'|'day'|'week'|'month'|'quarter'|'year' [, scope \
+                 'calls'|'chats'|'all' [, exclude_classes 'A,B' [, managers 'm1,m2']]]]) with \
+                 from/to as 'YYYY-MM-DD[ HH:MM[:SS]]' on each tenant's wall clock; grain 'day' \
+                 by default"
             }
             Report::SurveyDue => "(now) with now as a UTC time 'YYYY-MM-DD HH:MM[:SS]'",
         }
@@ -394,51 +426,84 @@ impl ReportFunction {
         }
         let from_lit = ts_literal(from);
         let to_lit = ts_literal(to);
-        if let Report::Cc = kind {
-            let unit = match arg(2).as_deref().unwrap_or("day") {
-                g @ ("hour" | "day" | "week" | "month" | "quarter" | "year") => g.to_string(),
-                other => {
-                    return Err(plan(format!("unknown grain `{other}`; usage: {}", usage())));
-                }
-            };
-            let bucket = format!("date_trunc('{unit}', period_start)");
-            let filter = format!("period_start >= {from_lit} AND period_start < {to_lit}");
-            let sources = period_sources(s, &lead_prefilter(from, to, tenants));
-            return Ok(cc_sql(&sources.parts, &bucket, &filter));
-        }
-        let scope = arg(2).unwrap_or_else(|| "all".into());
-        let scope_filter = match scope.as_str() {
-            "all" => "TRUE".to_string(),
-            "calls" | "chats" => format!("f.scope = '{scope}'"),
-            other => {
-                return Err(plan(format!(
-                    "unknown scope `{other}`: use calls, chats or all"
-                )));
-            }
+        // The filters every period report takes (SPEC.md §2, §7).
+        let at = if kind.grain_first() { 3 } else { 2 };
+        let scope_text = arg(at).unwrap_or_else(|| "all".into());
+        let Some(scope) = Scope::parse(&scope_text) else {
+            return Err(plan(format!(
+                "unknown scope `{scope_text}`: use calls, chats or all"
+            )));
         };
-        let classes = match arg(3) {
+        let classes = match arg(at + 1) {
             Some(list) => split_list(&list),
             None => s.exclude_classes.clone(),
         };
-        let managers = arg(4).map(|l| split_list(&l)).unwrap_or_default();
+        let managers = arg(at + 2).map(|l| split_list(&l)).unwrap_or_default();
+        let mut leads = vec![class_filter(&classes)];
+        if !managers.is_empty() {
+            let list: Vec<String> = managers.iter().map(|m| quote(m)).collect();
+            leads.push(format!("f.manager IN ({})", list.join(", ")));
+        }
+        let sources = period_sources(&lead_prefilter(from, to, tenants));
+        if kind.grain_first() || matches!(kind, Report::CcProfile(_) | Report::CcTagHours) {
+            let unit = match arg(2).as_deref() {
+                _ if !kind.grain_first() => "day",
+                None | Some("") => "day",
+                Some(g) => match CC_GRAINS.iter().find(|(_, unit)| *unit == g) {
+                    Some((_, unit)) => unit,
+                    None => {
+                        return Err(plan(format!("unknown grain `{g}`; usage: {}", usage())));
+                    }
+                },
+            };
+            leads.push(scope.lead_filter());
+            // The contacts of the period on each tenant's clock.
+            let hours = format!("period_start >= {from_lit} AND period_start < {to_lit}");
+            let created = format!("f.created_local >= {from_lit} AND f.created_local < {to_lit}");
+            return Ok(match kind {
+                Report::Cc => cc_sql(
+                    &sources.parts(s, &leads.join(" AND ")),
+                    &format!("date_trunc('{unit}', period_start)"),
+                    &hours,
+                ),
+                Report::CcProfile(profile) => {
+                    cc_profile_sql(profile, &sources.parts(s, &leads.join(" AND ")), &hours)
+                }
+                Report::CcTags | Report::CcTagHours => {
+                    leads.push(created);
+                    let key = match kind {
+                        Report::CcTags => TagKey::Period(unit),
+                        _ => TagKey::HourOfDay,
+                    };
+                    tags_sql(
+                        &sources.base,
+                        &leads.join(" AND "),
+                        "lead_id IN (SELECT lead_id FROM b)",
+                        key,
+                    )
+                }
+                Report::CcManual => {
+                    leads.push(created);
+                    cc_manual_sql(
+                        s,
+                        &sources.parts(s, &leads.join(" AND ")),
+                        unit,
+                        &format!("hour_local >= {from_lit} AND hour_local < {to_lit}"),
+                    )
+                }
+                _ => unreachable_report(kind)?,
+            });
+        }
         // Local bounds; the leads read are pre-filtered in the sources (the
         // UTC window ±15 h, which covers every zone, its month partitions,
         // the tenants of the query).
-        let mut filter = vec![
-            format!("f.created_local >= {from_lit}"),
-            format!("f.created_local < {to_lit}"),
-            class_filter(&classes),
-        ];
-        if !managers.is_empty() {
-            let list: Vec<String> = managers.iter().map(|m| quote(m)).collect();
-            filter.push(format!("f.manager IN ({})", list.join(", ")));
-        }
-        let filter = filter.join(" AND ");
-        let sources = period_sources(s, &lead_prefilter(from, to, tenants));
+        leads.push(format!("f.created_local >= {from_lit}"));
+        leads.push(format!("f.created_local < {to_lit}"));
+        let filter = leads.join(" AND ");
         // The manager template computes every scope; the call keeps one.
         let manager = || {
             manager_report_sql(s, &sources.facts, &from_lit, &filter)
-                + &format!("\nWHERE scope = {}", quote(&scope))
+                + &format!("\nWHERE scope = {}", quote(scope.name()))
         };
         Ok(match kind {
             Report::Manager => manager(),
@@ -454,11 +519,17 @@ impl ReportFunction {
                         return Err(plan(format!("unknown grain `{other}`; usage: {}", usage())));
                     }
                 };
-                summary_sql(&sources.facts, &period, &scope_filter, &filter)
+                summary_sql(
+                    &sources.facts,
+                    &period,
+                    &scope.lead_filter(),
+                    &filter,
+                    scope,
+                )
             }
             Report::BubbleProductivity => fill(BUBBLE_PRODUCTIVITY, &[("source", manager())]),
             Report::BubbleSpeed => fill(BUBBLE_SPEED, &[("source", manager())]),
-            Report::Cc | Report::SurveyDue => unreachable_report(kind)?,
+            _ => unreachable_report(kind)?,
         })
     }
 }

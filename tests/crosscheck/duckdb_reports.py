@@ -3,7 +3,7 @@
 Reads the Parquet files of an OKO store directly (hive partitions, no Delta
 reader) and computes, with its own SQL written from SPEC.md and not from
 `sql/`, the month manager table (all scopes), the month summary pies and the
-month contact-centre metrics, with the default settings (exclude 'Спам',
+month contact-centre metrics (calls and chats, each channel and 'all'), with the default settings (exclude 'Спам',
 outlier ratio 0.6, best service by mean score, short abandon 5 s).
 
     python3 duckdb_reports.py STORE_DIR > rows.txt
@@ -152,19 +152,32 @@ SELECT 'manager', f.tenant, strftime(f.period, '%Y-%m-%d'), f.scope,
 FROM flagged f
 """
 ).fetchall()
+# Pies list every channel of the scope, with zeros, beside 'all'.
 rows += con.sql(
     """
-SELECT 'summary', tenant, strftime(date_trunc('month', local_created), '%Y-%m-%d'),
-       coalesce(channel, 'all'), count(*), count(*) FILTER (WHERE requested),
-       count(score), avg(score)
-FROM facts WHERE sc IS NOT NULL AND answered_at IS NOT NULL
-GROUP BY GROUPING SETS ((tenant, date_trunc('month', local_created), channel),
-                        (tenant, date_trunc('month', local_created)))
+WITH sums AS (
+    SELECT tenant, date_trunc('month', local_created) AS m, channel,
+           count(*) AS leads, count(*) FILTER (WHERE requested) AS requested,
+           count(score) AS rated, sum(score) AS score_sum
+    FROM facts WHERE sc IS NOT NULL AND answered_at IS NOT NULL
+    GROUP BY ALL
+),
+periods AS (SELECT DISTINCT tenant, m FROM sums),
+channels AS (SELECT * FROM (VALUES ('call'), ('callback'), ('chat'), ('social'),
+                                   ('messenger'), ('all')) c(channel))
+SELECT 'summary', p.tenant, strftime(p.m, '%Y-%m-%d'), c.channel,
+       coalesce(sum(s.leads), 0), coalesce(sum(s.requested), 0), coalesce(sum(s.rated), 0),
+       sum(s.score_sum) / nullif(sum(s.rated), 0)
+FROM periods p CROSS JOIN channels c
+LEFT JOIN sums s ON s.tenant = p.tenant AND s.m = p.m
+                AND (c.channel = 'all' OR s.channel = c.channel)
+GROUP BY ALL
 """
 ).fetchall()
 rows += con.sql(
     """
-SELECT 'cc', tenant, strftime(date_trunc('month', local_created), '%Y-%m-%d'), channel,
+SELECT 'cc', tenant, strftime(date_trunc('month', local_created), '%Y-%m-%d'),
+       coalesce(channel, 'all'),
        count(*) AS offered,
        count(answered_at) AS answered,
        count(*) FILTER (WHERE answered_at IS NULL
@@ -173,8 +186,9 @@ SELECT 'cc', tenant, strftime(date_trunc('month', local_created), '%Y-%m-%d'), c
        avg(reaction) AS asa,
        avg(dialog) AS aht,
        (count(*) - count(answered_at)) / count(*) AS abandon
-FROM facts WHERE direction = 'in'
-GROUP BY ALL
+FROM facts WHERE direction = 'in' AND sc IS NOT NULL
+GROUP BY GROUPING SETS ((tenant, date_trunc('month', local_created), channel),
+                        (tenant, date_trunc('month', local_created)))
 """
 ).fetchall()
 for r in rows:

@@ -980,17 +980,70 @@ fn dashboard_file_is_a_grafana_dashboard_over_the_oko_data_source() {
         "bubble_productivity(",
         "bubble_speed(",
         "cc_report(",
-        "cc_hourly",
-        "cc_daily",
-        "cc_tags",
-        "cc_hourly_parts",
-        "cc_hour_of_day",
+        "cc_tags(",
+        "cc_tag_hours(",
+        "cc_hour_of_day(",
+        "cc_day_of_week(",
+        "cc_manual(",
+        "cc_manual_beside_auto",
         "$__timeFilter(",
         "$__timeGroupAlias(",
         "${__from:date:YYYY-MM-DD}",
         "${__to:date:YYYY-MM-DD}",
     ] {
         assert!(all.contains(report), "no panel uses {report}");
+    }
+    // Every period report a panel calls gets the page's filters (SPEC.md
+    // §7: every report takes them), none filters channels by hand.
+    for sql in all.split("\n").filter(|l| l.contains("FROM ")) {
+        for function in [
+            "summary_report(",
+            "manager_report(",
+            "bubble_productivity(",
+            "bubble_speed(",
+            "cc_report(",
+            "cc_tags(",
+            "cc_tag_hours(",
+            "cc_hour_of_day(",
+            "cc_day_of_week(",
+            "cc_manual(",
+        ] {
+            if sql.contains(function) {
+                assert!(
+                    sql.contains("'$scope', '$exclude', '${managers:csv}'"),
+                    "{sql} does not pass the page's filters"
+                );
+            }
+        }
+    }
+    assert!(
+        !all.contains("WHEN 'calls' THEN channel IN"),
+        "a panel filters channels by hand"
+    );
+    // The speed bubbles: both scales run from more to less (values negated)
+    // and end at the sample's minimum (the report's x_min / y_min set the
+    // axes' max); the productivity axes start at it.
+    for (title, handler) in [("Скорость", "max"), ("Продуктивность", "min")] {
+        let panel = panels(&dash)
+            .into_iter()
+            .find(|p| text(&p["title"]).starts_with(title))
+            .unwrap_or_else(|| panic!("no {title} panel"));
+        let transforms = panel["transformations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(transforms.len(), 2, "{title}: x and y axes from the report");
+        for t in &transforms {
+            assert_eq!(text(&t["id"]), "configFromData");
+            assert_eq!(text(&t["options"]["mappings"][0]["handlerKey"]), handler);
+        }
+        if handler == "max" {
+            let sql = text(&panel["targets"][0]["rawSql"]);
+            assert!(
+                sql.contains("-CAST(b.x") && sql.contains("-CAST(b.y"),
+                "{sql}"
+            );
+        }
     }
 
     let vars = variables(&dash);
