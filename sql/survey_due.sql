@@ -6,7 +6,11 @@
 -- A lead is due when it ended at most survey_lookback_hours (24) before now, was
 -- answered, has a manager and a client, is in a rated channel (calls or
 -- chats), has no request yet, and its client got no request across all
--- channels in (the lead's end - survey_interval_days (default 7), now]: the
+-- channels in (the lead's end - the interval, now]. The interval is the
+-- one of the lead's scope when the tenant sets it
+-- (survey_interval_calls_days, survey_interval_chats_days: the seed has a
+-- setting for calls and one for chats), else survey_interval_days
+-- (default 7) for both. The
 -- cadence counts back from the lead's end, so a lead passed over for cadence
 -- is never asked later (a poll after the week has passed still finds the
 -- request within the lead's window); a request exactly the interval before
@@ -55,4 +59,7 @@ LEFT JOIN tenants t ON t.tenant = c.tenant
 WHERE c.rn = 1
   AND (m.last_request_at IS NULL
        OR CAST(m.last_request_at AS BIGINT)
-          <= CAST(c.ended_at AS BIGINT) - coalesce(t.survey_interval_days, 7) * 86400000000)
+          <= CAST(c.ended_at AS BIGINT)
+             - coalesce(CASE c.scope WHEN 'calls' THEN t.survey_interval_calls_days
+                                     WHEN 'chats' THEN t.survey_interval_chats_days END,
+                        t.survey_interval_days, 7) * 86400000000)

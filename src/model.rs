@@ -101,6 +101,11 @@ const TENANTS: &[Column] = &[
     col("timezone", Text, true),
     col("survey_interval_days", Int, false),
     col("service_level_seconds", Int, false),
+    // Added later (a stored table gains them on open, see
+    // `Store::upgrade`): the survey interval of one scope, when the tenant
+    // sets one; survey_interval_days otherwise.
+    col("survey_interval_calls_days", Int, false),
+    col("survey_interval_chats_days", Int, false),
 ];
 
 const MANAGERS: &[Column] = &[

@@ -141,13 +141,55 @@ pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result
     Ok(())
 }
 
-/// Runs every `*.sql` file of a user folder (in name order): each holds
-/// `CREATE VIEW` statements over the built-in tables and views.
+/// The views of one tenant's own reports (SPEC.md §7: per-tenant reports):
+/// the `*.sql` files of `views_dir/<tenant>/`, run after the shared ones,
+/// in a tenant's catalog only — over its rows, invisible to every other
+/// tenant and to users bound to none. A tenant without a folder has only
+/// the shared views. A name a shared or built-in view already has is an
+/// error (a tenant's report is its own, not a silent replacement).
+pub async fn register_tenant_views(
+    ctx: &SessionContext,
+    settings: &ReportSettings,
+    tenant: &str,
+) -> Result<()> {
+    let Some(dir) = &settings.views_dir else {
+        return Ok(());
+    };
+    let folder = dir.join(tenant);
+    if folder.is_dir() {
+        register_user_views(ctx, &folder).await?;
+    }
+    Ok(())
+}
+
+/// The tenants with a folder of their own in `views_dir`.
+pub fn tenants_with_views(settings: &ReportSettings) -> Result<Vec<String>> {
+    let Some(dir) = &settings.views_dir else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the views folder {}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_dir()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            out.push(name.to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Runs every `*.sql` file of a user folder (in name order; subfolders are
+/// tenants' own, see [`register_tenant_views`]): each holds `CREATE VIEW`
+/// statements over the built-in tables and views.
 async fn register_user_views(ctx: &SessionContext, dir: &std::path::Path) -> Result<()> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the views folder {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "sql"))
         .collect();
     files.sort();
     for path in files {

@@ -235,6 +235,9 @@ impl World {
                     s.zone,
                     &s.survey_interval_days.to_string(),
                     &s.service_level_seconds.to_string(),
+                    // No per-scope intervals: survey_interval_days for both.
+                    "",
+                    "",
                 ],
             )?;
         }

@@ -449,7 +449,12 @@ fn finish_row(
                     format!("`{tz}` is not an IANA time zone (e.g. Europe/Moscow)"),
                 ));
             }
-            for name in ["survey_interval_days", "service_level_seconds"] {
+            for name in [
+                "survey_interval_days",
+                "service_level_seconds",
+                "survey_interval_calls_days",
+                "survey_interval_chats_days",
+            ] {
                 if let Some(i) = idx(name)
                     && let Value::Int(v) = row[i]
                     && v < 0

@@ -121,9 +121,16 @@ impl Shared {
             tables.push(LiveTable::new(table, delta).await?);
         }
         let users = access.role_entries();
-        let catalog =
-            build_catalog(&runtime, settings, |live| Ok(live.clone()), &tables, &users).await?;
-        Ok(Shared {
+        let catalog = build_catalog(
+            &runtime,
+            settings,
+            |live| Ok(live.clone()),
+            None,
+            &tables,
+            &users,
+        )
+        .await?;
+        let shared = Shared {
             catalog,
             runtime,
             settings: settings.clone(),
@@ -133,7 +140,13 @@ impl Shared {
             access,
             tenant_catalogs: tokio::sync::Mutex::default(),
             statement_timeout: None,
-        })
+        };
+        // A tenant's own views are checked at start (a bad file stops the
+        // server with its name, not a tenant's login later).
+        for tenant in crate::engine::reports::tenants_with_views(settings)? {
+            shared.tenant_catalog(&tenant).await?;
+        }
+        Ok(shared)
     }
 
     /// Whether no users are configured (every local connection is a
@@ -151,9 +164,14 @@ impl Shared {
     /// The catalog `principal` sees: every tenant's rows, or (for a user
     /// bound to a tenant) a catalog of that tenant's rows only.
     async fn catalog_for(&self, principal: &Principal) -> Result<Arc<dyn CatalogProvider>> {
-        let Some(tenant) = &principal.tenant else {
-            return Ok(self.catalog.clone());
-        };
+        match &principal.tenant {
+            None => Ok(self.catalog.clone()),
+            Some(tenant) => self.tenant_catalog(tenant).await,
+        }
+    }
+
+    /// One tenant's catalog, built on first use and shared.
+    async fn tenant_catalog(&self, tenant: &str) -> Result<Arc<dyn CatalogProvider>> {
         let mut catalogs = self.tenant_catalogs.lock().await;
         if let Some(c) = catalogs.get(tenant) {
             return Ok(c.clone());
@@ -163,6 +181,7 @@ impl Shared {
             &self.runtime,
             &self.settings,
             |live| Ok(Arc::new(tenant::TenantTable::new(live.clone(), tenant)?)),
+            Some(tenant),
             &self.tables,
             &self.access.role_entries_of(tenant),
         )
@@ -173,7 +192,7 @@ impl Shared {
             ms = started.elapsed().as_millis() as u64,
             "tenant catalog built"
         );
-        catalogs.insert(tenant.clone(), catalog.clone());
+        catalogs.insert(tenant.to_string(), catalog.clone());
         Ok(catalog)
     }
 
@@ -233,13 +252,14 @@ fn session_config() -> SessionConfig {
 }
 
 /// The catalog clients see as `oko`: the given tables (live, or one
-/// tenant's), the report views over them, `pg_catalog` (one per catalog, so
+/// tenant's), the report views over them (and a tenant's own views), `pg_catalog` (one per catalog, so
 /// object ids are the same whichever connection asks — DBeaver reads ids on
 /// one connection and uses them on another) and `information_schema`.
 async fn build_catalog(
     runtime: &Arc<RuntimeEnv>,
     settings: &ReportSettings,
     provider: impl Fn(&Arc<LiveTable>) -> datafusion::common::Result<Arc<dyn TableProvider>>,
+    tenant: Option<&str>,
     tables: &[Arc<LiveTable>],
     users: &[pg_roles::RoleEntry],
 ) -> Result<Arc<dyn CatalogProvider>> {
@@ -249,6 +269,9 @@ async fn build_catalog(
         template.register_table(live.table.name(), provider(live)?)?;
     }
     crate::engine::reports::register(&template, settings).await?;
+    if let Some(tenant) = tenant {
+        crate::engine::reports::register_tenant_views(&template, settings, tenant).await?;
+    }
     pg_compat::add_catalogs(&template, CATALOG, users).await
 }
 

@@ -90,6 +90,7 @@ impl Store {
     /// partitioning) when it does not exist yet.
     pub async fn table_or_create(&self, table: Table) -> Result<DeltaTable> {
         if let Some(t) = self.table(table).await? {
+            let t = self.upgrade(table, t).await?;
             check_schema(table, &t)?;
             return Ok(t);
         }
@@ -136,7 +137,11 @@ impl Store {
 
     /// Registers (or replaces) one table in `ctx`.
     pub async fn register(&self, ctx: &SessionContext, table: Table) -> Result<()> {
-        let provider: Arc<dyn datafusion::catalog::TableProvider> = match self.table(table).await? {
+        let stored = match self.table(table).await? {
+            Some(t) => Some(self.upgrade(table, t).await?),
+            None => None,
+        };
+        let provider: Arc<dyn datafusion::catalog::TableProvider> = match stored {
             Some(t) => {
                 t.update_datafusion_session(&ctx.state())
                     .with_context(|| format!("cannot reach the storage of table {table}"))?;
@@ -149,6 +154,55 @@ impl Store {
         ctx.deregister_table(table.name())?;
         ctx.register_table(table.name(), provider)?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Brings a stored table up to this version's model. A newer model may
+    /// add optional columns at the end of a table (the tenants' survey
+    /// intervals per scope were added so): they are added to the stored
+    /// table by one metadata-only commit — no data file is rewritten, rows
+    /// written before read them as NULL. Anything else (a column removed,
+    /// renamed, reordered or required) is left to [`check_schema`] to
+    /// refuse. Two processes upgrading at once: the loser's commit fails,
+    /// and the table it reloads has the columns.
+    async fn upgrade(&self, table: Table, t: DeltaTable) -> Result<DeltaTable> {
+        let stored: Vec<String> = t
+            .snapshot()?
+            .schema()
+            .fields()
+            .map(|f| f.name().to_string())
+            .collect();
+        let model = table.columns();
+        let is_prefix = stored.len() < model.len()
+            && stored.iter().zip(model).all(|(s, c)| s.as_str() == c.name);
+        let added = &model[stored.len().min(model.len())..];
+        if !is_prefix || added.iter().any(|c| c.required) {
+            return Ok(t);
+        }
+        let schema: StructType = table
+            .schema()
+            .as_ref()
+            .try_into_kernel()
+            .with_context(|| format!("the model schema of {table} is not a Delta schema"))?;
+        let fields: Vec<_> = schema
+            .fields()
+            .filter(|f| added.iter().any(|c| c.name == f.name()))
+            .cloned()
+            .collect();
+        let names: Vec<&str> = added.iter().map(|c| c.name).collect();
+        match t.add_columns().with_fields(fields).await {
+            Ok(t) => {
+                tracing::info!(%table, columns = ?names, "table upgraded: columns added");
+                Ok(t)
+            }
+            Err(e) => match self.table(table).await? {
+                Some(t) if check_schema(table, &t).is_ok() => Ok(t),
+                _ => Err(e).with_context(|| {
+                    format!("cannot add the columns {names:?} to the stored table {table}")
+                }),
+            },
+        }
     }
 }
 
@@ -214,5 +268,90 @@ mod tests {
     fn urls_end_with_a_slash() {
         assert_eq!(root_url("s3://b/p").unwrap().as_str(), "s3://b/p/");
         assert!(root_url("ftp://x").is_err());
+    }
+
+    /// A table stored before the model added optional columns at its end
+    /// gains them on open; its rows read NULL there and later writes work.
+    #[tokio::test]
+    async fn a_stored_table_gains_the_models_new_columns() {
+        use datafusion::arrow::array::{Array, Int32Array, RecordBatch, StringArray};
+        use datafusion::arrow::datatypes::Schema;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig {
+            url: dir.path().display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        // The tenants table as an older oko wrote it: without the last two.
+        let full = Table::Tenants.schema();
+        let old = Arc::new(Schema::new(full.fields()[..5].to_vec()));
+        let url = store.table_url(Table::Tenants).unwrap();
+        std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
+        let old_kernel: StructType = old.as_ref().try_into_kernel().unwrap();
+        let t = store.open_url(&url).await.unwrap();
+        let t = t
+            .create()
+            .with_columns(old_kernel.fields().cloned())
+            .await
+            .unwrap();
+        let batch = RecordBatch::try_new(
+            old.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["alpha"])),
+                Arc::new(StringArray::from(vec!["Alpha"])),
+                Arc::new(StringArray::from(vec!["Europe/Moscow"])),
+                Arc::new(Int32Array::from(vec![7])),
+                Arc::new(Int32Array::from(vec![20])),
+            ],
+        )
+        .unwrap();
+        t.write(vec![batch]).await.unwrap();
+
+        let upgraded = store.table_or_create(Table::Tenants).await.unwrap();
+        check_schema(Table::Tenants, &upgraded).unwrap();
+        let ctx = SessionContext::new();
+        store.register(&ctx, Table::Tenants).await.unwrap();
+        let rows = ctx
+            .sql("SELECT survey_interval_days, survey_interval_calls_days FROM tenants")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(rows[0].num_rows(), 1);
+        assert!(rows[0].column(1).is_null(0));
+        // Opening again changes nothing (no second commit).
+        let version = upgraded.version();
+        let again = store.table_or_create(Table::Tenants).await.unwrap();
+        assert_eq!(again.version(), version);
+    }
+
+    /// A difference that is not "new optional columns at the end" is still
+    /// refused, with both column lists.
+    #[tokio::test]
+    async fn other_schema_differences_are_refused() {
+        use datafusion::arrow::datatypes::Schema;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig {
+            url: dir.path().display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        let full = Table::Tenants.schema();
+        // The first two columns swapped.
+        let swapped = Arc::new(Schema::new(vec![
+            full.field(1).clone(),
+            full.field(0).clone(),
+        ]));
+        let url = store.table_url(Table::Tenants).unwrap();
+        std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
+        let kernel: StructType = swapped.as_ref().try_into_kernel().unwrap();
+        let t = store.open_url(&url).await.unwrap();
+        t.create()
+            .with_columns(kernel.fields().cloned())
+            .await
+            .unwrap();
+        let e = store.table_or_create(Table::Tenants).await.unwrap_err();
+        assert!(format!("{e:#}").contains("expects"), "{e:#}");
     }
 }

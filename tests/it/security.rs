@@ -1108,3 +1108,103 @@ async fn the_server_compacts_after_many_small_inserts() {
     .unwrap();
     assert_eq!(count(&c, "SELECT count(*) FROM lead_notes").await, 7);
 }
+
+/// A tenant's own report views (`views_dir/<tenant>/*.sql`, SPEC.md §7)
+/// exist in that tenant's catalog only, over its rows; the shared ones
+/// (`views_dir/*.sql`) in every catalog, each over the rows its user sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_own_views_are_in_its_catalog_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let views = dir.path().join("views");
+    std::fs::create_dir_all(views.join("okna")).unwrap();
+    std::fs::create_dir_all(views.join("klinika")).unwrap();
+    std::fs::write(
+        views.join("shared.sql"),
+        "CREATE VIEW leads_per_tenant AS SELECT tenant, count(*) AS n FROM leads GROUP BY tenant;",
+    )
+    .unwrap();
+    std::fs::write(
+        views.join("okna").join("calls.sql"),
+        "-- okna's own report\nCREATE VIEW okna_calls AS\n\
+         SELECT tenant, count(*) AS n FROM leads WHERE channel = 'call' GROUP BY tenant;\n\
+         CREATE VIEW okna_calls_total AS SELECT sum(n) AS n FROM okna_calls;",
+    )
+    .unwrap();
+    std::fs::write(
+        views.join("klinika").join("mine.sql"),
+        "CREATE VIEW klinika_only AS SELECT tenant FROM leads;",
+    )
+    .unwrap();
+    let server = demo_server(
+        dir.path(),
+        &format!("\n[reports]\nviews_dir = {:?}", views.display().to_string()),
+    );
+    let okna = as_user(server.port, "okna_viewer").await;
+    assert_eq!(
+        values(&okna, "SELECT tenant FROM okna_calls")
+            .await
+            .unwrap(),
+        ["okna"]
+    );
+    assert_eq!(
+        values(&okna, "SELECT tenant FROM leads_per_tenant")
+            .await
+            .unwrap(),
+        ["okna"]
+    );
+    let all_calls = count(&okna, "SELECT count(*) FROM leads WHERE channel = 'call'").await;
+    assert_eq!(
+        values(&okna, "SELECT CAST(n AS TEXT) FROM okna_calls_total")
+            .await
+            .unwrap(),
+        [all_calls.to_string()]
+    );
+    // psql's \d lists it: it is in the tenant's pg_catalog.
+    assert_eq!(
+        count(
+            &okna,
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'okna_calls'"
+        )
+        .await,
+        1
+    );
+    for (user, view) in [
+        ("okna_viewer", "klinika_only"),
+        ("admin", "okna_calls"),
+        ("viewer", "klinika_only"),
+    ] {
+        let c = as_user(server.port, user).await;
+        let e = c
+            .simple_query(&format!("SELECT * FROM {view}"))
+            .await
+            .expect_err(view);
+        assert_eq!(sqlstate(&e), "42P01", "{user} reads {view}: {e}");
+    }
+    let admin = as_user(server.port, "admin").await;
+    assert_eq!(
+        count(&admin, "SELECT count(*) FROM leads_per_tenant").await,
+        3
+    );
+}
+
+/// A bad file in a tenant's views folder stops the server at start, named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_tenant_view_file_is_named_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let views = dir.path().join("views");
+    std::fs::create_dir_all(views.join("okna")).unwrap();
+    std::fs::write(
+        views.join("okna").join("broken.sql"),
+        "CREATE VIEW broken AS SELECT no_such_column FROM leads;",
+    )
+    .unwrap();
+    let mut config = oko::config::Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.reports.views_dir = Some(views);
+    let opts = oko::server::serve::ServeOptions { demo: true };
+    let Err(e) = oko::server::serve::Server::bind(config, opts).await else {
+        panic!("a server started with a broken tenant view");
+    };
+    let msg = format!("{e:#}");
+    assert!(msg.contains("broken.sql") && msg.contains("okna"), "{msg}");
+}
