@@ -63,7 +63,22 @@ enum Command {
     User(UserCommand),
     /// Rewrite small files (from inserts and small loads) into large ones
     Compact(CompactArgs),
-    /// Delete a tenant's facts older than a date
+    /// Delete a tenant's leads older than a local date, with everything that hangs on them
+    ///
+    /// Retention deletes a tenant's leads created before a date of the
+    /// tenant's own clock (`tenants.timezone`; UTC for a tenant without a
+    /// row there, as in the reports), together with everything that hangs on
+    /// them — their rating requests, ratings, the moderations of those ratings,
+    /// notes and corrections — whatever those rows' own times; the tenant's
+    /// manual_stats go by their own hour. Rows whose lead is already gone (left
+    /// by an older OKO's retention, or a DELETE) go too when older than the
+    /// date. Dependent rows are deleted first and leads last, so a run stopped
+    /// half-way finishes when run again.
+    ///
+    /// Either an explicit run (--tenant T --before DATE), or the stored periods
+    /// (--apply): every tenant with `[tenants.<id>] retention_days = N` in the
+    /// configuration loses what is older than its local today − N days (`oko
+    /// serve` applies them too, at start and then daily).
     Retention(RetentionArgs),
     /// Delete every row about one client (a privacy request)
     Erase(EraseArgs),
@@ -82,13 +97,23 @@ struct CompactArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["before", "apply"])))]
 struct RetentionArgs {
-    /// The tenant whose old data goes
+    /// The tenant whose old data goes (with --apply: only this tenant's
+    /// stored period)
+    #[arg(long, required_unless_present = "apply")]
+    tenant: Option<String>,
+    /// Delete leads created before this date (2024-01-01) on the tenant's
+    /// local clock, i.e. before its 00:00 there
+    #[arg(long, value_parser = parse_date)]
+    before: Option<chrono::NaiveDate>,
+    /// Apply the stored periods of `[tenants.<id>] retention_days` from the
+    /// --config file
     #[arg(long)]
-    tenant: String,
-    /// Delete facts before this UTC date or time (2024-01-01, 2024-01-01T00:00:00Z)
+    apply: bool,
+    /// Count the rows that would be deleted, delete nothing
     #[arg(long)]
-    before: String,
+    dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -322,14 +347,7 @@ async fn run(cli: Cli) -> Result<()> {
             print_changes(&crate::lifecycle::compact(&store, &tables, args.target_mb).await?);
             Ok(())
         }
-        Command::Retention(args) => {
-            let store = Store::open(&config.store)?;
-            let before = parse_utc(&args.before)?;
-            print_changes(
-                &crate::lifecycle::retention(&store, &args.tenant, before, &cli_user()).await?,
-            );
-            Ok(())
-        }
+        Command::Retention(args) => retention_command(&config, args).await,
         Command::Erase(args) => {
             let store = Store::open(&config.store)?;
             let changes =
@@ -378,7 +396,7 @@ async fn generate_command(config: &Config, args: GenerateArgs) -> Result<()> {
     eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
     if args.load {
         let store = Store::open(&config.store)?;
-        let files: Vec<PathBuf> = Table::ALL
+        let files: Vec<PathBuf> = Table::EXPORTED
             .iter()
             .map(|t| args.out.join(format!("{}.csv", t.name())))
             .collect();
@@ -459,17 +477,63 @@ fn cli_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "oko-cli".into())
 }
 
-/// A UTC date (midnight) or date-time.
-fn parse_utc(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&chrono::Utc));
+/// `oko retention`: one tenant before a date, or the stored periods.
+async fn retention_command(config: &Config, args: RetentionArgs) -> Result<()> {
+    crate::lifecycle::check_tenant_settings(&config.tenants)?;
+    let store = Store::open(&config.store)?;
+    let user = cli_user();
+    if let Some(before) = args.before {
+        // clap requires --tenant without --apply.
+        let tenant = args.tenant.as_deref().unwrap_or_default();
+        let done = crate::lifecycle::retention(&store, tenant, before, &user, args.dry_run).await?;
+        println!("{done}");
+        return Ok(());
     }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    let periods = crate::lifecycle::retention_periods(&config.tenants);
+    if periods.is_empty() {
+        bail!(
+            "no tenant has a stored retention period: add `[tenants.<id>] retention_days = N` \
+             to the --config file, or run `oko retention --tenant T --before DATE`"
+        );
+    }
+    if let Some(t) = &args.tenant
+        && !periods.iter().any(|(p, _)| p == t)
     {
-        return Ok(t.and_utc());
+        bail!("tenant {t} has no `retention_days` in [tenants.{t}] of the configuration");
     }
-    bail!("`{text}` is not a date (2024-01-01) or an RFC 3339 time (2024-01-01T00:00:00Z)")
+    let results = crate::lifecycle::apply_retention_periods(
+        &store,
+        &config.tenants,
+        args.tenant.as_deref(),
+        chrono::Utc::now(),
+        &user,
+        args.dry_run,
+    )
+    .await;
+    let mut failed = Vec::new();
+    for (tenant, result) in results {
+        match result {
+            Ok(done) => println!("{done}"),
+            Err(e) => {
+                eprintln!("tenant {tenant}: retention failed: {e:#}");
+                failed.push(tenant);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!("retention failed for {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+fn parse_date(text: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
+        format!(
+            "`{text}` is not a date (2024-01-01); retention keeps or deletes whole days of \
+             the tenant's clock, so it takes no time of day"
+        )
+    })
 }
 
 /// `oko user add`: a verifier from a password read without echo.

@@ -10,7 +10,7 @@
 //! s3_secret_access_key = "..."
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -27,6 +27,22 @@ pub struct Config {
     pub users: Vec<crate::auth::UserConfig>,
     /// Webhooks new ratings are pushed to (`[[notify]]`); see [`crate::notify`].
     pub notify: Vec<Subscription>,
+    /// Reports sent on a schedule (`[[deliver]]`); see [`crate::deliver`].
+    pub deliver: Vec<Delivery>,
+    /// Settings of one tenant (`[tenants.<id>]`), by tenant id.
+    pub tenants: BTreeMap<String, TenantSettings>,
+}
+
+/// `[tenants.<id>]`: what one tenant keeps. Checked by
+/// [`crate::lifecycle::check_tenant_settings`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Days of leads kept before the tenant's local today: `oko retention
+    /// --apply` and `oko serve` (at start, then daily) delete the leads
+    /// created before local today − `retention_days`, with everything that
+    /// hangs on them ([`crate::lifecycle::retention`]). None: kept forever.
+    pub retention_days: Option<u32>,
 }
 
 /// `oko serve` settings.
@@ -268,6 +284,42 @@ pub struct Subscription {
     /// backfill) is not announced.
     #[serde(default = "one_day")]
     pub max_age_hours: i64,
+}
+
+/// One `[[deliver]]` entry of the config (checked by
+/// [`crate::deliver::check`]): a report of one tenant, sent on a schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// Names the entry in logs, in its stored position and in posts.
+    pub name: String,
+    /// The tenant whose rows (and only those) the report is made of.
+    pub tenant: String,
+    /// A report (table function or view) by name; or `sql`.
+    #[serde(default)]
+    pub report: Option<String>,
+    /// A table function's arguments after the period (`from`, `to`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// One query, with `{{period_start}}`, `{{period_end}}`, `{{tenant}}`.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// `hourly`, `hourly :MM`, `daily HH:MM` or `weekly <day> HH:MM`, on
+    /// the tenant's clock.
+    pub schedule: String,
+    /// `csv`, `json` or `xlsx`.
+    #[serde(default = "csv_format")]
+    pub format: String,
+    /// The report is posted here (http or https); or `prefix`.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// A folder of the store the report is written to as a file.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+fn csv_format() -> String {
+    "csv".into()
 }
 
 fn lowest_score() -> i64 {

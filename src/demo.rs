@@ -52,7 +52,7 @@ pub async fn store() -> Result<(Store, tempfile::TempDir)> {
         ..Default::default()
     };
     let store = Store::open(&config)?;
-    for table in Table::ALL {
+    for table in Table::EXPORTED {
         let path = exports.join(format!("{}.csv", table.name()));
         let opts = LoadOptions {
             table,

@@ -21,6 +21,7 @@
 //! | [`live`] | tables that follow new Delta commits; `INSERT`/`DELETE` into them |
 //! | [`pg_compat`] | the PostgreSQL emulation: catalogs, settings, functions, query rewrites |
 //! | [`notify`] | new ratings pushed to subscribed webhooks (Slack-compatible JSON) |
+//! | [`deliver`] | a tenant's reports sent on a schedule (CSV, JSON, XLSX) to a webhook or a store folder |
 //! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection |
 //! | [`cli`] | the `oko` command line: flags, dispatch, printing |
 
@@ -30,6 +31,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod deliver;
 pub mod demo;
 pub mod durable;
 pub mod engine;

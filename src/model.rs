@@ -40,6 +40,9 @@ pub const CLIENT_LINKS: [&str; 3] = ["client_id", "lead_id", "rating_id"];
 pub const SCOPES: &[&str] = &["calls", "chats"];
 
 pub const DIRECTIONS: &[&str] = &["in", "out"];
+/// Where a lead correction came from: a load of a re-export, or an
+/// admin's `UPDATE` over SQL.
+pub const CORRECTION_SOURCES: &[&str] = &["load", "sql"];
 /// Kinds of messages sent to a client.
 pub const REQUEST_KINDS: &[&str] = &["welcome", "request", "reaction"];
 /// Ways a message reaches a client.
@@ -180,6 +183,21 @@ const MANUAL_STATS: &[Column] = &[
     col("comment", Text, false),
 ];
 
+/// The audit of lead corrections: one row per changed column of a stored
+/// lead, written by OKO (a load that finds a changed lead, or `UPDATE
+/// leads`), never by a client. Values are text in PostgreSQL's output form
+/// (`previous_value` NULL: the column was empty).
+const LEAD_CORRECTIONS: &[Column] = &[
+    col("tenant", Text, true),
+    col("lead_id", Text, true),
+    col("column_name", Text, true),
+    col("previous_value", Text, false),
+    col("new_value", Text, false),
+    col("corrected_by", Text, true),
+    col("corrected_at", Timestamp, true),
+    col("source", Enum(CORRECTION_SOURCES), true),
+];
+
 /// The tables of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -191,11 +209,28 @@ pub enum Table {
     RatingModerations,
     LeadNotes,
     ManualStats,
+    LeadCorrections,
 }
 
 impl Table {
-    /// Every table, in the order a full load should run (dimensions first).
-    pub const ALL: [Table; 8] = [
+    /// Every table of the store, in the order a full load should run
+    /// (dimensions first; the audit OKO writes itself last).
+    pub const ALL: [Table; 9] = [
+        Table::Tenants,
+        Table::Managers,
+        Table::Leads,
+        Table::RatingRequests,
+        Table::Ratings,
+        Table::RatingModerations,
+        Table::LeadNotes,
+        Table::ManualStats,
+        Table::LeadCorrections,
+    ];
+
+    /// The tables an export set holds (`oko generate` writes, `oko load`
+    /// reads): every table but the ones OKO writes itself
+    /// ([`Table::is_exported`]).
+    pub const EXPORTED: [Table; 8] = [
         Table::Tenants,
         Table::Managers,
         Table::Leads,
@@ -205,6 +240,39 @@ impl Table {
         Table::LeadNotes,
         Table::ManualStats,
     ];
+
+    /// Whether rows of this table come from outside (exports, clients'
+    /// `INSERT`s). `lead_corrections` does not: it is OKO's record of what
+    /// it changed, so no load, `INSERT` or `DELETE` may write it.
+    pub fn is_exported(self) -> bool {
+        self != Table::LeadCorrections
+    }
+
+    /// Whether a stored row of this table is corrected when a load brings
+    /// its key again with other values (see `ingest::correct`). Only
+    /// `leads`: the CRM fills a lead in after the first export (the manager
+    /// who took it, its class, when it ended), so a re-export carries the
+    /// lead's newer state. The other facts are events that do not change
+    /// once they happened — a rating is corrected by a moderation, which
+    /// keeps the audit — so a stored key stays a duplicate there.
+    pub fn is_corrected_by_load(self) -> bool {
+        self == Table::Leads
+    }
+
+    /// The columns an admin may correct with SQL `UPDATE` (none: the table
+    /// takes no `UPDATE`). In `leads`, what the CRM fills in after the
+    /// contact: who took it, its class, when it was answered and ended, its
+    /// tags. Not the key (`tenant`, `lead_id`), not `created_at` (it places
+    /// the lead in its month partition and its report periods; a load of
+    /// the corrected export moves it), not the derived `created_month`, and
+    /// not `client_id` (erasure follows it), `channel`, `direction` or
+    /// `source` (what the contact was; a corrected export changes them).
+    pub fn corrected_by_sql(self) -> &'static [&'static str] {
+        match self {
+            Table::Leads => &["manager_id", "class", "answered_at", "ended_at", "tags"],
+            _ => &[],
+        }
+    }
 
     /// The SQL name of the table (also its folder in the store).
     pub fn name(self) -> &'static str {
@@ -217,6 +285,7 @@ impl Table {
             Table::RatingModerations => "rating_moderations",
             Table::LeadNotes => "lead_notes",
             Table::ManualStats => "manual_stats",
+            Table::LeadCorrections => "lead_corrections",
         }
     }
 
@@ -236,6 +305,7 @@ impl Table {
             Table::RatingModerations => RATING_MODERATIONS,
             Table::LeadNotes => LEAD_NOTES,
             Table::ManualStats => MANUAL_STATS,
+            Table::LeadCorrections => LEAD_CORRECTIONS,
         }
     }
 
@@ -259,6 +329,8 @@ impl Table {
                 "created_at",
             ],
             Table::ManualStats => &["tenant", "hour", "metric"],
+            // One commit changes a column of a lead at most once.
+            Table::LeadCorrections => &["tenant", "lead_id", "column_name", "corrected_at"],
         }
     }
 
@@ -312,6 +384,7 @@ impl Table {
             Table::Ratings => Some("received_at"),
             Table::RatingModerations => Some("moderated_at"),
             Table::ManualStats => Some("hour"),
+            Table::LeadCorrections => Some("corrected_at"),
             Table::Tenants | Table::Managers => None,
         }
     }
@@ -399,6 +472,9 @@ mod tests {
         assert_eq!(Table::LeadNotes.client_links(), ["lead_id"]);
         assert!(Table::ManualStats.client_links().is_empty());
         assert!(Table::Managers.client_links().is_empty());
+        // A lead's corrections are erased with the lead.
+        assert_eq!(Table::LeadCorrections.client_links(), ["lead_id"]);
+        assert_eq!(Table::LeadCorrections.link_source(), None);
         assert_eq!(Table::Leads.link_source(), Some("lead_id"));
         assert_eq!(Table::Ratings.link_source(), Some("rating_id"));
         assert_eq!(Table::RatingRequests.link_source(), None);
@@ -421,6 +497,8 @@ mod tests {
         for t in Table::ALL {
             assert_eq!(t.name().parse::<Table>(), Ok(t));
         }
+        let exported: Vec<Table> = Table::ALL.into_iter().filter(|t| t.is_exported()).collect();
+        assert_eq!(exported, Table::EXPORTED);
         assert!("lead".parse::<Table>().unwrap_err().contains("leads"));
     }
 

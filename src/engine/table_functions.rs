@@ -29,19 +29,7 @@ use crate::config::ReportSettings;
 /// their SQL against whatever session calls them.
 pub fn register_functions(ctx: &SessionContext, settings: &ReportSettings) {
     let s = Arc::new(settings.clone());
-    for kind in [
-        Report::Manager,
-        Report::Summary,
-        Report::Cc,
-        Report::CcProfile(Profile::HourOfDay),
-        Report::CcProfile(Profile::DayOfWeek),
-        Report::CcTags,
-        Report::CcTagHours,
-        Report::CcManual,
-        Report::BubbleProductivity,
-        Report::BubbleSpeed,
-        Report::SurveyDue,
-    ] {
+    for kind in Report::ALL {
         ctx.register_udtf(
             kind.name(),
             Arc::new(ReportFunction {
@@ -68,7 +56,30 @@ enum Report {
     SurveyDue,
 }
 
+/// The names of the reports whose first two arguments are a period
+/// (`from`, `to`): every table function but `survey_due`.
+pub fn period_reports() -> impl Iterator<Item = &'static str> {
+    Report::ALL
+        .into_iter()
+        .filter(|r| !matches!(r, Report::SurveyDue))
+        .map(Report::name)
+}
+
 impl Report {
+    const ALL: [Report; 11] = [
+        Report::Manager,
+        Report::Summary,
+        Report::Cc,
+        Report::CcProfile(Profile::HourOfDay),
+        Report::CcProfile(Profile::DayOfWeek),
+        Report::CcTags,
+        Report::CcTagHours,
+        Report::CcManual,
+        Report::BubbleProductivity,
+        Report::BubbleSpeed,
+        Report::SurveyDue,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Report::Manager => "manager_report",

@@ -121,7 +121,7 @@ pub(super) type CsvWriter = csv::Writer<BufWriter<File>>;
 
 /// The open export files, one per table, and the rows written to each.
 pub(super) struct Writers {
-    /// `(table, file, rows written)` in [`Table::ALL`] order.
+    /// `(table, file, rows written)` in [`Table::EXPORTED`] order.
     pub(super) files: Vec<(Table, CsvWriter, u64)>,
 }
 
@@ -131,8 +131,8 @@ impl Writers {
     pub(super) fn create(out: &Path) -> Result<Writers> {
         std::fs::create_dir_all(out)
             .with_context(|| format!("cannot create the output folder {}", out.display()))?;
-        let mut files = Vec::with_capacity(Table::ALL.len());
-        for table in Table::ALL {
+        let mut files = Vec::with_capacity(Table::EXPORTED.len());
+        for table in Table::EXPORTED {
             let path = out.join(format!("{}.csv", table.name()));
             let f =
                 File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -271,7 +271,7 @@ mod tests {
         };
         generate(a.path(), &opts).unwrap();
         generate(b.path(), &opts).unwrap();
-        for t in crate::model::Table::ALL {
+        for t in crate::model::Table::EXPORTED {
             let name = format!("{}.csv", t.name());
             let x = std::fs::read(a.path().join(&name)).unwrap();
             let y = std::fs::read(b.path().join(&name)).unwrap();

@@ -15,10 +15,24 @@
 //! a stored key replaces the stored row, and the table is rewritten in one
 //! commit (they are small).
 //!
+//! `leads` are corrected ([`Table::is_corrected_by_load`], [`correct`]): a
+//! row whose key is stored is compared with the stored lead on the columns
+//! its file carries. Equal everywhere, it is a duplicate; different, it is
+//! a correction — the stored lead is replaced by the new version (columns
+//! the file lacks kept as stored, the row rules checked again, a changed
+//! `created_at` moving the lead to its new month) in the load's one commit,
+//! beside the new rows ([`crate::store::write::commit_replacing`]), and
+//! every changed column is recorded in `lead_corrections` (source `load`,
+//! by the user running the load). The report counts them as `updated`.
+//! The audit is a second commit, into its own table, right after; should
+//! it fail, the changes are in the leads commit's `oko.corrections`
+//! metadata and the error says so.
+//!
 //! Bad rows are reported with file, line, column and reason; a load with more
 //! bad rows than `max_bad_rows` writes nothing. Otherwise the bad rows go to
 //! a rejects file and the good rows are committed.
 
+pub mod correct;
 pub mod mapping;
 pub mod rows;
 pub mod source;
@@ -55,6 +69,13 @@ use values::TimeRules;
 const BATCH_ROWS: usize = 64 * 1024;
 /// Bad rows kept in memory for the report and the rejects file.
 const MAX_KEPT_BAD_ROWS: usize = 100_000;
+/// Corrections listed in a commit's `oko.corrections` metadata (the audit
+/// table has them all).
+const MAX_LISTED_CORRECTIONS: usize = 10_000;
+
+/// For every model column of a parsed batch, whether its file carries it
+/// ([`rows::RowPlan::carried`]).
+type Carried = Arc<Vec<bool>>;
 
 /// What to load and how.
 #[derive(Debug, Clone)]
@@ -196,6 +217,11 @@ struct Parsed {
 pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     let started = Instant::now();
     let table = opts.table;
+    if !table.is_exported() {
+        bail!(
+            "table {table} is written by OKO itself (the record of corrections); it is not loaded"
+        );
+    }
     opts.mapping.check(table)?;
     if opts.files.is_empty() {
         bail!("no files to load");
@@ -224,7 +250,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         _ => KeySet::default(),
     };
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, Carried)>(4);
     let progress = progress_bar(&opts);
     let parse_opts = opts.clone();
     let pb = progress.clone();
@@ -248,8 +274,22 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
     let key_idx = key_indices(table);
     let mut seen = KeySet::default();
     seen.reserve(expected_rows(&opts.files));
-    while let Some(batch) = rx.recv().await {
-        let batch = drop_duplicates(batch, &key_idx, &stored_keys, &mut seen, &mut duplicates)?;
+    // Rows whose key is stored, when the table is corrected by loads: held
+    // until the parse ends, then compared with the stored rows.
+    let corrects = table.is_corrected_by_load();
+    let mut candidates: Vec<(RecordBatch, Carried)> = Vec::new();
+    while let Some((batch, carried)) = rx.recv().await {
+        let (batch, stored_rows) = drop_duplicates(
+            batch,
+            &key_idx,
+            &stored_keys,
+            &mut seen,
+            &mut duplicates,
+            corrects,
+        )?;
+        if let Some(rows) = stored_rows {
+            candidates.push((rows, carried));
+        }
         if opts.dry_run || batch.num_rows() == 0 {
             continue;
         }
@@ -284,8 +324,30 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         bad_rows: parsed.bad_rows,
         ..Default::default()
     };
-    if parsed.bad_count > opts.max_bad_rows {
+    let user = load_user();
+    let corrections = match (&delta, candidates.is_empty()) {
+        (Some(t), false) => {
+            let by = correct::Corrector {
+                user: &user,
+                at: chrono::Utc::now().timestamp_micros(),
+                source: "load",
+            };
+            let c = resolve_corrections(t, table, candidates, &by).await?;
+            report.duplicates += c.unchanged;
+            report.updated = c.replacements.num_rows() as u64;
+            report.rejected += c.refused.len() as u64;
+            for b in &c.refused {
+                if report.bad_rows.len() < MAX_KEPT_BAD_ROWS {
+                    report.bad_rows.push(b.clone());
+                }
+            }
+            Some(c).filter(|c| c.replacements.num_rows() > 0)
+        }
+        _ => None,
+    };
+    if report.rejected > opts.max_bad_rows {
         report.loaded = 0;
+        report.updated = 0;
         report.seconds = started.elapsed().as_secs_f64();
         return Err(RejectedLoad {
             report,
@@ -293,7 +355,7 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
         }
         .into());
     }
-    if parsed.bad_count > 0 {
+    if report.rejected > 0 {
         report.rejects_file = Some(write_rejects(&opts, &report.bad_rows)?);
     }
 
@@ -305,18 +367,24 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
             .is_some()
         {
             report.already_loaded = true;
-            report.duplicates += report.loaded;
+            report.duplicates += report.loaded + report.updated;
             report.loaded = 0;
+            report.updated = 0;
         } else if !opts.dry_run {
+            let mut metadata = vec![(
+                "oko.load".to_string(),
+                serde_json::json!({
+                    "files": opts.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                    "rows": report.loaded,
+                    "updated": report.updated,
+                }),
+            )];
+            if let Some(c) = &corrections {
+                metadata.push(("oko.corrections".to_string(), c.listed()?));
+            }
             let props = CommitProperties::default()
                 .with_application_transaction(Transaction::new(&app_id, 1))
-                .with_metadata([(
-                    "oko.load".to_string(),
-                    serde_json::json!({
-                        "files": opts.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
-                        "rows": report.loaded,
-                    }),
-                )]);
+                .with_metadata(metadata);
             if table.is_dimension() {
                 let new_rows = gathered;
                 let (merged, updated, identical) = merge_dimension(
@@ -339,12 +407,35 @@ pub async fn load(store: &Store, opts: LoadOptions) -> Result<LoadReport> {
                     report.version = t2.version().map(|v| v as i64);
                 }
             } else if let Some(mut w) = writer
-                && report.loaded > 0
+                && (report.loaded > 0 || corrections.is_some())
             {
-                let version = crate::store::write::commit_with(&mut w, t, props)
-                    .await
-                    .with_context(|| format!("cannot commit the load to table {table}"))?;
+                let version = match &corrections {
+                    Some(c) => {
+                        crate::store::write::commit_replacing(
+                            &mut w,
+                            t,
+                            table,
+                            &c.stored,
+                            c.replacements.clone(),
+                            props,
+                        )
+                        .await
+                    }
+                    None => crate::store::write::commit_with(&mut w, t, props).await,
+                }
+                .with_context(|| format!("cannot commit the load to table {table}"))?;
                 report.version = Some(version);
+                if let Some(c) = corrections {
+                    write_audit(store, table, version, c.audit)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "table {table} was corrected (version {version}), but the record of \
+                                 the corrections could not be written to lead_corrections; the \
+                                 changes are in that version's commit metadata (oko.corrections)"
+                            )
+                        })?;
+                }
             }
         }
     }
@@ -389,7 +480,7 @@ fn progress_bar(opts: &LoadOptions) -> indicatif::ProgressBar {
 /// The parser thread: every file, every record → batches of new rows.
 fn parse_files(
     opts: LoadOptions,
-    tx: tokio::sync::mpsc::Sender<RecordBatch>,
+    tx: tokio::sync::mpsc::Sender<(RecordBatch, Carried)>,
     pb: indicatif::ProgressBar,
 ) -> Result<Parsed> {
     let table = opts.table;
@@ -445,6 +536,8 @@ fn parse_files(
             tenant.clone(),
         )
         .with_context(|| format!("cannot load {file_name}"))?;
+        // Batches end with their file, so each carries its file's columns.
+        let carried: Carried = Arc::new(plan.carried());
         let width = src.header.len();
         let bad = |parsed: &mut Parsed, line, column: String, reason: String, raw: String| {
             parsed.bad_count += 1;
@@ -512,24 +605,27 @@ fn parse_files(
                     sending = false;
                 }
                 let batch = builder.finish()?;
-                if sending && batch.num_rows() > 0 && tx.blocking_send(batch).is_err() {
+                if sending
+                    && batch.num_rows() > 0
+                    && tx.blocking_send((batch, carried.clone())).is_err()
+                {
                     // The writer stopped (it reports why).
                     sending = false;
                 }
             }
         }
+        if !builder.is_empty() {
+            let batch = builder.finish()?;
+            if parsed.bad_count > opts.max_bad_rows {
+                sending = false;
+            }
+            if sending && batch.num_rows() > 0 && tx.blocking_send((batch, carried)).is_err() {
+                sending = false;
+            }
+        }
         done_bytes += src.size;
         pb.set_position(done_bytes);
         parsed.hashes.push(src.finish());
-    }
-    if !builder.is_empty() {
-        let batch = builder.finish()?;
-        if parsed.bad_count > opts.max_bad_rows {
-            sending = false;
-        }
-        if sending && batch.num_rows() > 0 {
-            let _ = tx.blocking_send(batch);
-        }
     }
     Ok(parsed)
 }
@@ -561,29 +657,285 @@ fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
     parts.join(std::str::from_utf8(&d).unwrap_or(","))
 }
 
-/// Removes rows whose key is stored or was seen earlier in this load.
+/// Removes rows whose key is stored or was seen earlier in this load, and
+/// returns the new rows. With `keep_stored`, the first row of each stored
+/// key is not a duplicate yet: those rows are returned apart, to be
+/// compared with the stored rows ([`resolve_corrections`]).
 fn drop_duplicates(
     batch: RecordBatch,
     key_idx: &[usize],
     stored: &KeySet,
     seen: &mut KeySet,
     duplicates: &mut u64,
-) -> Result<RecordBatch> {
+    keep_stored: bool,
+) -> Result<(RecordBatch, Option<RecordBatch>)> {
     let keys = hash_rows(std::slice::from_ref(&batch), key_idx)?;
     let mut keep = Vec::with_capacity(keys.len());
+    let mut again = Vec::with_capacity(if keep_stored { keys.len() } else { 0 });
     let mut dropped = 0;
+    let mut held = 0;
     for k in keys {
-        let new = !stored.contains(&k) && seen.insert(k);
-        if !new {
+        let is_stored = stored.contains(&k);
+        // A stored key is remembered only when it may be a correction.
+        let first = (!is_stored || keep_stored) && seen.insert(k);
+        let new = !is_stored && first;
+        let candidate = keep_stored && is_stored && first;
+        if !new && !candidate {
             dropped += 1;
         }
+        if candidate {
+            held += 1;
+        }
         keep.push(new);
+        if keep_stored {
+            again.push(candidate);
+        }
     }
     *duplicates += dropped;
-    if dropped == 0 {
-        return Ok(batch);
+    let held = (held > 0)
+        .then(|| filter_record_batch(&batch, &BooleanArray::from(again)))
+        .transpose()?;
+    if dropped == 0 && held.is_none() {
+        return Ok((batch, None));
     }
-    Ok(filter_record_batch(&batch, &BooleanArray::from(keep))?)
+    Ok((
+        filter_record_batch(&batch, &BooleanArray::from(keep))?,
+        held,
+    ))
+}
+
+/// Who runs a load, for the record of its corrections.
+fn load_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "oko-cli".into())
+}
+
+/// What a load corrects.
+struct Corrections {
+    /// The stored rows replaced (the model's columns).
+    stored: RecordBatch,
+    /// Their new versions, checked, in the table's schema.
+    replacements: RecordBatch,
+    /// The `lead_corrections` rows.
+    audit: RecordBatch,
+    /// Rows whose key is stored with the same values: duplicates.
+    unchanged: u64,
+    /// New versions that break the row rules.
+    refused: Vec<BadRow>,
+}
+
+impl Corrections {
+    /// The changes as the leads commit's metadata lists them.
+    fn listed(&self) -> Result<serde_json::Value> {
+        let a = &self.audit;
+        let mut listed = Vec::new();
+        for r in 0..a.num_rows().min(MAX_LISTED_CORRECTIONS) {
+            let mut row = Vec::with_capacity(5);
+            for name in [
+                "tenant",
+                "lead_id",
+                "column_name",
+                "previous_value",
+                "new_value",
+            ] {
+                row.push(correct::text_of(a.column(a.schema().index_of(name)?), r)?);
+            }
+            listed.push(row);
+        }
+        Ok(serde_json::json!({
+            "rows": self.replacements.num_rows(),
+            "changes": a.num_rows(),
+            "listed": listed,
+        }))
+    }
+}
+
+/// Compares the rows of a load whose key is stored with the stored rows:
+/// the unchanged ones are duplicates, the others corrections
+/// ([`correct`]).
+async fn resolve_corrections(
+    t: &DeltaTable,
+    table: Table,
+    candidates: Vec<(RecordBatch, Carried)>,
+    by: &correct::Corrector<'_>,
+) -> Result<Corrections> {
+    use datafusion::arrow::array::UInt32Array;
+    use datafusion::arrow::compute::{concat_batches, take_record_batch};
+    let key_idx = key_indices(table);
+    let stored = stored_rows_of(t, table, &candidates, &key_idx).await?;
+    let stored_at: std::collections::HashMap<u128, u32> =
+        hash_rows(std::slice::from_ref(&stored), &key_idx)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (h, i as u32))
+            .collect();
+    let mut before_parts = Vec::new();
+    let mut after_parts = Vec::new();
+    let mut audit_parts = Vec::new();
+    let mut unchanged = 0u64;
+    let mut refused = Vec::new();
+    for (batch, carried) in candidates {
+        let hashes = hash_rows(std::slice::from_ref(&batch), &key_idx)?;
+        let idx = hashes
+            .iter()
+            .map(|h| {
+                stored_at.get(h).copied().ok_or_else(|| {
+                    anyhow::anyhow!("a stored row of {table} changed during the load; load again")
+                })
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        let aligned = take_record_batch(&stored, &UInt32Array::from(idx))?;
+        let changes = correct::changes(table, &aligned, &batch, &carried)?;
+        let rows = correct::changed_rows(&changes);
+        unchanged += (batch.num_rows() - rows.len()) as u64;
+        if rows.is_empty() {
+            continue;
+        }
+        let pick = UInt32Array::from(rows.iter().map(|&r| r as u32).collect::<Vec<_>>());
+        let before = take_record_batch(&aligned, &pick)?;
+        let merged = correct::merge(table, &before, &take_record_batch(&batch, &pick)?, &carried)?;
+        let correct::Rebuilt {
+            batch: rebuilt,
+            kept,
+            refused: bad,
+        } = correct::rebuild(table, None, &merged)?;
+        for (p, e) in bad {
+            let key = crate::store::write::row_keys(&before, table.key())?;
+            refused.push(BadRow {
+                file: format!("correction of {table}"),
+                line: 0,
+                column: e.column,
+                reason: format!(
+                    "the stored row ({}) = ({}) with this load's values is invalid: {}",
+                    table.key().join(", "),
+                    key.get(p)
+                        .map(|k| k.replace('\u{1f}', ", "))
+                        .unwrap_or_default(),
+                    e.reason
+                ),
+                raw: String::new(),
+            });
+        }
+        // Batch row → position among the changed rows → position among the kept.
+        let position: std::collections::HashMap<usize, usize> = kept
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| (rows[p], k))
+            .collect();
+        let kept_changes: Vec<correct::Change> = changes
+            .into_iter()
+            .filter_map(|c| {
+                position
+                    .get(&c.row)
+                    .map(|&k| correct::Change { row: k, ..c })
+            })
+            .collect();
+        let kept_idx = UInt32Array::from(kept.iter().map(|&p| p as u32).collect::<Vec<_>>());
+        audit_parts.push(correct::audit(&rebuilt, &kept_changes, by)?);
+        before_parts.push(take_record_batch(&before, &kept_idx)?);
+        after_parts.push(rebuilt);
+    }
+    let nullable = stored.schema();
+    Ok(Corrections {
+        stored: concat_batches(&nullable, &before_parts)?,
+        replacements: concat_batches(&table.schema(), &after_parts)?,
+        audit: concat_batches(&Table::LeadCorrections.schema(), &audit_parts)?,
+        unchanged,
+        refused,
+    })
+}
+
+/// The stored rows (every column, in the model's types) whose keys are
+/// among the candidates'.
+async fn stored_rows_of(
+    t: &DeltaTable,
+    table: Table,
+    candidates: &[(RecordBatch, Carried)],
+    key_idx: &[usize],
+) -> Result<RecordBatch> {
+    use datafusion::datasource::MemTable;
+    let ctx = SessionContext::new();
+    t.update_datafusion_session(&ctx.state())?;
+    ctx.register_table("t", t.table_provider().await?)?;
+    let keys = candidates
+        .iter()
+        .map(|(b, _)| b.project(key_idx))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let Some(first) = keys.first() else {
+        return Ok(RecordBatch::new_empty(
+            crate::store::write::nullable_schema(table),
+        ));
+    };
+    ctx.register_table(
+        "k",
+        Arc::new(MemTable::try_new(first.schema(), vec![keys.clone()])?),
+    )?;
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let mut tenants = std::collections::BTreeSet::new();
+    for k in &keys {
+        let i = k.schema().index_of("tenant")?;
+        for r in 0..k.num_rows() {
+            if let Some(t) = correct::text_of(k.column(i), r)? {
+                tenants.insert(quote(&t));
+            }
+        }
+    }
+    let columns: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| format!("t.\"{}\"", c.name))
+        .collect();
+    // Keys are text: compared as text (partition columns come back
+    // dictionary-encoded).
+    let on: Vec<String> = table
+        .key()
+        .iter()
+        .map(|k| format!("CAST(t.\"{k}\" AS VARCHAR) = k.\"{k}\""))
+        .collect();
+    let tenants: Vec<String> = tenants.into_iter().collect();
+    let sql = format!(
+        "SELECT {} FROM t JOIN k ON {} WHERE t.tenant IN ({})",
+        columns.join(", "),
+        on.join(" AND "),
+        tenants.join(", ")
+    );
+    let found = ctx.sql(&sql).await?.collect().await?;
+    let found = found
+        .iter()
+        .map(|b| crate::store::write::to_model(table, b))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(datafusion::arrow::compute::concat_batches(
+        &crate::store::write::nullable_schema(table),
+        &found,
+    )?)
+}
+
+/// Appends a load's corrections to `lead_corrections`, as one commit
+/// named after the corrected table's version (so it is written once).
+async fn write_audit(store: &Store, table: Table, version: i64, audit: RecordBatch) -> Result<()> {
+    let mut t = store.table_or_create(Table::LeadCorrections).await?;
+    let app = format!("oko-corrections:{table}:{version}");
+    if t.snapshot()?
+        .transaction_version(t.log_store().as_ref(), &app)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let mut w = RecordBatchWriter::for_table(&t)?
+        .with_writer_properties(crate::store::write::writer_properties());
+    w.write(crate::store::write::sort_batch(
+        audit,
+        Table::LeadCorrections,
+    )?)
+    .await?;
+    let props = CommitProperties::default()
+        .with_application_transaction(Transaction::new(&app, 1))
+        .with_metadata([(
+            "oko.corrections".to_string(),
+            serde_json::json!({ "table": table.name(), "version": version }),
+        )]);
+    crate::store::write::commit_with(&mut w, &mut t, props).await?;
+    Ok(())
 }
 
 /// Rows a load is likely to have (for sizing the set of seen keys up front

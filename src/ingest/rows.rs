@@ -19,7 +19,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::mapping::Mapping;
 use super::values::{TimeRules, parse_bool, parse_float, parse_int, parse_timestamp};
-use crate::model::{Kind, Table, month_of_micros};
+use crate::model::{Kind, Table, arrow_type, month_of_micros};
 
 /// Text encoding of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +245,18 @@ impl RowPlan {
     /// The table rows are made for.
     pub fn table(&self) -> Table {
         self.table
+    }
+
+    /// For every model column, whether this file gives it a value: a
+    /// field of the export, a constant, a column computed from others. A
+    /// column the export lacks is empty in every row, which says nothing
+    /// about the stored row — a correction leaves it as stored.
+    pub fn carried(&self) -> Vec<bool> {
+        self.origins
+            .iter()
+            .zip(&self.seconds_after)
+            .map(|(o, secs)| !matches!(o, Origin::Absent) || secs.is_some())
+            .collect()
     }
 
     /// Decodes the text of one field.
@@ -524,6 +536,118 @@ fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
         Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
     }
+}
+
+/// The rows of `input` as model values of `table`, in its column order:
+/// the way back from Arrow that SQL `INSERT` and `UPDATE` and a load's
+/// corrections take, so their rows meet [`check_row`] as a load's do.
+/// Input columns are matched by name and cast to the model's types; a
+/// column missing from the input is empty; empty text is no value, as in a
+/// load. An error names the row (from 0) and the column.
+pub fn batch_values(
+    table: Table,
+    input: &[RecordBatch],
+) -> Result<Vec<Vec<Value<'static>>>, (usize, RowError)> {
+    use datafusion::arrow::array::Array;
+    let time = TimeRules::default();
+    let mut out = Vec::new();
+    for batch in input {
+        let mut columns: Vec<Option<ArrayRef>> = Vec::new();
+        for c in table.columns() {
+            columns.push(match batch.schema().index_of(c.name) {
+                Ok(i) => Some(
+                    datafusion::arrow::compute::cast(batch.column(i), &arrow_type(c.kind))
+                        .map_err(|e| (out.len(), RowError::new(c.name, e.to_string())))?,
+                ),
+                Err(_) => None,
+            });
+        }
+        for r in 0..batch.num_rows() {
+            let mut row = Vec::with_capacity(columns.len());
+            for (c, array) in table.columns().iter().zip(&columns) {
+                let Some(a) = array.as_ref().filter(|a| a.is_valid(r)) else {
+                    row.push(Value::Null);
+                    continue;
+                };
+                let value = value_at(c.kind, a, r, &time)
+                    .map_err(|why| (out.len(), RowError::new(c.name, why)))?;
+                row.push(value);
+            }
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// One value of an Arrow array of the model type of `kind`.
+fn value_at(
+    kind: Kind,
+    a: &ArrayRef,
+    r: usize,
+    time: &TimeRules,
+) -> std::result::Result<Value<'static>, String> {
+    use datafusion::arrow::array::{
+        BooleanArray, Float64Array, Int32Array, ListArray, StringArray, TimestampMicrosecondArray,
+    };
+    let wrong = || format!("unexpected type {}", a.data_type());
+    Ok(match kind {
+        Kind::Text | Kind::Enum(_) => {
+            let s = a.as_any().downcast_ref::<StringArray>().ok_or_else(wrong)?;
+            let text = s.value(r);
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            match parse_value(kind, Cow::Borrowed(text), time, "|")? {
+                Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
+                _ => return Err(wrong()),
+            }
+        }
+        Kind::Int => Value::Int(
+            a.as_any()
+                .downcast_ref::<Int32Array>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::Float => {
+            let v = a
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(wrong)?
+                .value(r);
+            if !v.is_finite() {
+                return Err(format!("{v} is not a finite number"));
+            }
+            Value::Float(v)
+        }
+        Kind::Bool => Value::Bool(
+            a.as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::Timestamp => Value::Timestamp(
+            a.as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .ok_or_else(wrong)?
+                .value(r),
+        ),
+        Kind::TextList => {
+            let list = a.as_any().downcast_ref::<ListArray>().ok_or_else(wrong)?;
+            let items = list.value(r);
+            let items = items
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(wrong)?;
+            let mut tags: Vec<String> = Vec::new();
+            for t in items.iter().flatten() {
+                let t = t.trim();
+                if !t.is_empty() && !tags.iter().any(|x| x == t) {
+                    tags.push(t.to_string());
+                }
+            }
+            Value::List(tags)
+        }
+    })
 }
 
 /// Accumulates rows of one table into an Arrow record batch.

@@ -30,41 +30,7 @@ pub struct DeleteSink {
 impl DeleteSink {
     /// Checks the statement's filters: at least one, none with a subquery.
     pub fn new(live: Arc<LiveTable>, filters: Vec<Expr>, user: String) -> Result<DeleteSink> {
-        use datafusion::common::tree_node::{Transformed, TreeNode};
-        if filters.is_empty() {
-            return Err(refused(format!(
-                "DELETE FROM {} needs a WHERE clause (to empty a tenant, say WHERE tenant = '…')",
-                live.table
-            )));
-        }
-        let mut unqualified = Vec::with_capacity(filters.len());
-        for f in filters {
-            let mut subquery = false;
-            let f = f
-                .transform(|e| match e {
-                    Expr::Column(c) => Ok(Transformed::yes(Expr::Column(
-                        datafusion::common::Column::new_unqualified(c.name),
-                    ))),
-                    Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) => {
-                        subquery = true;
-                        Ok(Transformed::no(e))
-                    }
-                    other => Ok(Transformed::no(other)),
-                })?
-                .data;
-            if subquery {
-                return Err(coded(
-                    code::FEATURE_NOT_SUPPORTED,
-                    "DELETE … WHERE with a subquery is not supported: list the values \
-                     (WHERE lead_id IN ('a', 'b')) or use `oko erase`",
-                ));
-            }
-            unqualified.push(f);
-        }
-        let predicate = unqualified
-            .into_iter()
-            .reduce(Expr::and)
-            .unwrap_or_else(|| lit(false));
+        let predicate = statement_predicate(live.table, "DELETE FROM", filters)?;
         let schema = Arc::new(Schema::new(
             live.schema_ref()
                 .fields()
@@ -79,6 +45,54 @@ impl DeleteSink {
             schema,
         })
     }
+}
+
+/// The condition of a `DELETE` or `UPDATE` from the filters DataFusion
+/// hands the table (`verb`: how the statement starts, for messages): at
+/// least one, none with a subquery (the planner would have joined it
+/// away, see [`crate::server::deletes`]), columns unqualified for the
+/// Delta scan.
+pub(super) fn statement_predicate(
+    table: crate::model::Table,
+    verb: &str,
+    filters: Vec<Expr>,
+) -> Result<Expr> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    if filters.is_empty() {
+        return Err(refused(format!(
+            "{verb} {table} needs a WHERE clause (to name a tenant's rows, say WHERE tenant = '…')"
+        )));
+    }
+    let mut unqualified = Vec::with_capacity(filters.len());
+    for f in filters {
+        let mut subquery = false;
+        let f = f
+            .transform(|e| match e {
+                Expr::Column(c) => Ok(Transformed::yes(Expr::Column(
+                    datafusion::common::Column::new_unqualified(c.name),
+                ))),
+                Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) => {
+                    subquery = true;
+                    Ok(Transformed::no(e))
+                }
+                other => Ok(Transformed::no(other)),
+            })?
+            .data;
+        if subquery {
+            return Err(coded(
+                code::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "{verb} {table} … WHERE with a subquery is not supported: list the values \
+                     (WHERE lead_id IN ('a', 'b')) or use `oko erase`"
+                ),
+            ));
+        }
+        unqualified.push(f);
+    }
+    Ok(unqualified
+        .into_iter()
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(false)))
 }
 
 impl fmt::Debug for DeleteSink {

@@ -34,11 +34,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, ListArray, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
-};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::sink::DataSink;
@@ -51,9 +47,8 @@ use futures::StreamExt;
 use super::settle::{duplicate, invalid, key_strings, owned_columns, refused};
 use super::table::LiveTable;
 use crate::auth::Principal;
-use crate::ingest::rows::{BatchBuilder, Value, check_row, parse_value};
-use crate::ingest::values::TimeRules;
-use crate::model::{Kind, Table, arrow_type};
+use crate::ingest::rows::{BatchBuilder, Value, batch_values, check_row};
+use crate::model::Table;
 
 /// Rows one `INSERT` may write; more belong in a load.
 pub const MAX_INSERT_ROWS: usize = 100_000;
@@ -236,105 +231,15 @@ impl InsertSink {
     }
 }
 
-/// The input rows as model values, in the table's column order. Input
-/// columns are matched by name (the statement's column list was resolved
-/// by the planner); empty text is no value, as in a load.
+/// The input rows as model values, in the table's column order
+/// ([`batch_values`]: the planner resolved the statement's column list).
 fn to_values(table: Table, input: &[RecordBatch]) -> Result<Vec<Vec<Value<'static>>>> {
-    let time = TimeRules::default();
-    let mut out = Vec::new();
-    for batch in input {
-        let mut columns: Vec<Option<ArrayRef>> = Vec::new();
-        for c in table.columns() {
-            columns.push(match batch.schema().index_of(c.name) {
-                Ok(i) => Some(cast(batch.column(i), &arrow_type(c.kind))?),
-                Err(_) => None,
-            });
-        }
-        for r in 0..batch.num_rows() {
-            let mut row = Vec::with_capacity(columns.len());
-            for (c, array) in table.columns().iter().zip(&columns) {
-                let Some(a) = array.as_ref().filter(|a| a.is_valid(r)) else {
-                    row.push(Value::Null);
-                    continue;
-                };
-                let value = value_at(c.kind, a, r, &time).map_err(|why| {
-                    invalid(format!(
-                        "row {} of the INSERT into {table}: column {}: {why}",
-                        out.len() + 1,
-                        c.name
-                    ))
-                })?;
-                row.push(value);
-            }
-            out.push(row);
-        }
-    }
-    Ok(out)
-}
-
-fn value_at(
-    kind: Kind,
-    a: &ArrayRef,
-    r: usize,
-    time: &TimeRules,
-) -> std::result::Result<Value<'static>, String> {
-    let wrong = || format!("unexpected type {}", a.data_type());
-    Ok(match kind {
-        Kind::Text | Kind::Enum(_) => {
-            let s = a.as_any().downcast_ref::<StringArray>().ok_or_else(wrong)?;
-            let text = s.value(r);
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            match parse_value(kind, Cow::Borrowed(text), time, "|")? {
-                Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
-                _ => return Err(wrong()),
-            }
-        }
-        Kind::Int => Value::Int(
-            a.as_any()
-                .downcast_ref::<Int32Array>()
-                .ok_or_else(wrong)?
-                .value(r),
-        ),
-        Kind::Float => {
-            let v = a
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .ok_or_else(wrong)?
-                .value(r);
-            if !v.is_finite() {
-                return Err(format!("{v} is not a finite number"));
-            }
-            Value::Float(v)
-        }
-        Kind::Bool => Value::Bool(
-            a.as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(wrong)?
-                .value(r),
-        ),
-        Kind::Timestamp => Value::Timestamp(
-            a.as_any()
-                .downcast_ref::<TimestampMicrosecondArray>()
-                .ok_or_else(wrong)?
-                .value(r),
-        ),
-        Kind::TextList => {
-            let list = a.as_any().downcast_ref::<ListArray>().ok_or_else(wrong)?;
-            let items = list.value(r);
-            let items = items
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(wrong)?;
-            let mut tags: Vec<String> = Vec::new();
-            for t in items.iter().flatten() {
-                let t = t.trim();
-                if !t.is_empty() && !tags.iter().any(|x| x == t) {
-                    tags.push(t.to_string());
-                }
-            }
-            Value::List(tags)
-        }
+    batch_values(table, input).map_err(|(row, e)| {
+        invalid(format!(
+            "row {} of the INSERT into {table}: column {}: {}",
+            row + 1,
+            e.column,
+            e.reason
+        ))
     })
 }

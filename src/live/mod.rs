@@ -1,5 +1,5 @@
 //! Live tables: the store's Delta tables as the server serves them. A
-//! [`LiveTable`] always scans the newest snapshot; `INSERT` and `DELETE`
+//! [`LiveTable`] always scans the newest snapshot; `INSERT`, `UPDATE` and `DELETE`
 //! end in its sinks and commit before the client hears back; a refresher
 //! picks up other processes' commits (loads) within a second.
 //!
@@ -10,6 +10,7 @@
 //! | [`insert`] | `INSERT`: rows checked like a load, the columns the server fills |
 //! | [`settle`] | the group commit's checks against stored rows: keys, previous scores |
 //! | [`delete`] | `DELETE … WHERE` as one Delta commit |
+//! | [`update`] | `UPDATE leads SET … WHERE …`: a correction, one Delta commit, audited |
 //! | [`tenant`] | a tenant-bound user's view of a live table: that tenant's rows only |
 //!
 //! How an `INSERT` commits: [`provider`] plans an [`insert::InsertSink`];
@@ -25,6 +26,7 @@ pub mod provider;
 pub mod settle;
 pub mod table;
 pub mod tenant;
+pub mod update;
 
 pub use table::{LiveTable, refresh_forever};
 pub use tenant::TenantTable;

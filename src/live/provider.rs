@@ -1,6 +1,6 @@
 //! A live table as DataFusion sees it: scans of the served snapshot (with
 //! the filters that are small enough pushed into the Delta scan), and
-//! `INSERT`/`DELETE` plans that end in the table's sinks.
+//! `INSERT`/`UPDATE`/`DELETE` plans that end in the table's sinks.
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::delete::DeleteSink;
 use super::insert::InsertSink;
 use super::table::LiveTable;
+use super::update::UpdateSink;
 use crate::auth::Principal;
 use datafusion::datasource::sink::DataSink;
 
@@ -67,6 +68,31 @@ impl TableProvider for LiveTable {
             .upgrade()
             .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
         let sink = DeleteSink::new(me, filters, principal.user.clone())?;
+        let empty = Arc::new(datafusion::physical_plan::empty::EmptyExec::new(
+            sink.schema().clone(),
+        ));
+        Ok(Arc::new(DataSinkExec::new(empty, Arc::new(sink), None)))
+    }
+
+    /// `UPDATE … SET … WHERE`: runs as an [`UpdateSink`] when the plan
+    /// executes (the assignments and filters DataFusion found in the plan).
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("UPDATE needs an OKO session");
+        };
+        let Some(principal) = state.config().get_extension::<Principal>() else {
+            return plan_err!("UPDATE needs a logged-in user");
+        };
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("table gone".into()))?;
+        let sink = UpdateSink::new(me, principal, state.clone(), assignments, filters)?;
         let empty = Arc::new(datafusion::physical_plan::empty::EmptyExec::new(
             sink.schema().clone(),
         ));

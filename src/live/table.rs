@@ -247,8 +247,15 @@ impl LiveTable {
         Ok(version)
     }
 
+    /// The Delta table, held: a writer that reads stored rows and commits
+    /// a change made from them ([`super::update`]) holds it from the read
+    /// to the commit, so no refresh swaps the snapshot in between.
+    pub(super) async fn delta_held(&self) -> tokio::sync::MutexGuard<'_, DeltaTable> {
+        self.delta.lock().await
+    }
+
     /// Serves `delta`'s snapshot to the next scan.
-    async fn serve(&self, delta: &DeltaTable) -> anyhow::Result<()> {
+    pub(super) async fn serve(&self, delta: &DeltaTable) -> anyhow::Result<()> {
         let provider = delta.table_provider().await?;
         self.bytes.store(data_bytes(delta), Ordering::Relaxed);
         match self.current.write() {

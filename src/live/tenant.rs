@@ -102,6 +102,22 @@ impl TableProvider for TenantTable {
         self.live.delete_from(state, filters).await
     }
 
+    /// Only this tenant's rows, as for a delete: the tenant is added to the
+    /// statement's filters (the update sink refuses a statement without a
+    /// condition of its own).
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        mut filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if filters.is_empty() {
+            return self.live.update(state, assignments, filters).await;
+        }
+        filters.push(col("tenant").eq(lit(self.tenant.clone())));
+        self.live.update(state, assignments, filters).await
+    }
+
     /// Rows are checked against the session's tenant by the insert sink
     /// (the session carries the tenant-bound user).
     async fn insert_into(

@@ -32,6 +32,7 @@
 mod commits;
 mod message;
 mod position;
+pub mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -61,8 +62,6 @@ const MAX_VERSIONS_PER_ROUND: u64 = 50;
 /// Fresh ratings taken from one round's commits; more at once is a bulk
 /// load of recent data, logged and not announced one by one.
 const MAX_NEW_PER_ROUND: usize = 20_000;
-/// The longest pause between retries of a failing webhook.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How far before a rating its lead is looked for (leads are partitioned
 /// by month; a lead older than this is announced without its details).
 const LEAD_LOOKBACK_DAYS: i64 = 62;
@@ -195,11 +194,7 @@ impl Notifier {
         ctx: SessionContext,
         tables: Vec<Arc<LiveTable>>,
     ) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("oko/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot set up the webhook client")?;
+        let http = webhook::client(Duration::from_secs(10))?;
         let now = Instant::now();
         Ok(Notifier {
             cursors: subs
@@ -301,9 +296,17 @@ impl Notifier {
                 .collect();
             if !mine.is_empty() {
                 let body = message(&c.sub, &mine, &tenants);
-                if let Err(e) = post(&self.http, &c.sub.url, &body).await {
+                let posted = webhook::post(
+                    &self.http,
+                    &c.sub.url,
+                    "application/json",
+                    &[],
+                    serde_json::to_vec(&body)?,
+                )
+                .await;
+                if let Err(e) = posted {
                     c.failures += 1;
-                    let pause = Duration::from_secs(1 << c.failures.min(9)).min(MAX_BACKOFF);
+                    let pause = webhook::backoff(c.failures);
                     c.retry_at = Instant::now() + pause;
                     tracing::warn!(
                         subscription = c.sub.name,
@@ -546,28 +549,6 @@ impl Notifier {
 fn next_range(positions: impl Iterator<Item = u64>, latest: u64) -> Option<(u64, u64)> {
     let from = positions.filter(|p| *p < latest).min()?;
     Some((from, latest.min(from + MAX_VERSIONS_PER_ROUND)))
-}
-
-async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<()> {
-    let response = http.post(url).json(body).send().await?;
-    let status = response.status();
-    if !status.is_success() {
-        // The start of the answer says why; the rest is not read.
-        let mut response = response;
-        let mut head = Vec::new();
-        while head.len() < 1024 {
-            match response.chunk().await {
-                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-        let text = String::from_utf8_lossy(&head);
-        bail!(
-            "the webhook answered {status}: {}",
-            text.chars().take(200).collect::<String>()
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

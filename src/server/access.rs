@@ -5,12 +5,13 @@
 //! |---|---|
 //! | `viewer` | read every table and report (of its tenant, when bound to one), also with `COPY … TO STDOUT` |
 //! | `moderator` | also `INSERT INTO rating_moderations` and `INSERT INTO lead_notes` |
-//! | `admin` | also `INSERT` into every fact table and `DELETE` (retention, erasure) |
+//! | `admin` | also `INSERT` into every fact table, `DELETE` (retention, erasure) and `UPDATE leads` (corrections) |
 //!
 //! Refused for everyone: DDL (the tables are OKO's model, views come from
-//! `sql/` and the views folder), `UPDATE`/`TRUNCATE`/`MERGE`/`INSERT
-//! OVERWRITE` (facts are append-only; a correction is a moderation or a
-//! delete and a new insert), `COPY … TO 'file'` (it writes files on the
+//! `sql/` and the views folder), `TRUNCATE`/`MERGE`/`INSERT OVERWRITE`
+//! (facts are append-only; a lead is corrected with `UPDATE`, a rating with
+//! a moderation), any write into `lead_corrections` (OKO's own record of
+//! the corrections), `COPY … TO 'file'` (it writes files on the
 //! server; `COPY … TO STDOUT` is a read, checked as the `SELECT` of its rows
 //! in [`super::session`]), and SQL-level `PREPARE`/`EXECUTE`/`SET` planned
 //! by the engine (drivers prepare through the protocol; settings go through
@@ -109,8 +110,16 @@ fn write_refused(
     // dimension tables (a stored key gets 23505; changing a stored row is
     // a load's upsert); deletes only an admin.
     let allowed: Vec<Role> = match (op, table) {
+        (_, Some(t)) if !t.is_exported() => {
+            return Some((
+                format!("{name} cannot be written: it is OKO's record of the corrections of leads"),
+                Some("correct a lead with UPDATE leads SET … WHERE …; the record follows".into()),
+            ));
+        }
         (WriteOp::Insert(InsertOp::Append), Some(t)) => Role::inserting(t.name()),
-        (WriteOp::Delete, Some(_)) => vec![Role::Admin],
+        // Which tables and columns an UPDATE may set is the statement
+        // check's (`super::deletes`); the role is checked here.
+        (WriteOp::Delete | WriteOp::Update, Some(_)) => vec![Role::Admin],
         (_, None) => {
             return Some((
                 format!("{name} cannot be written: it is not a table of OKO's model"),
@@ -121,7 +130,8 @@ fn write_refused(
             return Some((
                 format!("{op} is not available: facts are append-only"),
                 Some(
-                    "correct a rating with INSERT INTO rating_moderations; remove rows with DELETE"
+                    "correct a lead with UPDATE leads, a rating with INSERT INTO \
+                     rating_moderations; remove rows with DELETE"
                         .into(),
                 ),
             ));
@@ -236,8 +246,27 @@ mod tests {
                  VALUES ('t', 'r', 'l', '5', now())",
                 [false, false, false, true],
             ),
+            // Corrections of leads: admins only (the columns and the
+            // condition are checked by `deletes`).
+            (
+                "UPDATE leads SET class = 'x' WHERE lead_id = 'l'",
+                [false, false, false, true],
+            ),
+            (
+                "EXPLAIN ANALYZE UPDATE leads SET manager_id = 'm' WHERE lead_id = 'l'",
+                [false, false, false, true],
+            ),
+            // OKO's record of the corrections: never written over SQL.
+            (
+                "INSERT INTO lead_corrections (tenant, lead_id, column_name, corrected_by, corrected_at, source) \
+                 VALUES ('t', 'l', 'class', 'u', now(), 'sql')",
+                [false, false, false, false],
+            ),
+            (
+                "DELETE FROM lead_corrections WHERE tenant = 't'",
+                [false, false, false, false],
+            ),
             // Never, for anyone.
-            ("UPDATE leads SET class = 'x'", [false, false, false, false]),
             (
                 "INSERT INTO tenants (tenant, timezone) VALUES ('t', 'UTC')",
                 [false, false, false, true],

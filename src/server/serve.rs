@@ -1,6 +1,7 @@
 //! `oko serve`: everything the server process needs, in order — settings
 //! checked, TLS and users, the store (or the demo dataset), the listener,
-//! the notifier — then connections until SIGINT/SIGTERM.
+//! the notifier and the scheduled deliveries — then connections until
+//! SIGINT/SIGTERM.
 
 use std::future::Future;
 use std::io::Write;
@@ -56,6 +57,8 @@ impl Server {
     pub async fn bind(config: Config, opts: ServeOptions) -> Result<Server> {
         crate::engine::reports::check_settings(&config.reports)?;
         crate::notify::check(&config.notify)?;
+        crate::deliver::check(&config.deliver)?;
+        crate::lifecycle::check_tenant_settings(&config.tenants)?;
         let mut access = super::startup::Access::new(&config.users, &config.server)?;
         if let Some(cert) = &config.server.tls_cert {
             access = access.with_tls_binding(cert)?;
@@ -92,6 +95,7 @@ impl Server {
                 .await?
                 .with_statement_timeout(timeout),
         );
+        crate::deliver::check_reports(&config.deliver, &shared.engine_context()).await?;
         Ok(Server {
             listener,
             shared,
@@ -158,6 +162,27 @@ impl Server {
             let task = tokio::spawn(notifier.run(Duration::from_secs(1), stop.clone()));
             Some((task, stop))
         };
+        // Stored retention periods: at start, then at each tenant's midnight.
+        let retention = (!crate::lifecycle::retention_periods(&self.config.tenants).is_empty())
+            .then(|| {
+                tokio::spawn(crate::lifecycle::apply_retention_daily(
+                    self.store.clone(),
+                    self.config.tenants.clone(),
+                ))
+            });
+        let deliverer = if self.config.deliver.is_empty() {
+            None
+        } else {
+            let deliverer = crate::deliver::Deliverer::new(
+                &self.config.deliver,
+                delivery_sessions(self.shared.clone()),
+                crate::deliver::root_store(self.store.url(), &self.config.store.storage_options())?,
+                Arc::new(crate::deliver::SystemClock),
+            )?;
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let task = tokio::spawn(deliverer.run(Duration::from_secs(1), stop.clone()));
+            Some((task, stop))
+        };
         super::run(
             self.listener,
             self.shared,
@@ -177,8 +202,40 @@ impl Server {
                 tracing::warn!("notifications did not stop in 15 s");
             }
         }
+        if let Some(task) = retention {
+            // Each delete is one atomic commit and dependents go first, so
+            // a retention cut short finishes at the next start.
+            task.abort();
+        }
+        if let Some((task, stop)) = deliverer {
+            stop.notify_one();
+            if tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("scheduled deliveries did not stop in 15 s");
+            }
+        }
         Ok(())
     }
+}
+
+/// Sessions for scheduled deliveries ([`crate::deliver`]): each one what a
+/// read-only user bound to the tenant gets (its catalog, its rows only).
+pub fn delivery_sessions(shared: Arc<super::Shared>) -> crate::deliver::TenantSessions {
+    Arc::new(move |tenant: String| {
+        let shared = shared.clone();
+        Box::pin(async move {
+            let principal = crate::auth::Principal {
+                user: "oko_deliver".into(),
+                role: crate::auth::Role::Viewer,
+                tenant: Some(tenant),
+            };
+            let vars = Arc::new(crate::pg_compat::vars::Vars::default());
+            vars.set_session_user(&principal.user);
+            shared.session(&vars, &principal).await
+        })
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.

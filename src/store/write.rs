@@ -139,3 +139,205 @@ pub async fn compact(
         .with_context(|| format!("cannot compact table {table}"))?;
     Ok((after, (metrics.num_files_removed, metrics.num_files_added)))
 }
+
+/// `table`'s model schema with every column nullable (rows read back from
+/// the store, rows on their way to be checked).
+pub fn nullable_schema(table: Table) -> datafusion::arrow::datatypes::SchemaRef {
+    std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
+        table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `batch`'s columns in `table`'s model order and types, every field
+/// nullable: stored partition columns come back dictionary-encoded and
+/// scans may reorder; rows compared or rewritten must match the model.
+pub fn to_model(table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let model = table.schema();
+    let mut fields: Vec<Field> = Vec::with_capacity(model.fields().len());
+    let mut arrays = Vec::with_capacity(model.fields().len());
+    for f in model.fields() {
+        let i = batch
+            .schema()
+            .index_of(f.name())
+            .with_context(|| format!("the rows of {table} have no column {}", f.name()))?;
+        arrays.push(datafusion::arrow::compute::cast(
+            batch.column(i),
+            f.data_type(),
+        )?);
+        fields.push(f.as_ref().clone().with_nullable(true));
+    }
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        arrays,
+    )?)
+}
+
+/// Each row's values of `columns` as one string (values joined by U+001F,
+/// NULL as U+0000): a key to match rows by.
+pub fn row_keys(batch: &RecordBatch, columns: &[&str]) -> Result<Vec<String>> {
+    use datafusion::arrow::util::display::array_value_to_string;
+    let idx = columns
+        .iter()
+        .map(|c| batch.schema().index_of(c))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    (0..batch.num_rows())
+        .map(|r| {
+            let mut parts = Vec::with_capacity(idx.len());
+            for &i in &idx {
+                let a = batch.column(i);
+                parts.push(if a.is_null(r) {
+                    "\u{0}".to_string()
+                } else {
+                    array_value_to_string(a, r)?
+                });
+            }
+            Ok(parts.join("\u{1f}"))
+        })
+        .collect()
+}
+
+/// Commits, as **one** Delta version, the files `writer` streamed (a
+/// load's new rows, or none) together with a replacement of stored rows:
+/// the rows of `replaced` (stored rows, by key) are taken out and
+/// `replacements` (their new versions, possibly in other partitions) go
+/// in. Readers see the table before or after, never a lead missing or
+/// twice.
+///
+/// Delta rewrites files, not rows: every file of a partition that holds a
+/// replaced row is removed, and the partition's other rows are written
+/// again with the replacements (after `oko compact` a partition is one
+/// file, so this is the file Delta's own update would rewrite). The commit
+/// is checked against commits made since `delta`'s snapshot: a concurrent
+/// delete or compaction of the same files fails it, and nothing is
+/// written. Returns the new version.
+pub async fn commit_replacing(
+    writer: &mut RecordBatchWriter,
+    delta: &mut DeltaTable,
+    table: Table,
+    replaced: &RecordBatch,
+    replacements: RecordBatch,
+    props: CommitProperties,
+) -> Result<i64> {
+    use std::collections::{BTreeSet, HashSet};
+    let partition_columns = table.partition_columns();
+    // The partitions holding replaced rows, as their column values.
+    let partitions: BTreeSet<String> = row_keys(replaced, partition_columns)?.into_iter().collect();
+    let replaced_keys: HashSet<String> = row_keys(replaced, table.key())?.into_iter().collect();
+
+    // The other rows of those partitions, to be written again.
+    let ctx = datafusion::prelude::SessionContext::new();
+    delta.update_datafusion_session(&ctx.state())?;
+    ctx.register_table("t", delta.table_provider().await?)?;
+    let condition = partition_condition(partition_columns, &partitions);
+    let columns: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
+    let kept = ctx
+        .sql(&format!(
+            "SELECT {} FROM t WHERE {condition}",
+            columns.join(", ")
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut taken = 0usize;
+    for b in kept {
+        let b = to_model(table, &b)?;
+        let keep: datafusion::arrow::array::BooleanArray = row_keys(&b, table.key())?
+            .iter()
+            .map(|k| Some(!replaced_keys.contains(k)))
+            .collect();
+        taken += keep.false_count();
+        let b = datafusion::arrow::compute::filter_record_batch(&b, &keep)?;
+        if b.num_rows() > 0 {
+            writer
+                .write(model_batch(table, sort_batch(b, table)?)?)
+                .await?;
+        }
+    }
+    if taken != replaced_keys.len() {
+        anyhow::bail!(
+            "table {table} changed while its rows were corrected ({} of {} rows found); \
+             nothing was written, run it again",
+            taken,
+            replaced_keys.len()
+        );
+    }
+    if replacements.num_rows() > 0 {
+        writer
+            .write(model_batch(table, sort_batch(replacements, table)?)?)
+            .await?;
+    }
+
+    let snapshot = delta.snapshot()?;
+    let mut actions: Vec<Action> = writer.flush().await?.into_iter().map(Action::Add).collect();
+    for file in snapshot.log_data() {
+        let values = file.partition_values_map();
+        let key: Vec<String> = partition_columns
+            .iter()
+            .map(|c| match values.get(*c) {
+                Some(Some(v)) => v.clone(),
+                _ => "\u{0}".to_string(),
+            })
+            .collect();
+        if partitions.contains(&key.join("\u{1f}")) {
+            actions.push(Action::Remove(file.remove_action(true)));
+        }
+    }
+    let operation = DeltaOperation::Update {
+        predicate: Some(condition),
+    };
+    let finalized = CommitBuilder::from(props)
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .await?;
+    Ok(finalized.version() as i64)
+}
+
+/// A batch in the table's own schema (required columns not nullable), as
+/// the Delta writer checks it against the table's.
+fn model_batch(table: Table, batch: RecordBatch) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        table.schema(),
+        batch.columns().to_vec(),
+    )?)
+}
+
+/// `(a = 'x' AND b = 'y') OR …`: the rows of the given partitions (each the
+/// values of `columns` joined as by [`row_keys`]), as SQL.
+fn partition_condition(
+    columns: &[&str],
+    partitions: &std::collections::BTreeSet<String>,
+) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let parts: Vec<String> = partitions
+        .iter()
+        .map(|p| {
+            let terms: Vec<String> = columns
+                .iter()
+                .zip(p.split('\u{1f}'))
+                .map(|(c, v)| {
+                    if v == "\u{0}" {
+                        format!("\"{c}\" IS NULL")
+                    } else {
+                        format!("\"{c}\" = {}", quote(v))
+                    }
+                })
+                .collect();
+            format!("({})", terms.join(" AND "))
+        })
+        .collect();
+    if parts.is_empty() {
+        "false".to_string()
+    } else {
+        parts.join(" OR ")
+    }
+}

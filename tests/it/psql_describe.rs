@@ -113,7 +113,7 @@ fn every_describe_command_answers_as_postgresql_would() {
     assert_ne!(size, "0 bytes", "{out}");
     let bytes = d("SELECT pg_size_pretty(pg_table_size('leads'))");
     assert!(bytes.contains(size), "{size} vs {bytes}");
-    assert_eq!(out.matches("| table |").count(), 8, "{out}");
+    assert_eq!(out.matches("| table |").count(), 9, "{out}");
     let out = d("\\dv+");
     assert_eq!(
         row(&out, &["public", "lead_facts"]).map(|r| r[2..6].to_vec()),

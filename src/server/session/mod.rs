@@ -220,6 +220,7 @@ impl Session {
         if let LogicalPlan::Dml(dml) = &plan {
             let tag = match dml.op {
                 WriteOp::Delete => Tag::new("DELETE"),
+                WriteOp::Update => Tag::new("UPDATE"),
                 _ => Tag::new("INSERT").with_oid(0),
             };
             let batches = guard.run(collect(self.ctx()?.clone(), plan)).await?;
