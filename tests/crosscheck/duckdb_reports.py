@@ -3,7 +3,8 @@
 Reads the Parquet files of an OKO store directly (hive partitions, no Delta
 reader) and computes, with its own SQL written from SPEC.md and not from
 `sql/`, the month manager table (all scopes), the month summary pies and the
-month contact-centre metrics (calls and chats, each channel and 'all'), with the default settings (exclude 'Спам',
+month contact-centre metrics and tag counts (calls and chats, each channel
+and 'all'), with the default settings (exclude 'Спам',
 outlier ratio 0.6, best service by mean score, short abandon 5 s).
 
     python3 duckdb_reports.py STORE_DIR > rows.txt
@@ -30,7 +31,7 @@ def table(name, partitioned=True):
 
 
 table("tenants", partitioned=False)
-for t in ["managers", "leads", "rating_requests", "ratings", "rating_moderations"]:
+for t in ["managers", "leads", "rating_requests", "ratings", "rating_moderations", "lead_notes"]:
     table(t)
 
 con.sql(
@@ -189,6 +190,26 @@ SELECT 'cc', tenant, strftime(date_trunc('month', local_created), '%Y-%m-%d'),
 FROM facts WHERE direction = 'in' AND sc IS NOT NULL
 GROUP BY GROUPING SETS ((tenant, date_trunc('month', local_created), channel),
                         (tenant, date_trunc('month', local_created)))
+"""
+).fetchall()
+# Tags by month: incoming calls and chats carrying a tag (own or a note's,
+# trimmed, once per contact), per channel and for all of them.
+rows += con.sql(
+    """
+WITH own AS (SELECT tenant, lead_id, unnest(tags) AS tag FROM leads),
+notes AS (SELECT tenant, lead_id, tag FROM lead_notes WHERE tag IS NOT NULL),
+tagged AS (
+    SELECT DISTINCT tenant, lead_id, trim(tag) AS tag
+    FROM (SELECT * FROM own UNION ALL SELECT * FROM notes)
+    WHERE trim(tag) <> ''
+)
+SELECT 'tags', f.tenant, strftime(date_trunc('month', f.local_created), '%Y-%m-%d'),
+       coalesce(f.channel, 'all'), g.tag,
+       count(*), count(f.answered_at), count(*) - count(f.answered_at)
+FROM tagged g JOIN facts f ON f.tenant = g.tenant AND f.lead_id = g.lead_id
+WHERE f.direction = 'in' AND f.sc IS NOT NULL
+GROUP BY GROUPING SETS ((f.tenant, date_trunc('month', f.local_created), f.channel, g.tag),
+                        (f.tenant, date_trunc('month', f.local_created), g.tag))
 """
 ).fetchall()
 for r in rows:

@@ -58,6 +58,8 @@ async fn duckdb_recomputes_the_main_reports_identically() {
                 rated, avg_score FROM summary_month",
         "SELECT 'cc', tenant, to_char(period_start, '%Y-%m-%d'), channel, offered, answered, \
                 short_abandons, answered_in_sl, asa_s, aht_s, abandon_rate FROM cc_monthly",
+        "SELECT 'tags', tenant, to_char(period_start, '%Y-%m-%d'), channel, tag, offered, \
+                answered, missed FROM cc_tags('2000-01-01', '2100-01-01', 'month')",
     ];
     let mut ours = BTreeSet::new();
     for q in queries {
@@ -89,6 +91,10 @@ async fn duckdb_recomputes_the_main_reports_identically() {
         .map(str::to_string)
         .collect();
     assert!(ours.len() > 1000, "only {} rows", ours.len());
+    for report in ["manager|", "summary|", "cc|", "tags|"] {
+        let n = ours.iter().filter(|r| r.starts_with(report)).count();
+        assert!(n > 100, "only {n} {report} rows");
+    }
     // Same keys, same values; floats may differ in the last printed digit
     // (summation order), so numbers compare with a relative tolerance.
     let keyed = |rows: &BTreeSet<String>| -> std::collections::BTreeMap<String, Vec<String>> {
