@@ -51,7 +51,11 @@ impl AnalyzerRule for PgCasts {
             for input in node.inputs() {
                 schema.merge(input.schema());
             }
-            if node.inputs().is_empty() {
+            // A VALUES list reads no input, but its literals are cast to
+            // the target columns' types there (`INSERT … VALUES ('2026-07-01
+            // 10:00+03', …)` into a timestamptz column): PostgreSQL's input
+            // formats apply to them as to any cast.
+            if node.inputs().is_empty() && !matches!(node, LogicalPlan::Values(_)) {
                 return Ok(Transformed::no(node));
             }
             // A changed expression keeps its name: the nodes above refer

@@ -471,3 +471,49 @@ async fn psql_du_lists_the_users_of_the_sessions_tenant_with_their_roles() {
     );
     assert!(!okna.contains("klinika_viewer"), "{okna}");
 }
+
+/// A time written into a timestamp column is read as PostgreSQL reads it:
+/// an offset like `+03` (not only `+03:00`), and a time without one on
+/// the session's clock (`TimeZone`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserted_times_are_read_as_postgresql_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path(), "");
+    let admin = as_user(server.port, "admin").await;
+    admin
+        .batch_execute(
+            "INSERT INTO leads (tenant, lead_id, channel, direction, created_at) VALUES \
+             ('okna', 'T1', 'call', 'in', '2026-07-01 10:00+03'), \
+             ('okna', 'T2', 'call', 'in', '2026-07-01 10:00:00.5-0230'), \
+             ('okna', 'T3', 'call', 'in', '2026-07-01T10:00:00Z');
+             SET TimeZone = 'Europe/Moscow';
+             INSERT INTO leads (tenant, lead_id, channel, direction, created_at) VALUES \
+             ('okna', 'T4', 'call', 'in', '2026-07-01 10:00');
+             SET TimeZone = 'UTC';",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values(
+            &admin,
+            "SELECT lead_id || ' ' || CAST(created_at AS TEXT) FROM leads \
+             WHERE lead_id IN ('T1', 'T2', 'T3', 'T4') ORDER BY lead_id"
+        )
+        .await
+        .unwrap(),
+        [
+            "T1 2026-07-01 07:00:00+00",
+            "T2 2026-07-01 12:30:00.5+00",
+            "T3 2026-07-01 10:00:00+00",
+            "T4 2026-07-01 07:00:00+00",
+        ]
+    );
+    let e = admin
+        .simple_query(
+            "INSERT INTO leads (tenant, lead_id, channel, direction, created_at) \
+             VALUES ('okna', 'T5', 'call', 'in', '2026-07-01 25:00')",
+        )
+        .await
+        .expect_err("hour 25");
+    assert_eq!(sqlstate(&e), "22008", "{e}");
+}
