@@ -155,8 +155,11 @@ pub async fn register_tenant_views(
     let Some(dir) = &settings.views_dir else {
         return Ok(());
     };
+    // A tenant id is a name, never a path: `..` or `a/b` has no folder.
+    let plain =
+        !tenant.is_empty() && tenant != "." && tenant != ".." && !tenant.contains(['/', '\\']);
     let folder = dir.join(tenant);
-    if folder.is_dir() {
+    if plain && folder.is_dir() {
         register_user_views(ctx, &folder).await?;
     }
     Ok(())
@@ -619,6 +622,40 @@ mod tests {
             "(f.class IS NULL OR f.class NOT IN ('Спам', 'it''s'))"
         );
         assert_eq!(class_filter(&[]), "TRUE");
+    }
+
+    /// A tenant id never walks out of the views folder.
+    #[tokio::test]
+    async fn a_tenant_id_is_not_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let views = dir.path().join("views");
+        std::fs::create_dir_all(views.join("okna")).unwrap();
+        // The parent holds a file that would fail if it were run.
+        std::fs::write(
+            dir.path().join("evil.sql"),
+            "CREATE VIEW x AS SELECT * FROM nowhere;",
+        )
+        .unwrap();
+        std::fs::write(
+            views.join("okna").join("mine.sql"),
+            "CREATE VIEW mine AS SELECT 1 AS one;",
+        )
+        .unwrap();
+        let settings = ReportSettings {
+            views_dir: Some(views),
+            ..Default::default()
+        };
+        let ctx = SessionContext::new();
+        for tenant in ["..", ".", "../views/okna", ""] {
+            register_tenant_views(&ctx, &settings, tenant)
+                .await
+                .unwrap();
+        }
+        assert!(ctx.table_provider("mine").await.is_err());
+        register_tenant_views(&ctx, &settings, "okna")
+            .await
+            .unwrap();
+        assert!(ctx.table_provider("mine").await.is_ok());
     }
 
     #[test]
