@@ -387,7 +387,9 @@ async fn inserts_are_checked_like_a_load_and_visible_at_once() {
         ),
         (
             "INSERT INTO leads (tenant, lead_id, channel, direction, created_at) VALUES ('okna', 'SQL-8', 'call', 'in', 'not a date')",
-            "22P02",
+            // PostgreSQL 15: invalid input syntax for type timestamp with
+            // time zone — invalid_datetime_format.
+            "22007",
         ),
     ];
     for (sql, code) in bad {

@@ -17,7 +17,7 @@ from okotest import DEMO_LEADS, DEMO_TENANT, DEMO_VIEWS, Suite, expect, expect_e
 suite = Suite("sqlalchemy")
 
 TABLES = {"tenants", "managers", "leads", "rating_requests", "ratings",
-          "rating_moderations", "lead_notes", "manual_stats"}
+          "rating_moderations", "lead_notes", "manual_stats", "lead_corrections"}
 LEADS_COLUMNS = ["tenant", "lead_id", "channel", "direction", "class", "manager_id",
                  "client_id", "created_at", "answered_at", "ended_at", "tags", "source",
                  "created_month"]
