@@ -83,6 +83,10 @@ pub struct ServerConfig {
     /// a small file per partition; one commit may carry many statements);
     /// 0 turns automatic compaction off.
     pub compact_after_inserts: u64,
+    /// Memory the result cache may hold, in MiB (counted in
+    /// `memory_limit_mb`); 0 turns it off. A statement's result is kept
+    /// until a table it read has a new commit ([`crate::server::result_cache`]).
+    pub result_cache_mb: usize,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             max_failed_logins: 5,
             authentication_timeout_s: 30,
             compact_after_inserts: 200,
+            result_cache_mb: 256,
         }
     }
 }

@@ -208,6 +208,13 @@ impl TableFunctionImpl for ReportFunction {
     }
 }
 
+/// Whether `provider` is a call of a period report (it reads the live
+/// tables of the session's catalog when it is scanned; the result cache
+/// keys such a statement on all of them).
+pub fn is_report_call(provider: &dyn TableProvider) -> bool {
+    provider.is::<ReportTable>()
+}
+
 /// A call of a period report. Unlike a view it is planned when it is
 /// scanned, so the query's `tenant = …` / `tenant IN (…)` filters reach the
 /// template: the leads read (and the requests and ratings joined to them)

@@ -49,6 +49,8 @@ pub struct LiveTable {
     bytes: std::sync::atomic::AtomicU64,
     /// A committer task is draining `queue`.
     committing: AtomicBool,
+    /// Snapshots served so far: bumped by every swap ([`LiveTable::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// One `INSERT` statement's checked rows, waiting to be committed together
@@ -83,6 +85,7 @@ impl LiveTable {
             queue: Default::default(),
             bytes,
             committing: AtomicBool::new(false),
+            generation: Default::default(),
         }))
     }
 
@@ -262,7 +265,18 @@ impl LiveTable {
             Ok(mut p) => *p = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// How many snapshots this table has served since it was opened: it
+    /// changes with every commit that becomes visible (loads, inserts,
+    /// deletes, compactions, another process's commits), never goes back,
+    /// and is bumped only after the new snapshot is in place. The result
+    /// cache ([`crate::server::result_cache`]) keys on it: a result computed
+    /// when it read `n` is valid while it still reads `n`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The bytes of the data files the served snapshot reads, as its Delta

@@ -52,6 +52,12 @@ impl TenantTable {
             view: ViewTable::new(plan, None),
         })
     }
+
+    /// The live table under the tenant filter (the result cache reads its
+    /// generation).
+    pub fn live(&self) -> &Arc<LiveTable> {
+        &self.live
+    }
 }
 
 #[async_trait]

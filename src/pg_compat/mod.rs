@@ -62,9 +62,7 @@ use vars::Vars;
 pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     setup_pg_catalog(ctx, crate::engine::CATALOG, pg_roles::NoRoles)
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
-    ctx.register_udf(vars::session_user_udf(vars.clone()));
-    ctx.register_udf(vars::CurrentSetting::udf(vars.clone()));
-    ctx.register_udf(vars::SetConfig::udf(vars.clone()));
+    install_session_functions(&mut ctx.state_ref().write(), vars)?;
     ctx.register_udf(vars::version_udf());
     ctx.register_udf(vars::advisory_unlock_all_udf());
     ctx.register_udf(vars::serial_sequence_udf());
@@ -94,6 +92,29 @@ pub fn install(ctx: &SessionContext, vars: &Arc<Vars>) -> Result<()> {
     ctx.add_analyzer_rule(Arc::new(result_types::PgResultTypes));
     json::install(ctx)?;
     text_types::install(ctx);
+    Ok(())
+}
+
+/// The functions that read one connection's settings, bound to `vars`:
+/// a session copied from another one's state gets its own
+/// ([`crate::server::Shared::session`]).
+pub fn install_session_functions(
+    state: &mut datafusion::execution::SessionState,
+    vars: &Arc<Vars>,
+) -> Result<()> {
+    use datafusion::execution::FunctionRegistry;
+    for f in [
+        vars::session_user_udf(vars.clone()),
+        vars::CurrentSetting::udf(vars.clone()),
+        vars::SetConfig::udf(vars.clone()),
+    ] {
+        state
+            .register_udf(Arc::new(f))
+            .map_err(|e| anyhow::anyhow!("cannot register a settings function: {e}"))?;
+    }
+    // `pg_table_is_visible` and the like read the search path and the
+    // catalog list they were registered with.
+    pg_functions::catalog::register_in(state);
     Ok(())
 }
 

@@ -626,14 +626,19 @@ impl ScalarUDFImpl for SetConfig {
     }
 }
 
-/// `version()` as PostgreSQL words it, so tools that parse it (Grafana,
-/// DBeaver) find a version they know; OKO and DataFusion are named after it.
-pub fn version_udf() -> ScalarUDF {
-    let text = format!(
+/// What `version()` answers.
+pub fn version_text() -> String {
+    format!(
         "PostgreSQL {SERVER_VERSION} on x86_64-pc-linux-gnu, served by OKO {} (Apache DataFusion {})",
         env!("CARGO_PKG_VERSION"),
         datafusion::DATAFUSION_VERSION
-    );
+    )
+}
+
+/// `version()` as PostgreSQL words it, so tools that parse it (Grafana,
+/// DBeaver) find a version they know; OKO and DataFusion are named after it.
+pub fn version_udf() -> ScalarUDF {
+    let text = version_text();
     datafusion::logical_expr::create_udf(
         "version",
         vec![],

@@ -21,6 +21,8 @@
 //! | [`errors`] | SQLSTATE codes for every error, at the edge |
 //! | [`encode`] | record batches → Postgres rows |
 //! | [`copy_out`] | `COPY … TO STDOUT`: its options and its text, CSV and binary formats |
+//! | [`fast_path`] | `SELECT 1` and the other checkout pings, answered without planning |
+//! | [`result_cache`] | results kept per statement, identity, settings and table snapshots |
 //!
 //! Below it: [`crate::pg_compat`] (the PostgreSQL emulation: catalogs,
 //! settings, functions, query rewrites) and [`crate::live`] (tables that
@@ -31,9 +33,11 @@ pub mod copy_out;
 pub mod deletes;
 pub mod encode;
 pub mod errors;
+pub mod fast_path;
 pub mod interrupt;
 pub mod limits;
 pub mod numeric;
+pub mod result_cache;
 pub mod serve;
 pub mod session;
 pub mod startup;
@@ -49,6 +53,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, TableProvider};
+use datafusion::execution::SessionState;
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
@@ -93,6 +98,11 @@ pub struct Shared {
     tenant_catalogs: tokio::sync::Mutex<HashMap<String, Arc<dyn CatalogProvider>>>,
     /// `[server] statement_timeout_s`: every session's default and ceiling.
     statement_timeout: Option<Duration>,
+    /// Statement results kept across sessions (`[server] result_cache_mb`).
+    cache: Arc<result_cache::ResultCache>,
+    /// A session built once per catalog (`None`: every tenant's) that every
+    /// connection's session is cloned from ([`Shared::session`]).
+    templates: std::sync::Mutex<HashMap<Option<String>, SessionState>>,
 }
 
 impl Shared {
@@ -121,6 +131,10 @@ impl Shared {
             tables.push(LiveTable::new(table, delta).await?);
         }
         let users = access.role_entries();
+        let cache = Arc::new(result_cache::ResultCache::new(
+            runtime.memory_pool.clone(),
+            tables.clone(),
+        ));
         let catalog = build_catalog(
             &runtime,
             settings,
@@ -128,6 +142,7 @@ impl Shared {
             None,
             &tables,
             &users,
+            Some(&cache),
         )
         .await?;
         let shared = Shared {
@@ -140,6 +155,8 @@ impl Shared {
             access,
             tenant_catalogs: tokio::sync::Mutex::default(),
             statement_timeout: None,
+            cache,
+            templates: std::sync::Mutex::default(),
         };
         // A tenant's own views are checked at start (a bad file stops the
         // server with its name, not a tenant's login later).
@@ -153,6 +170,18 @@ impl Shared {
     /// read-only viewer).
     pub fn trusts_everyone(&self) -> bool {
         self.access.trusts_everyone()
+    }
+
+    /// Sets the bytes the result cache may hold (`[server] result_cache_mb`;
+    /// 0 turns it off).
+    pub fn with_result_cache(self, bytes: usize) -> Shared {
+        self.cache.set_budget(bytes);
+        self
+    }
+
+    /// The server's result cache.
+    pub fn result_cache(&self) -> &Arc<result_cache::ResultCache> {
+        &self.cache
     }
 
     /// Sets the server's statement time limit (`None`: none).
@@ -184,6 +213,7 @@ impl Shared {
             Some(tenant),
             &self.tables,
             &self.access.role_entries_of(tenant),
+            None,
         )
         .await
         .with_context(|| format!("cannot build the catalog of tenant {tenant}"))?;
@@ -199,13 +229,53 @@ impl Shared {
     /// A fresh DataFusion session for one connection of `principal`, over
     /// the catalog that user may see, with the connection's own settings
     /// functions. The session carries the principal (writes read it).
+    ///
+    /// The function registries, rules and `pg_catalog` setup are the same
+    /// for every connection of a catalog: they are built once
+    /// ([`Shared::template`]) and the connection gets a copy (maps of
+    /// `Arc`s) with what is its own put in: its principal and settings
+    /// (config extensions), the functions that read its settings
+    /// (`current_setting`, `set_config`, `session_user`), and a catalog
+    /// list of its own. Settings a session changes (`SET`, its engine
+    /// options, its time zone) change its copy of the config only.
     pub async fn session(&self, vars: &Arc<Vars>, principal: &Principal) -> Result<SessionContext> {
         let catalog = self.catalog_for(principal).await?;
-        // The principal rides along for writes, the settings for `pg_settings`.
+        let mut state = self.template(principal.tenant.clone(), catalog)?;
+        let catalogs = datafusion::catalog::MemoryCatalogProviderList::new();
+        for name in state.catalog_list().catalog_names() {
+            if let Some(c) = state.catalog_list().catalog(&name) {
+                datafusion::catalog::CatalogProviderList::register_catalog(&catalogs, name, c);
+            }
+        }
+        state.register_catalog_list(Arc::new(catalogs));
+        let config = state.config_mut();
+        config.set_extension(Arc::new(principal.clone()));
+        config.set_extension(vars.clone());
+        pg_compat::install_session_functions(&mut state, vars)?;
+        Ok(SessionContext::new_with_state(state))
+    }
+
+    /// The session state every connection over `catalog` starts from,
+    /// built on first use.
+    fn template(
+        &self,
+        tenant: Option<String>,
+        catalog: Arc<dyn CatalogProvider>,
+    ) -> Result<SessionState> {
+        let mut templates = match self.templates.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(state) = templates.get(&tenant) {
+            return Ok(state.clone());
+        }
+        let started = std::time::Instant::now();
+        // Placeholders: each connection puts in its own.
+        let vars = Arc::new(Vars::default());
         let config = session_config()
-            .with_extension(Arc::new(principal.clone()))
             .with_extension(vars.clone())
-            .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())));
+            .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())))
+            .with_extension(self.cache.clone());
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
@@ -218,14 +288,21 @@ impl Shared {
         // PostgreSQL's functions into this session; their (throwaway)
         // pg_catalog schema lands in the session's own default catalog,
         // which the user's catalog then replaces.
-        pg_compat::install(&ctx, vars)?;
+        pg_compat::install(&ctx, &vars)?;
         ctx.register_catalog(CATALOG, catalog);
         oko_udfs::register_all(&ctx);
         crate::engine::table_functions::register_functions(&ctx, &self.settings);
         ctx.add_analyzer_rule(Arc::new(value_limits::BoundedValues::new(
             self.runtime.memory_pool.clone(),
         )));
-        Ok(ctx)
+        let state = ctx.state();
+        tracing::debug!(
+            tenant,
+            ms = started.elapsed().as_millis() as u64,
+            "session template built"
+        );
+        templates.insert(tenant, state.clone());
+        Ok(state)
     }
 
     /// A session over every tenant's live tables and views, for the
@@ -262,11 +339,19 @@ async fn build_catalog(
     tenant: Option<&str>,
     tables: &[Arc<LiveTable>],
     users: &[pg_roles::RoleEntry],
+    cache: Option<&Arc<result_cache::ResultCache>>,
 ) -> Result<Arc<dyn CatalogProvider>> {
     let template = SessionContext::new_with_config_rt(session_config(), runtime.clone());
     oko_udfs::register_all(&template);
     for live in tables {
         template.register_table(live.table.name(), provider(live)?)?;
+    }
+    // The cache's counters, for users who see every tenant.
+    if let Some(cache) = cache {
+        template.register_table(
+            result_cache::STATS_TABLE,
+            Arc::new(result_cache::StatsTable::new(cache.clone())),
+        )?;
     }
     crate::engine::reports::register(&template, settings).await?;
     if let Some(tenant) = tenant {

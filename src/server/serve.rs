@@ -93,7 +93,8 @@ impl Server {
         let shared = Arc::new(
             super::Shared::open(&store, &config.reports, memory, access)
                 .await?
-                .with_statement_timeout(timeout),
+                .with_statement_timeout(timeout)
+                .with_result_cache(config.server.result_cache_mb * 1024 * 1024),
         );
         crate::deliver::check_reports(&config.deliver, &shared.engine_context()).await?;
         Ok(Server {

@@ -27,5 +27,6 @@ mod s3;
 mod security;
 mod server;
 mod slt;
+mod speed;
 mod sql_fuzz;
 mod trust;

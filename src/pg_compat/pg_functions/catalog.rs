@@ -60,8 +60,17 @@ use crate::sqlstate::{code, coded};
 /// Registers the functions of this module in `ctx`, answering from the
 /// catalog `ctx` has (or will have) and its connection's `search_path`.
 pub fn register(ctx: &SessionContext) {
-    let catalogs = ctx.state().catalog_list().clone();
-    let vars = ctx.state().config().get_extension::<Vars>();
+    register_in(&mut ctx.state_ref().write());
+}
+
+/// [`register`] into a session state: they read the state's catalog list
+/// and connection settings (`Vars`), so a state copied for another
+/// connection registers them again
+/// ([`crate::pg_compat::install_session_functions`]).
+pub fn register_in(state: &mut datafusion::execution::SessionState) {
+    use datafusion::execution::FunctionRegistry;
+    let catalogs = state.catalog_list().clone();
+    let vars = state.config().get_extension::<Vars>();
     let visible = [
         ("pg_table_is_visible", Kind::Relation),
         ("pg_type_is_visible", Kind::Type),
@@ -109,7 +118,7 @@ pub fn register(ctx: &SessionContext) {
             .map(|(name, kind)| (name, Function::Visible(kind), 1, 1)),
     );
     for (name, function, min, max) in functions {
-        ctx.register_udf(ScalarUDF::new_from_impl(CatalogFunction {
+        let _ = state.register_udf(Arc::new(ScalarUDF::new_from_impl(CatalogFunction {
             name,
             function,
             signature: Signature::one_of(
@@ -118,7 +127,7 @@ pub fn register(ctx: &SessionContext) {
             ),
             catalogs: catalogs.clone(),
             vars: vars.clone(),
-        }));
+        })));
     }
 }
 

@@ -25,7 +25,7 @@
 
 mod array_shape;
 mod arrays;
-mod catalog;
+pub(crate) mod catalog;
 mod characters;
 mod date_in;
 mod datetime;

@@ -296,9 +296,18 @@ impl ExtendedQueryHandler for Session {
             return self.utility(client, kind, statement).await;
         }
         refuse_copy(statement)?;
+        if crate::server::fast_path::is_described(plan) {
+            return self
+                .fast_extended(text, statement, &portal.result_column_format)
+                .await;
+        }
+        let cache = self.cache_slot(statement, &bound_parameters(portal));
+        if let Some(hit) = self.cache_hit(&cache, &portal.result_column_format)? {
+            return Ok(hit);
+        }
         let guard = self.interrupt.guard(self.vars.statement_timeout());
         let plan = bind(plan, portal)?;
-        self.execute(plan, &portal.result_column_format, &guard)
+        self.execute(plan, &portal.result_column_format, &guard, cache)
             .await
     }
 }

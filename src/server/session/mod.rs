@@ -28,11 +28,13 @@
 //! | [`extended`] | the extended protocol: parse, bind, describe, execute |
 //! | [`utility`] | statements answered here: `SET`/`SHOW`, transactions, `LISTEN`, … |
 //! | [`cursors`] | `DECLARE`/`FETCH`/`MOVE`/`CLOSE` |
+//! | [`speed`] | checkout pings from the fast path, results from the result cache |
 
 mod cursors;
 mod extended;
 mod parser;
 mod simple;
+mod speed;
 mod utility;
 
 use std::collections::HashMap;
@@ -61,6 +63,7 @@ use cursors::*;
 use extended::*;
 pub use parser::Parser;
 use simple::*;
+use speed::*;
 use utility::*;
 
 /// A statement as the extended protocol keeps it: its text and, unless it
@@ -179,12 +182,15 @@ impl Session {
         self.login.ctx()
     }
 
-    /// Plans, checks and starts a statement; the rows stream later.
+    /// Plans, checks and starts a statement; the rows stream later. A
+    /// query whose result may be cached ([`super::result_cache::reads`]) is
+    /// kept in `cache` once its rows have all been sent.
     async fn execute(
         &self,
         plan: LogicalPlan,
         format: &Format,
         guard: &Guard,
+        cache: CacheSlot,
     ) -> PgWireResult<Response> {
         self.check(&plan)?;
         super::deletes::check_plan(&plan)?;
@@ -226,6 +232,8 @@ impl Session {
             let batches = guard.run(collect(self.ctx()?.clone(), plan)).await?;
             return Ok(Response::Execution(tag.with_rows(written(&batches))));
         }
+        // The tables' generations are read before the statement starts.
+        let fill = cache.and_then(|(c, key)| c.cacheable(&plan).map(|reads| (c, key, reads)));
         let ctx = self.ctx()?.clone();
         let df = guard
             .run(async move {
@@ -239,6 +247,10 @@ impl Session {
         let stream = guard
             .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
             .await?;
+        let stream = match fill {
+            Some((c, key, reads)) => c.fill(key, reads, stream),
+            None => stream,
+        };
         // The columns as they run: the analyzer may retype an output column
         // the plan declared otherwise (`SELECT 1` runs as `integer`).
         let fields = encode::fields(&stream.schema(), format, options)?;

@@ -116,6 +116,16 @@ impl QueryParser for Parser {
         if let Some(e) = wire_error(sql) {
             return Err(e);
         }
+        // A checkout ping: described now, answered at `Execute`
+        // ([`crate::server::fast_path`]).
+        if crate::server::fast_path::enabled(&self.vars)
+            && let Some(plan) =
+                crate::server::fast_path::recognise(sql).and_then(|c| c.describe_plan())
+            && let Ok(mut statements) = self.parse(sql)
+            && statements.len() == 1
+        {
+            return Ok(Some((sql.to_string(), Some((statements.remove(0), plan)))));
+        }
         let sql = &*self.rewrite(sql)?;
         let mut statements = match self.parse(sql) {
             Ok(s) => s,

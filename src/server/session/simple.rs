@@ -40,6 +40,10 @@ impl Session {
         refuse_copy(&statement)?;
         // A `SET TIME ZONE` earlier in the same message applies here.
         self.parser.follow_time_zone();
+        let cache = self.cache_slot(&statement, "");
+        if let Some(hit) = self.cache_hit(&cache, &Format::UnifiedText)? {
+            return Ok(hit);
+        }
         let guard = self.interrupt.guard(self.vars.statement_timeout());
         let state = self.ctx()?.state();
         let plan = guard
@@ -49,7 +53,8 @@ impl Session {
                     .map_err(errors::from_datafusion)
             })
             .await?;
-        self.execute(plan, &Format::UnifiedText, &guard).await
+        self.execute(plan, &Format::UnifiedText, &guard, cache)
+            .await
     }
 }
 
@@ -97,6 +102,9 @@ impl SimpleQueryHandler for Session {
         // and the error points at the statement that is wrong.
         if let Some(e) = wire_error(query) {
             return Err(e);
+        }
+        if let Some(answer) = self.fast_simple(client, query) {
+            return Ok(vec![answer]);
         }
         let query = &*self.parser.rewrite(query)?;
         let pieces: Vec<Result<ast::Statement, (String, PgWireError)>> =

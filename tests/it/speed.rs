@@ -1,0 +1,388 @@
+//! Speed without other answers: the checkout pings answered without
+//! planning send the same bytes as the planned path; sessions copied from
+//! one template keep their own settings and statements; the result cache
+//! recomputes after every commit and never crosses users or tenants.
+//! (No timings are asserted here: `benches/cheap.py` measures.)
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::common::*;
+use crate::server::start;
+
+/// A raw protocol client (the demo server trusts local connections).
+struct Raw(TcpStream);
+
+impl Raw {
+    fn connect(port: u16) -> Raw {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(&startup_packet(&[("user", "viewer"), ("database", "oko")]))
+            .unwrap();
+        let mut raw = Raw(s);
+        let greeting = raw.until_ready();
+        assert!(greeting.iter().any(|(t, _)| *t == b'R'), "authenticated");
+        raw
+    }
+
+    fn send(&mut self, kind: u8, body: &[u8]) {
+        let mut m = vec![kind];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(body);
+        self.0.write_all(&m).unwrap();
+    }
+
+    /// Messages up to and including `ReadyForQuery`.
+    fn until_ready(&mut self) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        loop {
+            let mut head = [0u8; 5];
+            self.0.read_exact(&mut head).unwrap();
+            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            let mut body = vec![0u8; len - 4];
+            self.0.read_exact(&mut body).unwrap();
+            let kind = head[0];
+            out.push((kind, body));
+            if kind == b'Z' {
+                return out;
+            }
+        }
+    }
+
+    fn simple(&mut self, sql: &str) -> Vec<(u8, Vec<u8>)> {
+        let mut body = sql.as_bytes().to_vec();
+        body.push(0);
+        self.send(b'Q', &body);
+        self.until_ready()
+    }
+
+    /// Parse (named `name`), describe the statement, bind with every
+    /// result column in `format` (0 text, 1 binary), describe the portal,
+    /// execute, sync.
+    fn extended(&mut self, name: &str, sql: &str, format: i16) -> Vec<(u8, Vec<u8>)> {
+        let mut parse = cstr(name);
+        parse.extend(cstr(sql));
+        parse.extend_from_slice(&0i16.to_be_bytes());
+        self.send(b'P', &parse);
+        let mut describe = vec![b'S'];
+        describe.extend(cstr(name));
+        self.send(b'D', &describe);
+        self.bind_execute(name, format);
+        self.until_ready()
+    }
+
+    fn bind_execute(&mut self, name: &str, format: i16) {
+        let mut bind = cstr("");
+        bind.extend(cstr(name));
+        bind.extend_from_slice(&0i16.to_be_bytes());
+        bind.extend_from_slice(&0i16.to_be_bytes());
+        bind.extend_from_slice(&1i16.to_be_bytes());
+        bind.extend_from_slice(&format.to_be_bytes());
+        self.send(b'B', &bind);
+        self.send(b'D', b"P\0");
+        let mut execute = cstr("");
+        execute.extend_from_slice(&0i32.to_be_bytes());
+        self.send(b'E', &execute);
+        self.send(b'S', &[]);
+    }
+}
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+fn kinds(messages: &[(u8, Vec<u8>)]) -> String {
+    messages.iter().map(|(k, _)| *k as char).collect()
+}
+
+/// The statements drivers send on every checkout that the fast path
+/// answers, in the spellings they use.
+const PINGS: &[&str] = &[
+    "SELECT 1",
+    "select 1;",
+    "SELECT version()",
+    "select pg_catalog.version()",
+    "SELECT current_schema()",
+    "select current_schema",
+];
+
+#[test]
+fn checkout_pings_answer_the_same_bytes_as_the_planned_path() {
+    let server = start(&["--demo"]);
+    let mut fast = Raw::connect(server.port);
+    let mut planned = Raw::connect(server.port);
+    for m in planned.simple("SET oko.fast_path = off; SET oko.result_cache = off") {
+        assert_ne!(m.0, b'E', "the settings are taken");
+    }
+    for (i, sql) in PINGS.iter().enumerate() {
+        let a = fast.simple(sql);
+        let b = planned.simple(sql);
+        assert_eq!(kinds(&a), "TDCZ", "{sql}: one row");
+        assert_eq!(a, b, "{sql}: simple protocol");
+        for format in [0i16, 1] {
+            let name = format!("s{i}_{format}");
+            let a = fast.extended(&name, sql, format);
+            let b = planned.extended(&name, sql, format);
+            assert_eq!(
+                kinds(&a),
+                "1tT2TDCZ",
+                "{sql}: parse, describe, bind, execute"
+            );
+            assert_eq!(a, b, "{sql}: extended protocol, format {format}");
+            // The prepared statement runs again (its plan only described).
+            fast.bind_execute(&name, format);
+            planned.bind_execute(&name, format);
+            assert_eq!(fast.until_ready(), planned.until_ready(), "{sql}: again");
+        }
+    }
+    // A changed search path: planned, still the same answer.
+    for raw in [&mut fast, &mut planned] {
+        raw.simple("SET search_path = public");
+    }
+    assert_eq!(
+        fast.simple("SELECT current_schema()"),
+        planned.simple("SELECT current_schema()")
+    );
+    // In a failed transaction block a ping is refused like any statement.
+    for raw in [&mut fast, &mut planned] {
+        raw.simple("BEGIN");
+        raw.simple("SELECT no_such_column FROM leads");
+    }
+    let a = fast.simple("SELECT 1");
+    assert_eq!(kinds(&a), "EZ");
+    assert_eq!(a, planned.simple("SELECT 1"), "25P02 either way");
+    assert_eq!(fast.simple("ROLLBACK"), planned.simple("ROLLBACK"));
+    // A prepared statement belongs to the connection that prepared it.
+    let mut parse = cstr("mine");
+    parse.extend(cstr("SELECT 42"));
+    parse.extend_from_slice(&0i16.to_be_bytes());
+    fast.send(b'P', &parse);
+    fast.send(b'S', &[]);
+    assert_eq!(kinds(&fast.until_ready()), "1Z");
+    planned.bind_execute("mine", 0);
+    let refused = planned.until_ready();
+    assert_eq!(
+        refused[0].0, b'E',
+        "another connection's statement is unknown"
+    );
+    fast.bind_execute("mine", 0);
+    assert_eq!(kinds(&fast.until_ready()), "2TDCZ");
+    // Empty queries and session statements were never planned; they still
+    // answer as before.
+    for sql in [
+        ";",
+        "",
+        "-- ping",
+        "SHOW transaction_isolation",
+        "BEGIN",
+        "COMMIT",
+    ] {
+        assert_eq!(fast.simple(sql), planned.simple(sql), "{sql}");
+    }
+    server.stop();
+}
+
+#[test]
+fn sessions_keep_their_own_settings_statements_and_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = users_config(
+        dir.path(),
+        "",
+        &[("admin", "admin", None), ("viewer", "viewer", None)],
+    );
+    let server = start(&["--demo", "--config", &cfg.display().to_string()]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let a = login_as(server.port, "admin").await;
+        let b = login_as(server.port, "viewer").await;
+        a.batch_execute(
+            "SET TimeZone = 'Asia/Tokyo'; SET myapp.flag = 'on'; SET search_path = pg_catalog",
+        )
+        .await
+        .unwrap();
+        assert_eq!(one(&a, "SHOW TimeZone").await, ["Asia/Tokyo"]);
+        assert_eq!(one(&b, "SHOW TimeZone").await, ["UTC"]);
+        assert_eq!(
+            one(&a, "SELECT current_setting('myapp.flag', true) AS f").await,
+            ["on"]
+        );
+        assert_eq!(
+            one(
+                &b,
+                "SELECT coalesce(current_setting('myapp.flag', true), 'unset') AS f"
+            )
+            .await,
+            ["unset"]
+        );
+        assert_eq!(one(&b, "SELECT current_schema()").await, ["public"]);
+        assert_eq!(one(&a, "SELECT current_user").await, ["admin"]);
+        assert_eq!(one(&b, "SELECT current_user").await, ["viewer"]);
+        // A connection opened after the others changed theirs starts clean.
+        let c = login_as(server.port, "viewer").await;
+        assert_eq!(one(&c, "SHOW TimeZone").await, ["UTC"]);
+        assert_eq!(one(&c, "SELECT current_user").await, ["viewer"]);
+    });
+    server.stop();
+}
+
+/// Every value a simple query answers.
+async fn one(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    text_values(c, sql).await.unwrap()
+}
+
+/// `count(*)` of a table, as one number.
+async fn count(c: &tokio_postgres::Client, sql: &str) -> i64 {
+    text_values(c, sql).await.unwrap()[0].parse().unwrap()
+}
+
+/// The cache's counters: hits, misses, entries.
+async fn stats(c: &tokio_postgres::Client) -> (i64, i64, i64) {
+    let v = text_values(c, "SELECT hits, misses, entries FROM oko_cache_stats")
+        .await
+        .unwrap();
+    (
+        v[0].parse().unwrap(),
+        v[1].parse().unwrap(),
+        v[2].parse().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_result_cache_recomputes_after_a_commit_and_never_crosses_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = users_config(
+        dir.path(),
+        "",
+        &[
+            ("admin", "admin", None),
+            ("okna_admin", "admin", Some("okna")),
+            ("klinika_viewer", "viewer", Some("klinika")),
+        ],
+    );
+    let server = start(&["--demo", "--config", &cfg.display().to_string()]);
+    let a = login_as(server.port, "admin").await;
+    let b = login_as(server.port, "admin").await;
+    let okna = login_as(server.port, "okna_admin").await;
+    let klinika = login_as(server.port, "klinika_viewer").await;
+    let notes = "SELECT count(*) FROM lead_notes";
+    let leads = "SELECT count(*) AS n FROM leads";
+
+    // Computed once, then served: the same text in another session of the
+    // same user is a hit.
+    let (h0, m0, _) = stats(&a).await;
+    let before = count(&a, notes).await;
+    assert_eq!(count(&b, notes).await, before);
+    assert_eq!(
+        count(&a, "select   count(*)\n from lead_notes").await,
+        before
+    );
+    let (h1, m1, e1) = stats(&a).await;
+    assert_eq!((h1 - h0, m1 - m0), (2, 1), "one computation, two hits");
+    assert!(e1 >= 1);
+
+    // A commit to the table: the next execution recomputes, in the same
+    // session and in another one.
+    a.batch_execute(
+        "INSERT INTO lead_notes (tenant, lead_id, tag, comment) VALUES ('okna', 'speed-1', 'x', 'y')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&a, notes).await,
+        before + 1,
+        "the same session sees it"
+    );
+    assert_eq!(
+        count(&b, notes).await,
+        before + 1,
+        "another session sees it"
+    );
+
+    // Tenants: the same text answers each tenant's own rows, whoever ran
+    // it before.
+    let all = count(&a, leads).await;
+    let okna_leads = count(&okna, leads).await;
+    let klinika_leads = count(&klinika, leads).await;
+    assert!(okna_leads > 0 && klinika_leads > 0);
+    assert_ne!(okna_leads, klinika_leads);
+    assert!(okna_leads < all && klinika_leads < all);
+    assert_eq!(count(&okna, leads).await, okna_leads, "a hit of its own");
+    assert_eq!(count(&a, leads).await, all);
+    // okna's note is okna's: klinika's cached count never has it.
+    let k_notes = count(&klinika, notes).await;
+    okna.batch_execute(
+        "INSERT INTO lead_notes (tenant, lead_id, tag, comment) VALUES ('okna', 'speed-2', 'x', 'y')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&klinika, notes).await, k_notes);
+    assert_eq!(count(&a, notes).await, before + 2);
+
+    // Extended protocol: bound values are part of the key.
+    let by_tenant = "SELECT count(*) FROM leads WHERE tenant = $1";
+    let n = |r: Vec<tokio_postgres::Row>| r[0].get::<_, i64>(0);
+    let okna_n = n(a.query(by_tenant, &[&"okna"]).await.unwrap());
+    let klinika_n = n(a.query(by_tenant, &[&"klinika"]).await.unwrap());
+    assert_eq!(okna_n, okna_leads);
+    assert_eq!(klinika_n, klinika_leads);
+    assert_eq!(n(a.query(by_tenant, &[&"okna"]).await.unwrap()), okna_n);
+
+    // Settings that change results are part of the key.
+    let day = "SELECT CAST(TIMESTAMP WITH TIME ZONE '2024-01-01 23:30:00+00' AS DATE) AS d";
+    assert_eq!(text_values(&a, day).await.unwrap(), ["2024-01-01"]);
+    a.batch_execute("SET TimeZone = 'Asia/Tokyo'")
+        .await
+        .unwrap();
+    assert_eq!(text_values(&a, day).await.unwrap(), ["2024-01-02"]);
+
+    // Volatile statements are computed every time and never kept.
+    let (_, m2, e2) = stats(&a).await;
+    let x = text_values(&a, "SELECT random() AS r").await.unwrap();
+    let y = text_values(&a, "SELECT random() AS r").await.unwrap();
+    assert_ne!(x, y);
+    text_values(&a, "SELECT now() AS t").await.unwrap();
+    let (_, m3, e3) = stats(&a).await;
+    assert_eq!((m3, e3), (m2, e2), "not cacheable, not counted");
+
+    // The session switch: the raw path, no hit counted.
+    b.batch_execute("SET oko.result_cache = off").await.unwrap();
+    let (h4, m4, _) = stats(&b).await;
+    assert_eq!(count(&b, notes).await, before + 2);
+    assert_eq!(count(&b, notes).await, before + 2);
+    let (h5, m5, _) = stats(&b).await;
+    assert_eq!((h5, m5), (h4, m4));
+    // oko_cache_stats is for users who see every tenant.
+    assert!(
+        text_values(&okna, "SELECT * FROM oko_cache_stats")
+            .await
+            .is_err()
+    );
+    server.stop();
+}
+
+#[test]
+fn result_cache_mb_zero_turns_the_cache_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = users_config(
+        dir.path(),
+        "result_cache_mb = 0",
+        &[("admin", "admin", None)],
+    );
+    let server = start(&["--demo", "--config", &cfg.display().to_string()]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let a = login_as(server.port, "admin").await;
+        for _ in 0..3 {
+            count(&a, "SELECT count(*) FROM leads").await;
+        }
+        let v = text_values(
+            &a,
+            "SELECT hits, misses, entries, budget_bytes FROM oko_cache_stats",
+        )
+        .await
+        .unwrap();
+        assert_eq!(v, ["0", "0", "0", "0"]);
+    });
+    server.stop();
+}
