@@ -5,7 +5,8 @@ files (hive partitions pruned like OKO's), median of several runs, in ms.
 
 Each query computes what the OKO call computes, from the same rows, with the
 same filters (the tenant, the period on the tenant's wall clock, the default
-class exclusion 'Спам', incoming contacts for the rollup):
+class exclusion 'Спам', incoming calls and chats for the rollup, with the
+all-channels row):
 
 - manager report: `SELECT * FROM manager_report(MONTH_START, MONTH_END)
   WHERE tenant = TENANT` — the default scope 'all' (the call returns that
@@ -129,11 +130,15 @@ SELECT '{tenant}' AS tenant, coalesce(manager_id, 'Нет менеджера') A
 FROM ties
 """.replace("{tenant}", tenant)
 
-cc = "WITH " + leads(y_from, y_to) + """
-SELECT '{tenant}' AS tenant, date_trunc('hour', local_created) AS hour, channel,
+HOUR = "date_trunc('hour', local_created)"
+SL = "answered_at IS NOT NULL AND reaction <= sl"
+SHORT = "answered_at IS NULL AND (epoch_us(ended_at) - epoch_us(created_at)) / 1e6 < 5"
+# Incoming contacts of calls and chats (email and form are not
+# contact-centre contacts), per hour and channel and per hour for 'all'.
+cc = "WITH " + leads(y_from, y_to) + f"""
+SELECT '{tenant}' AS tenant, {HOUR} AS hour, coalesce(channel, 'all') AS channel,
        count(*) AS offered, count(answered_at) AS answered, count(*) - count(answered_at) AS missed,
-       count(*) FILTER (WHERE answered_at IS NULL AND (epoch_us(ended_at) - epoch_us(created_at)) / 1e6 < 5) AS short,
-       count(*) FILTER (WHERE answered_at IS NOT NULL AND reaction <= sl) AS in_sl,
+       count(*) FILTER (WHERE {SHORT}) AS short, count(*) FILTER (WHERE {SL}) AS in_sl,
        coalesce(sum(reaction), 0.0) AS reaction_sum,
        coalesce(sum(dialog) FILTER (WHERE answered_at IS NOT NULL), 0.0) AS dialog_sum,
        count(*) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL) AS dialogs,
@@ -141,12 +146,12 @@ SELECT '{tenant}' AS tenant, date_trunc('hour', local_created) AS hour, channel,
        sum(reaction) / nullif(count(answered_at), 0) AS asa,
        sum(dialog) FILTER (WHERE answered_at IS NOT NULL)
            / nullif(count(*) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL), 0) AS aht,
-       count(*) FILTER (WHERE answered_at IS NOT NULL AND reaction <= sl) / count(*) AS sl_offered,
-       count(*) FILTER (WHERE answered_at IS NOT NULL AND reaction <= sl) / nullif(count(answered_at), 0) AS sl_answered,
-       count(*) FILTER (WHERE answered_at IS NOT NULL AND reaction <= sl)
-           / nullif(count(*) - count(*) FILTER (WHERE answered_at IS NULL AND (epoch_us(ended_at) - epoch_us(created_at)) / 1e6 < 5), 0) AS sl_excl_short
-FROM p WHERE direction = 'in' GROUP BY ALL
-""".replace("{tenant}", tenant)
+       count(*) FILTER (WHERE {SL}) / count(*) AS sl_offered,
+       count(*) FILTER (WHERE {SL}) / nullif(count(answered_at), 0) AS sl_answered,
+       count(*) FILTER (WHERE {SL}) / nullif(count(*) - count(*) FILTER (WHERE {SHORT}), 0) AS sl_excl_short
+FROM p WHERE direction = 'in' AND sc IS NOT NULL
+GROUP BY GROUPING SETS (({HOUR}, channel), ({HOUR}))
+"""
 
 
 def fmt(v):

@@ -32,7 +32,9 @@ CREATE TABLE tenants (
     name text,
     timezone text,
     survey_interval_days int,
-    service_level_seconds int
+    service_level_seconds int,
+    survey_interval_calls_days int,
+    survey_interval_chats_days int
 );
 
 CREATE TABLE managers (
@@ -298,8 +300,8 @@ FROM pg_lead_facts(p_tenant, p_from, p_to, p_scope) f
 GROUP BY GROUPING SETS ((f.channel), ())
 $$;
 
--- The additive contact-centre parts per local hour and channel (incoming,
--- 'Спам' excluded) of one tenant in [from, to) local time.
+-- The additive contact-centre parts per local hour and channel (incoming
+-- calls and chats, 'Спам' excluded) of one tenant in [from, to) local time.
 CREATE OR REPLACE FUNCTION pg_cc_hourly(p_tenant text, p_from timestamp, p_to timestamp)
 RETURNS TABLE (tenant text, period_start timestamp, channel text, offered bigint, answered bigint,
                missed bigint, short_abandons bigint, answered_in_sl bigint,
@@ -326,6 +328,7 @@ WHERE l.tenant = p_tenant
   AND (l.created_at AT TIME ZONE t.tz) >= p_from
   AND (l.created_at AT TIME ZONE t.tz) < p_to
   AND l.direction = 'in'
+  AND l.channel IN ('call', 'callback', 'chat', 'social', 'messenger')
   AND (l.class IS NULL OR l.class <> 'Спам')
 GROUP BY 2, 3
 $$;
@@ -341,7 +344,7 @@ RETURNS TABLE (tenant text, period_start timestamp, channel text, offered bigint
 LANGUAGE sql STABLE AS $$
 SELECT p_tenant, CASE WHEN p_grain = 'hour' THEN h.period_start
                       ELSE date_trunc(p_grain, h.period_start) END AS bucket,
-       h.channel,
+       coalesce(h.channel, 'all'),
        sum(h.offered)::bigint, sum(h.answered)::bigint, sum(h.missed)::bigint,
        sum(h.short_abandons)::bigint, sum(h.answered_in_sl)::bigint,
        sum(h.reaction_sum_s), sum(h.dialog_sum_s), sum(h.dialogs)::bigint,
@@ -352,5 +355,5 @@ SELECT p_tenant, CASE WHEN p_grain = 'hour' THEN h.period_start
        sum(h.answered_in_sl)::float8 / nullif(sum(h.answered), 0),
        sum(h.answered_in_sl)::float8 / nullif(sum(h.offered) - sum(h.short_abandons), 0)
 FROM pg_cc_hourly(p_tenant, p_from, p_to) h
-GROUP BY 2, 3
+GROUP BY GROUPING SETS ((2, 3), (2))
 $$;
