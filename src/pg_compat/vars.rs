@@ -49,6 +49,10 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("lc_messages", "C.UTF-8"),
     ("max_identifier_length", "63"),
     ("max_index_keys", "32"),
+    // OKO's own switches (`crate::server::fast_path`,
+    // `crate::server::result_cache`): on unless a session turns them off.
+    ("oko.fast_path", "on"),
+    ("oko.result_cache", "on"),
     ("search_path", "\"$user\", public"),
     ("server_encoding", "UTF8"),
     ("server_version", SERVER_VERSION),

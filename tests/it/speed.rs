@@ -345,8 +345,14 @@ async fn the_result_cache_recomputes_after_a_commit_and_never_crosses_tenants() 
     let (_, m3, e3) = stats(&a).await;
     assert_eq!((m3, e3), (m2, e2), "not cacheable, not counted");
 
-    // The session switch: the raw path, no hit counted.
+    // The session switch: the raw path, no hit counted; SHOW tells it.
+    assert_eq!(one(&b, "SHOW oko.result_cache").await, ["on"]);
     b.batch_execute("SET oko.result_cache = off").await.unwrap();
+    assert_eq!(one(&b, "SHOW oko.result_cache").await, ["off"]);
+    assert_eq!(
+        one(&b, "SELECT current_setting('oko.fast_path')").await,
+        ["on"]
+    );
     let (h4, m4, _) = stats(&b).await;
     assert_eq!(count(&b, notes).await, before + 2);
     assert_eq!(count(&b, notes).await, before + 2);

@@ -369,6 +369,16 @@ impl Session {
                 rows,
             ));
         }
+        // The parser hands `SHOW a.b` over as the words `a b`, like `SHOW
+        // TRANSACTION ISOLATION LEVEL`: a dotted name is the one that exists.
+        let dotted = name.replace(' ', ".");
+        let name = if self.vars.get(name).is_none()
+            && (self.vars.get(&dotted).is_some() || dotted.starts_with("datafusion."))
+        {
+            dotted.as_str()
+        } else {
+            name
+        };
         if name.starts_with("datafusion.") {
             let entry = self
                 .ctx()?
