@@ -1060,6 +1060,16 @@ fn dashboard_file_is_a_grafana_dashboard_over_the_oko_data_source() {
             .unwrap_or_default()
             .contains("FROM tenants")
     );
+    // The manager picker lists the managers of the picked period (read
+    // through the period's report, so it prunes like the panels) and is
+    // asked again when the period changes.
+    let managers = var("managers");
+    assert_eq!(managers["refresh"], 2, "managers refresh on time range change");
+    assert!(
+        variable_sql(managers)
+            .unwrap_or_default()
+            .contains("manager_report('${__from:date:YYYY-MM-DD}', '${__to:date:YYYY-MM-DD}'")
+    );
     let scope = var("scope");
     assert_eq!(text(&scope["type"]), "custom");
     assert_eq!(text(&scope["query"]), "all,calls,chats");
