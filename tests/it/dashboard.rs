@@ -1064,7 +1064,10 @@ fn dashboard_file_is_a_grafana_dashboard_over_the_oko_data_source() {
     // through the period's report, so it prunes like the panels) and is
     // asked again when the period changes.
     let managers = var("managers");
-    assert_eq!(managers["refresh"], 2, "managers refresh on time range change");
+    assert_eq!(
+        managers["refresh"], 2,
+        "managers refresh on time range change"
+    );
     assert!(
         variable_sql(managers)
             .unwrap_or_default()
