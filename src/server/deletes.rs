@@ -293,19 +293,9 @@ mod tests {
     use datafusion::prelude::SessionContext;
     use std::sync::Arc;
 
-    async fn code_of(sql: &str) -> Option<String> {
-        let ctx = SessionContext::new();
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("id", DataType::Utf8, false),
-            Field::new("n", DataType::Int64, true),
-        ]));
-        for t in ["t", "u"] {
-            ctx.register_table(
-                t,
-                Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).unwrap()),
-            )
-            .unwrap();
-        }
+    /// The SQLSTATE `sql` is refused with in `ctx` (by its syntax, then by
+    /// its plan), or None when it may run.
+    async fn code_in(ctx: &SessionContext, sql: &str) -> Option<String> {
         let statements = datafusion::sql::sqlparser::parser::Parser::parse_sql(
             &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
             sql,
@@ -320,6 +310,22 @@ mod tests {
         }
         let plan = ctx.state().create_logical_plan(sql).await.unwrap();
         code(check_plan(&plan))
+    }
+
+    async fn code_of(sql: &str) -> Option<String> {
+        let ctx = SessionContext::new();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        for t in ["t", "u"] {
+            ctx.register_table(
+                t,
+                Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).unwrap()),
+            )
+            .unwrap();
+        }
+        code_in(&ctx, sql).await
     }
 
     #[tokio::test]
@@ -361,20 +367,7 @@ mod tests {
             )
             .unwrap();
         }
-        let statements = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-            &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
-            sql,
-        )
-        .unwrap();
-        let code = |r: PgWireResult<()>| match r {
-            Err(PgWireError::UserError(info)) => Some(info.code),
-            _ => None,
-        };
-        if let Some(c) = code(check_statement(&statements[0])) {
-            return Some(c);
-        }
-        let plan = ctx.state().create_logical_plan(sql).await.unwrap();
-        code(check_plan(&plan))
+        code_in(&ctx, sql).await
     }
 
     #[tokio::test]
