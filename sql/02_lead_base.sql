@@ -8,7 +8,10 @@
 -- created_local: created_at on the tenant's wall clock (tenants.timezone,
 -- UTC when the tenant is unknown); a lead belongs to the period of this time.
 -- reaction_s = answered_at − created_at, dialog_s = ended_at − answered_at,
--- in seconds.
+-- in seconds; reaction_us, dialog_us the same in whole microseconds: the
+-- reports sum these (integers add exactly, in any order and over any
+-- grouping) and divide at the end, so a mean is the same however its
+-- rows were summed up.
 -- Placeholder: lead_filter, TRUE in the view; a parametrised report fills
 -- in a pre-filter on `l` (a UTC window around its period, its month
 -- partitions, its tenants) so that only those leads are read.
@@ -34,6 +37,8 @@ SELECT l.tenant,
            AND l.answered_at IS NOT NULL AS counted,
        (CAST(l.answered_at AS BIGINT) - CAST(l.created_at AS BIGINT)) / 1e6 AS reaction_s,
        (CAST(l.ended_at AS BIGINT) - CAST(l.answered_at AS BIGINT)) / 1e6 AS dialog_s,
+       CAST(l.answered_at AS BIGINT) - CAST(l.created_at AS BIGINT) AS reaction_us,
+       CAST(l.ended_at AS BIGINT) - CAST(l.answered_at AS BIGINT) AS dialog_us,
        l.tags,
        l.source
 FROM leads l

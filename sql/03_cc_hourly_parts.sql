@@ -24,8 +24,12 @@ SELECT f.tenant,
        sum(CASE WHEN f.answered_at IS NOT NULL
                  AND f.reaction_s <= coalesce(t.service_level_seconds, 20)
                 THEN 1 ELSE 0 END) AS answered_in_sl,
-       coalesce(sum(f.reaction_s), 0.0) AS reaction_sum_s,
-       coalesce(sum(CASE WHEN f.answered_at IS NOT NULL THEN f.dialog_s END), 0.0) AS dialog_sum_s,
+       coalesce(sum(f.reaction_us), 0) / 1e6 AS reaction_sum_s,
+       coalesce(sum(CASE WHEN f.answered_at IS NOT NULL THEN f.dialog_us END), 0) / 1e6
+           AS dialog_sum_s,
+       coalesce(sum(f.reaction_us), 0) AS reaction_sum_us,
+       coalesce(sum(CASE WHEN f.answered_at IS NOT NULL THEN f.dialog_us END), 0)
+           AS dialog_sum_us,
        sum(CASE WHEN f.answered_at IS NOT NULL AND f.ended_at IS NOT NULL THEN 1 ELSE 0 END)
            AS dialogs
 FROM {{lead_base}} f

@@ -12,7 +12,7 @@ SELECT tenant,
        sum(answered) AS answered,
        sum(missed) AS missed,
        CAST(sum(missed) AS DOUBLE) / nullif(sum(offered), 0) AS abandon_rate,
-       sum(reaction_sum_s) / nullif(sum(answered), 0) AS asa_s
+       sum(reaction_sum_us) / 1e6 / nullif(sum(answered), 0) AS asa_s
 FROM {{parts}}
 WHERE {{filter}}
 GROUP BY GROUPING SETS (

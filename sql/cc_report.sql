@@ -14,7 +14,9 @@
 --   offered, answered, missed, short_abandons (missed with ended_at −
 --   created_at < short_abandon_s s; unknown end: never short),
 --   answered_in_sl (reaction ≤ the tenant's service_level_seconds),
---   reaction_sum_s, dialog_sum_s, dialogs (answered contacts with ended_at);
+--   reaction_sum_s, dialog_sum_s (summed in whole microseconds, parts'
+--   reaction_sum_us / dialog_sum_us, and divided at the end: exact in any
+--   grouping), dialogs (answered contacts with ended_at);
 --   abandon_rate = missed / offered; asa_s = reaction_sum_s / answered;
 --   aht_s = dialog_sum_s / dialogs;
 --   service_level_over_offered = answered_in_sl / offered (abandons fail);
@@ -33,12 +35,12 @@ SELECT tenant,
        sum(missed) AS missed,
        sum(short_abandons) AS short_abandons,
        sum(answered_in_sl) AS answered_in_sl,
-       sum(reaction_sum_s) AS reaction_sum_s,
-       sum(dialog_sum_s) AS dialog_sum_s,
+       sum(reaction_sum_us) / 1e6 AS reaction_sum_s,
+       sum(dialog_sum_us) / 1e6 AS dialog_sum_s,
        sum(dialogs) AS dialogs,
        CAST(sum(missed) AS DOUBLE) / nullif(sum(offered), 0) AS abandon_rate,
-       sum(reaction_sum_s) / nullif(sum(answered), 0) AS asa_s,
-       sum(dialog_sum_s) / nullif(sum(dialogs), 0) AS aht_s,
+       sum(reaction_sum_us) / 1e6 / nullif(sum(answered), 0) AS asa_s,
+       sum(dialog_sum_us) / 1e6 / nullif(sum(dialogs), 0) AS aht_s,
        CAST(sum(answered_in_sl) AS DOUBLE) / nullif(sum(offered), 0)
            AS service_level_over_offered,
        CAST(sum(answered_in_sl) AS DOUBLE) / nullif(sum(answered), 0)

@@ -34,8 +34,10 @@ per_manager AS (
            scope_name AS scope,
            manager_id,
            count(*) AS leads,
-           avg(reaction_s) AS mean_reaction_s,
-           avg(dialog_s) AS mean_dialog_s,
+           CAST(sum(reaction_us) AS DOUBLE) / nullif(count(reaction_us), 0) / 1e6
+               AS mean_reaction_s,
+           CAST(sum(dialog_us) AS DOUBLE) / nullif(count(dialog_us), 0) / 1e6
+               AS mean_dialog_s,
            sum(CASE WHEN rated THEN 1 ELSE 0 END) AS ratings,
            avg(CAST(score AS DOUBLE)) AS avg_score,
            avg(CASE WHEN score >= 4 THEN 1.0 WHEN score IS NOT NULL THEN 0.0 END) AS csat,
