@@ -10,9 +10,13 @@
 -- counted leads take part; ratio the outlier ratio; prior the prior
 -- weight of fair_score; service_score the column that ranks "best
 -- service" (avg_score by default, fair_score as a setting); min_ratings
--- ratings a manager needs to contest best service; facts the leads (the
--- view lead_facts, or for the table function lead_facts over the leads of
--- the period only).
+-- ratings a manager needs to contest best service; parts the report parts
+-- of the leads (parts_day.sql: the kept table report_parts_day, or the
+-- same SQL over the leads of a period), whose `day` stands for the leads'
+-- local day in period_start and filter.
+--
+-- The per-manager figures are sums of the parts (integers: exact in any
+-- grouping), divided at the end — the same numbers as over the leads.
 --
 -- The "Нет менеджера" row (manager_id NULL) is counted and shown, but takes
 -- no part in medians, outliers (is_outlier NULL) or achievements.
@@ -21,7 +25,7 @@
 -- DataFusion hashes (an OR condition here was a nested-loop join).
 WITH facts AS (
     SELECT f.*, s.scope_name, {{period_start}} AS period_start
-    FROM {{facts}} f
+    FROM {{parts}} f
     JOIN (VALUES ('calls', 'calls'), ('chats', 'chats'),
                  ('calls', 'all'), ('chats', 'all'), ('', 'all')) AS s(lead_scope, scope_name)
       ON s.lead_scope = coalesce(f.scope, '')
@@ -33,16 +37,16 @@ per_manager AS (
            period_start,
            scope_name AS scope,
            manager_id,
-           count(*) AS leads,
-           CAST(sum(reaction_us) AS DOUBLE) / nullif(count(reaction_us), 0) / 1e6
+           sum(leads) AS leads,
+           CAST(sum(reaction_us_sum) AS DOUBLE) / nullif(sum(reaction_n), 0) / 1e6
                AS mean_reaction_s,
-           CAST(sum(dialog_us) AS DOUBLE) / nullif(count(dialog_us), 0) / 1e6
+           CAST(sum(dialog_us_sum) AS DOUBLE) / nullif(sum(dialog_n), 0) / 1e6
                AS mean_dialog_s,
-           sum(CASE WHEN rated THEN 1 ELSE 0 END) AS ratings,
-           avg(CAST(score AS DOUBLE)) AS avg_score,
-           avg(CASE WHEN score >= 4 THEN 1.0 WHEN score IS NOT NULL THEN 0.0 END) AS csat,
-           sum(CASE WHEN requested THEN 1 ELSE 0 END) AS requested,
-           sum(CASE WHEN requested AND rated THEN 1 ELSE 0 END) AS rated_requested
+           sum(rated) AS ratings,
+           CAST(sum(score_sum) AS DOUBLE) / nullif(sum(rated), 0) AS avg_score,
+           CAST(sum(good) AS DOUBLE) / nullif(sum(rated), 0) AS csat,
+           sum(requested) AS requested,
+           sum(rated_requested) AS rated_requested
     FROM facts
     GROUP BY tenant, period_start, scope_name, manager_id
 ),

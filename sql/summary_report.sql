@@ -8,25 +8,25 @@
 -- (leads with a valid score) let a reader combine rows exactly.
 -- Rendered into the views summary_{day,week,month,quarter,year} and the
 -- table function summary_report(from, to, scope, exclude_classes,
--- managers [, grain]). Placeholders: facts, the view lead_facts, or for the
--- table function lead_facts over the leads of the period only;
--- period_start, the period of a lead; scope_filter and filter, which leads
--- count; channels, the channels of the scope as `('call'), …`.
+-- managers [, grain]). Placeholders: parts, the report parts
+-- (parts_day.sql: the kept table report_parts_day, or the same SQL over
+-- the leads of a period); period_start, the period of a part (of its
+-- `day`); scope_filter and filter, which parts count; channels, the
+-- channels of the scope as `('call'), …`. Every figure is a sum of the
+-- parts' integer sums: the same as over the leads.
 WITH by_channel AS (
     SELECT tenant,
            {{period_start}} AS period_start,
            channel,
-           count(*) AS leads,
-           sum(CASE WHEN requested THEN 1 ELSE 0 END) AS requested,
-           sum(CASE WHEN rated THEN 1 ELSE 0 END) AS rated,
-           sum(score) AS score_sum,
-           sum(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS good
-    FROM {{facts}} f
+           sum(leads) AS leads,
+           sum(requested) AS requested,
+           sum(rated) AS rated,
+           sum(score_sum) AS score_sum,
+           sum(good) AS good
+    FROM {{parts}} f
     WHERE f.counted AND ({{scope_filter}}) AND ({{filter}})
     GROUP BY tenant, {{period_start}}, channel
 )
--- Each (tenant, period) row set meets every channel of the scope and 'all':
--- a channel's row sums its own counts (none: zeros), 'all' sums them all.
 SELECT c.tenant,
        c.period_start,
        c.channel,

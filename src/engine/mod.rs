@@ -1,6 +1,7 @@
 //! The query engine: a DataFusion session with OKO's functions, every table
 //! of the store, and the report views and table functions of `sql/`.
 
+pub mod parts;
 pub mod reports;
 pub mod sql;
 pub mod table_functions;
@@ -30,6 +31,6 @@ pub async fn session(store: &Store, settings: &ReportSettings) -> Result<Session
     let ctx = SessionContext::new_with_config(config);
     oko_udfs::register_all(&ctx);
     store.register_all(&ctx).await?;
-    reports::register(&ctx, settings).await?;
+    reports::register(&ctx, settings, None).await?;
     Ok(ctx)
 }

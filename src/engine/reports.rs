@@ -16,9 +16,9 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDateTime;
 use datafusion::prelude::SessionContext;
 
+use super::parts::Grain;
 use super::sql;
 use crate::config::{BestServiceBy, ReportSettings};
 
@@ -26,7 +26,6 @@ use crate::config::{BestServiceBy, ReportSettings};
 // compiling, see [`sql::at`]).
 const LEAD_BASE: &str = sql::at("02_lead_base.sql");
 const LEAD_FACTS: &str = sql::at("02_lead_facts.sql");
-const CC_HOURLY_PARTS: &str = sql::at("03_cc_hourly_parts.sql");
 const MANAGER_REPORT: &str = sql::at("manager_report.sql");
 const SUMMARY_REPORT: &str = sql::at("summary_report.sql");
 const CC_REPORT: &str = sql::at("cc_report.sql");
@@ -57,28 +56,43 @@ pub(super) const CC_GRAINS: [(&str, &str); 6] = [
     ("yearly", "year"),
 ];
 
-/// Registers every view and table function in `ctx`.
-pub async fn register(ctx: &SessionContext, settings: &ReportSettings) -> Result<()> {
+/// Registers every view and table function in `ctx`, and the report parts
+/// they read ([`super::parts`]; `tenant`: the catalog is one tenant's).
+pub async fn register(
+    ctx: &SessionContext,
+    settings: &ReportSettings,
+    tenant: Option<&str>,
+) -> Result<()> {
     let s = Arc::new(settings.clone());
+    let mut parts = false;
     for (name, sql) in sql::views() {
+        // The parts read the views before the first that reads them.
+        if !parts && sql.contains("report_parts_") {
+            super::parts::register(ctx, settings, tenant).await?;
+            parts = true;
+        }
         let sql = fill(sql, &base_params(&s));
         run_keeping_views(ctx, &sql)
             .await
             .with_context(|| format!("cannot create the view in sql/{name}"))?;
     }
+    if !parts {
+        super::parts::register(ctx, settings, tenant).await?;
+    }
     for (grain, unit) in GRAINS {
-        let period = format!("date_trunc('{unit}', f.created_local)");
+        let period = format!("date_trunc('{unit}', f.day)");
         let filter = class_filter(&s.exclude_classes);
+        let parts = Grain::Day.table();
         create_view(
             ctx,
             &format!("manager_report_{grain}"),
-            &manager_report_sql(&s, "lead_facts", &period, &filter),
+            &manager_report_sql(&s, parts, &period, &filter),
         )
         .await?;
         create_view(
             ctx,
             &format!("summary_{grain}"),
-            &summary_sql("lead_facts", &period, "TRUE", &filter, Scope::All),
+            &summary_sql(parts, &period, "TRUE", &filter, Scope::All),
         )
         .await?;
     }
@@ -266,15 +280,15 @@ pub(super) fn view_body<'a>(sql: &'a str, name: &str) -> &'a str {
 /// functions, as parenthesised subqueries over `lead_base` with a
 /// pre-filter on `leads l`. The pre-filter only narrows what is read (the
 /// report's own filter decides), so the rows are those of the views.
-pub(super) struct PeriodSources {
+pub struct PeriodSources {
     /// `lead_base` of the period's leads.
-    pub(super) base: String,
+    pub base: String,
     /// `lead_facts` of the period's leads (manager report, summary,
     /// bubbles).
-    pub(super) facts: String,
+    pub facts: String,
 }
 
-pub(super) fn period_sources(lead_filter: &str) -> PeriodSources {
+pub fn period_sources(lead_filter: &str) -> PeriodSources {
     let base = format!(
         "({})",
         fill(
@@ -297,65 +311,6 @@ pub(super) fn period_sources(lead_filter: &str) -> PeriodSources {
     }
 }
 
-impl PeriodSources {
-    /// `cc_hourly_parts` of the period's leads that pass `filter` (on the
-    /// leads `f`: scope, classes, managers) — the contact-centre reports.
-    pub(super) fn parts(&self, s: &ReportSettings, filter: &str) -> String {
-        let mut params = base_params(s);
-        params.retain(|(k, _)| *k != "parts_filter");
-        params.push(("parts_filter", filter.to_string()));
-        let parts = fill(
-            &fill(
-                view_body(CC_HOURLY_PARTS, "cc_hourly_parts"),
-                &[("lead_base", self.base.as_str())],
-            ),
-            &params,
-        );
-        format!("({parts})")
-    }
-}
-
-/// The pre-filter on `leads l` for a period `[from, to)` on the tenants'
-/// wall clocks: the UTC window widened by 15 h (every zone is within it),
-/// the month partitions of that window and, when the query names them,
-/// the tenants.
-pub(super) fn lead_prefilter(
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    tenants: Option<&[String]>,
-) -> String {
-    let margin = chrono::Duration::hours(15);
-    let utc_from = from - margin;
-    let utc_to = to + margin;
-    let mut filter = vec![
-        format!(
-            "l.created_at >= {}",
-            quote(&format!("{}Z", utc_from.format("%Y-%m-%dT%H:%M:%S")))
-        ),
-        format!(
-            "l.created_at < {}",
-            quote(&format!("{}Z", utc_to.format("%Y-%m-%dT%H:%M:%S")))
-        ),
-        format!(
-            "l.created_month >= {}",
-            quote(&utc_from.format("%Y-%m").to_string())
-        ),
-        format!(
-            "l.created_month <= {}",
-            quote(&utc_to.format("%Y-%m").to_string())
-        ),
-    ];
-    if let Some(tenants) = tenants {
-        let list: Vec<String> = tenants.iter().map(|t| quote(t)).collect();
-        filter.push(if list.is_empty() {
-            "FALSE".to_string()
-        } else {
-            format!("l.tenant IN ({})", list.join(", "))
-        });
-    }
-    filter.join(" AND ")
-}
-
 /// Replaces `{{key}}` with values.
 pub(super) fn fill<K: AsRef<str>, V: AsRef<str>>(template: &str, params: &[(K, V)]) -> String {
     let mut out = template.to_string();
@@ -367,7 +322,7 @@ pub(super) fn fill<K: AsRef<str>, V: AsRef<str>>(template: &str, params: &[(K, V
 
 pub(super) fn manager_report_sql(
     s: &ReportSettings,
-    facts: &str,
+    parts: &str,
     period: &str,
     filter: &str,
 ) -> String {
@@ -378,7 +333,7 @@ pub(super) fn manager_report_sql(
     fill(
         MANAGER_REPORT,
         &[
-            ("facts", facts.to_string()),
+            ("parts", parts.to_string()),
             ("period_start", period.to_string()),
             ("filter", filter.to_string()),
             ("ratio", format!("{:?}", s.outlier_ratio)),
@@ -390,7 +345,7 @@ pub(super) fn manager_report_sql(
 }
 
 pub(super) fn summary_sql(
-    facts: &str,
+    parts: &str,
     period: &str,
     scope_filter: &str,
     filter: &str,
@@ -404,7 +359,7 @@ pub(super) fn summary_sql(
     fill(
         SUMMARY_REPORT,
         &[
-            ("facts", facts),
+            ("parts", parts),
             ("period_start", period),
             ("scope_filter", scope_filter),
             ("filter", filter),
@@ -672,11 +627,7 @@ mod tests {
 
     #[test]
     fn inlined_views_have_their_header() {
-        for (sql, name) in [
-            (LEAD_BASE, "lead_base"),
-            (LEAD_FACTS, "lead_facts"),
-            (CC_HOURLY_PARTS, "cc_hourly_parts"),
-        ] {
+        for (sql, name) in [(LEAD_BASE, "lead_base"), (LEAD_FACTS, "lead_facts")] {
             let body = view_body(sql, name);
             assert!(
                 body.len() < sql.len() && !body.contains("CREATE VIEW"),

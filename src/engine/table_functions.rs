@@ -22,6 +22,7 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion::prelude::SessionContext;
 
+use super::parts::{Grain, lead_prefilter};
 use super::reports::*;
 use crate::config::ReportSettings;
 
@@ -149,7 +150,7 @@ struct ReportFunction {
 /// the engine's own SQL does (a float), whatever the session's PostgreSQL
 /// reading of literals (`numeric`), so a report's types never depend on
 /// who calls it.
-fn report_state(state: &SessionState) -> SessionState {
+pub(super) fn report_state(state: &SessionState) -> SessionState {
     // DataFusion's own analyzer rules and expression planners: the
     // PostgreSQL ones of a user's session (constants as `integer`, checked
     // arithmetic, result types) are for the user's SQL, not the reports'.
@@ -289,11 +290,7 @@ impl TableProvider for ReportTable {
         let input = ViewTable::new(plan, Some(sql))
             .scan(&state, projection, filters, limit)
             .await?;
-        Ok(Arc::new(ReportExec {
-            name: self.function.kind.name(),
-            properties: input.properties().clone(),
-            input,
-        }))
+        Ok(Arc::new(ReportExec::new(self.function.kind.name(), input)))
     }
 }
 
@@ -303,10 +300,20 @@ impl TableProvider for ReportTable {
 /// (DataFusion refuses that with an internal error). EXPLAIN [ANALYZE]
 /// prints the plan inside.
 #[derive(Debug)]
-struct ReportExec {
+pub(super) struct ReportExec {
     name: &'static str,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
+}
+
+impl ReportExec {
+    pub(super) fn new(name: &'static str, input: Arc<dyn ExecutionPlan>) -> ReportExec {
+        ReportExec {
+            name,
+            properties: input.properties().clone(),
+            input,
+        }
+    }
 }
 
 impl DisplayAs for ReportExec {
@@ -365,7 +372,7 @@ impl ExecutionPlan for ReportExec {
 
 /// The tenants a filter keeps, when it is `tenant = 'x'` (either way round)
 /// or `tenant IN ('x', …)`; `None` for any other filter.
-fn tenant_values(expr: &Expr) -> Option<Vec<String>> {
+pub(super) fn tenant_values(expr: &Expr) -> Option<Vec<String>> {
     fn is_tenant(e: &Expr) -> bool {
         match e {
             Expr::Column(c) => c.name == "tenant",
@@ -462,7 +469,16 @@ impl ReportFunction {
             let list: Vec<String> = managers.iter().map(|m| quote(m)).collect();
             leads.push(format!("f.manager IN ({})", list.join(", ")));
         }
-        let sources = period_sources(&lead_prefilter(from, to, tenants));
+        let prefilter = lead_prefilter(Some(from), Some(to), tenants);
+        // The query's tenants, on the kept parts.
+        let tenant_filter = match tenants {
+            None => "TRUE".to_string(),
+            Some([]) => "FALSE".to_string(),
+            Some(list) => {
+                let list: Vec<String> = list.iter().map(|t| quote(t)).collect();
+                format!("f.tenant IN ({})", list.join(", "))
+            }
+        };
         if kind.grain_first() || matches!(kind, Report::CcProfile(_) | Report::CcTagHours) {
             let unit = match arg(2).as_deref() {
                 _ if !kind.grain_first() => "day",
@@ -478,15 +494,30 @@ impl ReportFunction {
             // The contacts of the period on each tenant's clock.
             let hours = format!("period_start >= {from_lit} AND period_start < {to_lit}");
             let created = format!("f.created_local >= {from_lit} AND f.created_local < {to_lit}");
+            // The hourly parts: kept ones for whole hours of any scope and
+            // classes (managers are not one of their dimensions), or the
+            // same SQL over the period's leads.
+            let parts = |leads: &[String]| {
+                if managers.is_empty() && Grain::Hour.aligned(from) && Grain::Hour.aligned(to) {
+                    format!(
+                        "(SELECT * FROM {} f WHERE {} AND {} AND {} \
+                         AND f.period_start >= {from_lit} AND f.period_start < {to_lit})",
+                        Grain::Hour.table(),
+                        class_filter(&classes),
+                        scope.lead_filter(),
+                        tenant_filter,
+                    )
+                } else {
+                    Grain::Hour.sql(s, &prefilter, &leads.join(" AND "))
+                }
+            };
             return Ok(match kind {
                 Report::Cc => cc_sql(
-                    &sources.parts(s, &leads.join(" AND ")),
+                    &parts(&leads),
                     &format!("date_trunc('{unit}', period_start)"),
                     &hours,
                 ),
-                Report::CcProfile(profile) => {
-                    cc_profile_sql(profile, &sources.parts(s, &leads.join(" AND ")), &hours)
-                }
+                Report::CcProfile(profile) => cc_profile_sql(profile, &parts(&leads), &hours),
                 Report::CcTags | Report::CcTagHours => {
                     leads.push(created);
                     let key = match kind {
@@ -494,7 +525,7 @@ impl ReportFunction {
                         _ => TagKey::HourOfDay,
                     };
                     tags_sql(
-                        &sources.base,
+                        &period_sources(&prefilter).base,
                         &leads.join(" AND "),
                         "lead_id IN (SELECT lead_id FROM b)",
                         key,
@@ -504,7 +535,7 @@ impl ReportFunction {
                     leads.push(created);
                     cc_manual_sql(
                         s,
-                        &sources.parts(s, &leads.join(" AND ")),
+                        &parts(&leads),
                         unit,
                         &format!("hour_local >= {from_lit} AND hour_local < {to_lit}"),
                     )
@@ -512,15 +543,27 @@ impl ReportFunction {
                 _ => unreachable_report(kind)?,
             });
         }
-        // Local bounds; the leads read are pre-filtered in the sources (the
-        // UTC window ±15 h, which covers every zone, its month partitions,
-        // the tenants of the query).
-        leads.push(format!("f.created_local >= {from_lit}"));
-        leads.push(format!("f.created_local < {to_lit}"));
-        let filter = leads.join(" AND ");
+        // The daily parts: kept ones for a period of whole days (the period
+        // and the lead filters on the parts' own columns), or the same SQL
+        // over the period's leads with every filter inside (the pre-filter
+        // reads the UTC window ±15 h, which covers every zone, its month
+        // partitions, the tenants of the query).
+        let (parts, filter) = if Grain::Day.aligned(from) && Grain::Day.aligned(to) {
+            leads.push(format!("f.day >= {from_lit}"));
+            leads.push(format!("f.day < {to_lit}"));
+            leads.push(tenant_filter);
+            (Grain::Day.table().to_string(), leads.join(" AND "))
+        } else {
+            leads.push(format!("f.created_local >= {from_lit}"));
+            leads.push(format!("f.created_local < {to_lit}"));
+            (
+                Grain::Day.sql(s, &prefilter, &leads.join(" AND ")),
+                "TRUE".to_string(),
+            )
+        };
         // The manager template computes every scope; the call keeps one.
         let manager = || {
-            manager_report_sql(s, &sources.facts, &from_lit, &filter)
+            manager_report_sql(s, &parts, &from_lit, &filter)
                 + &format!("\nWHERE scope = {}", quote(scope.name()))
         };
         Ok(match kind {
@@ -531,19 +574,13 @@ impl ReportFunction {
                 let period = match arg(5).as_deref() {
                     None | Some("") => from_lit.clone(),
                     Some(g @ ("day" | "week" | "month" | "quarter" | "year")) => {
-                        format!("date_trunc('{g}', f.created_local)")
+                        format!("date_trunc('{g}', f.day)")
                     }
                     Some(other) => {
                         return Err(plan(format!("unknown grain `{other}`; usage: {}", usage())));
                     }
                 };
-                summary_sql(
-                    &sources.facts,
-                    &period,
-                    &scope.lead_filter(),
-                    &filter,
-                    scope,
-                )
+                summary_sql(&parts, &period, &scope.lead_filter(), &filter, scope)
             }
             Report::BubbleProductivity => fill(BUBBLE_PRODUCTIVITY, &[("source", manager())]),
             Report::BubbleSpeed => fill(BUBBLE_SPEED, &[("source", manager())]),

@@ -11,6 +11,7 @@
 //! | [`settle`] | the group commit's checks against stored rows: keys, previous scores |
 //! | [`delete`] | `DELETE … WHERE` as one Delta commit |
 //! | [`update`] | `UPDATE leads SET … WHERE …`: a correction, one Delta commit, audited |
+//! | [`parts`] | keeping the report parts exact: what commits changed ([`changes`]), which tenant-days to recompute |
 //! | [`tenant`] | a tenant-bound user's view of a live table: that tenant's rows only |
 //!
 //! How an `INSERT` commits: [`provider`] plans an [`insert::InsertSink`];
@@ -20,8 +21,10 @@
 //! them against what is stored ([`crate::store::write::commit_with`]), then
 //! serves the new snapshot and answers each statement.
 
+pub mod changes;
 pub mod delete;
 pub mod insert;
+pub mod parts;
 pub mod provider;
 pub mod settle;
 pub mod table;

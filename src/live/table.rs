@@ -51,6 +51,8 @@ pub struct LiveTable {
     committing: AtomicBool,
     /// Snapshots served so far: bumped by every swap ([`LiveTable::generation`]).
     generation: std::sync::atomic::AtomicU64,
+    /// The Delta version served ([`LiveTable::version`]).
+    version: std::sync::atomic::AtomicI64,
 }
 
 /// One `INSERT` statement's checked rows, waiting to be committed together
@@ -74,6 +76,7 @@ impl LiveTable {
     pub async fn new(table: Table, delta: DeltaTable) -> anyhow::Result<Arc<LiveTable>> {
         let provider = delta.table_provider().await?;
         let bytes = data_bytes(&delta).into();
+        let version = delta.version().map_or(-1, |v| v as i64).into();
         Ok(Arc::new_cyclic(|me| LiveTable {
             me: me.clone(),
             table,
@@ -86,6 +89,7 @@ impl LiveTable {
             bytes,
             committing: AtomicBool::new(false),
             generation: Default::default(),
+            version,
         }))
     }
 
@@ -265,6 +269,8 @@ impl LiveTable {
             Ok(mut p) => *p = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
+        self.version
+            .store(delta.version().map_or(-1, |v| v as i64), Ordering::Release);
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
@@ -277,6 +283,20 @@ impl LiveTable {
     /// when it read `n` is valid while it still reads `n`.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// The Delta version of the served snapshot (-1: the table has no
+    /// commit). Set before [`LiveTable::generation`] is bumped: a reader
+    /// that sees a generation sees at least its version. The report parts
+    /// ([`super::parts`]) are labelled with the versions they were built
+    /// from.
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// The Delta log of the table (to read what a range of commits did).
+    pub async fn log_store(&self) -> deltalake::logstore::LogStoreRef {
+        self.delta.lock().await.log_store()
     }
 
     /// The bytes of the data files the served snapshot reads, as its Delta

@@ -53,6 +53,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     // `crate::server::result_cache`): on unless a session turns them off.
     ("oko.fast_path", "on"),
     ("oko.result_cache", "on"),
+    // Reports from the kept report parts (`crate::engine::parts`).
+    ("oko.report_parts", "on"),
     ("search_path", "\"$user\", public"),
     ("server_encoding", "UTF8"),
     ("server_version", SERVER_VERSION),

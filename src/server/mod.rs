@@ -103,6 +103,9 @@ pub struct Shared {
     /// A session built once per catalog (`None`: every tenant's) that every
     /// connection's session is cloned from ([`Shared::session`]).
     templates: std::sync::Mutex<HashMap<Option<String>, SessionState>>,
+    /// The report parts, kept exact as the facts change
+    /// ([`crate::live::parts`]).
+    parts: Arc<crate::live::parts::Keeper>,
 }
 
 impl Shared {
@@ -135,6 +138,7 @@ impl Shared {
             runtime.memory_pool.clone(),
             tables.clone(),
         ));
+        let parts = crate::live::parts::Keeper::new(&tables, settings).await?;
         let catalog = build_catalog(
             &runtime,
             settings,
@@ -142,7 +146,7 @@ impl Shared {
             None,
             &tables,
             &users,
-            Some(&cache),
+            Some((&cache, &parts)),
         )
         .await?;
         let shared = Shared {
@@ -156,6 +160,7 @@ impl Shared {
             tenant_catalogs: tokio::sync::Mutex::default(),
             statement_timeout: None,
             cache,
+            parts,
             templates: std::sync::Mutex::default(),
         };
         // A tenant's own views are checked at start (a bad file stops the
@@ -275,7 +280,8 @@ impl Shared {
         let config = session_config()
             .with_extension(vars.clone())
             .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())))
-            .with_extension(self.cache.clone());
+            .with_extension(self.cache.clone())
+            .with_extension(self.parts_extension());
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
@@ -308,10 +314,25 @@ impl Shared {
     /// A session over every tenant's live tables and views, for the
     /// server's own queries (not a client's: no settings, no principal).
     pub fn engine_context(&self) -> SessionContext {
-        let ctx = SessionContext::new_with_config_rt(session_config(), self.runtime.clone());
+        let ctx = SessionContext::new_with_config_rt(
+            session_config().with_extension(self.parts_extension()),
+            self.runtime.clone(),
+        );
         ctx.register_catalog(CATALOG, self.catalog.clone());
         oko_udfs::register_all(&ctx);
         ctx
+    }
+
+    /// The keeper of the report parts (its task runs beside the
+    /// refresher's).
+    pub fn parts(&self) -> Arc<crate::live::parts::Keeper> {
+        self.parts.clone()
+    }
+
+    /// The session-config extension through which reports find the kept
+    /// parts.
+    fn parts_extension(&self) -> Arc<crate::engine::parts::PartsKeeper> {
+        Arc::new(crate::engine::parts::PartsKeeper(self.parts.clone()))
     }
 
     /// The live tables (for the refresher).
@@ -339,7 +360,10 @@ async fn build_catalog(
     tenant: Option<&str>,
     tables: &[Arc<LiveTable>],
     users: &[pg_roles::RoleEntry],
-    cache: Option<&Arc<result_cache::ResultCache>>,
+    stats: Option<(
+        &Arc<result_cache::ResultCache>,
+        &Arc<crate::live::parts::Keeper>,
+    )>,
 ) -> Result<Arc<dyn CatalogProvider>> {
     let template = SessionContext::new_with_config_rt(session_config(), runtime.clone());
     oko_udfs::register_all(&template);
@@ -347,13 +371,17 @@ async fn build_catalog(
         template.register_table(live.table.name(), provider(live)?)?;
     }
     // The cache's counters, for users who see every tenant.
-    if let Some(cache) = cache {
+    if let Some((cache, parts)) = stats {
         template.register_table(
             result_cache::STATS_TABLE,
             Arc::new(result_cache::StatsTable::new(cache.clone())),
         )?;
+        template.register_table(
+            crate::live::parts::STATS_TABLE,
+            Arc::new(crate::live::parts::StatsTable::new(parts.clone())),
+        )?;
     }
-    crate::engine::reports::register(&template, settings).await?;
+    crate::engine::reports::register(&template, settings, tenant).await?;
     if let Some(tenant) = tenant {
         crate::engine::reports::register_tenant_views(&template, settings, tenant).await?;
     }
@@ -526,6 +554,7 @@ pub async fn run(
         refresh,
         compact_after_inserts,
     ));
+    let keeper = tokio::spawn(shared.parts().keep());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -542,5 +571,6 @@ pub async fn run(
         }
     }
     refresher.abort();
+    keeper.abort();
     Ok(())
 }

@@ -538,7 +538,9 @@ fn provider_reads(
         true
     } else if let Some(view) = provider.downcast_ref::<ViewTable>() {
         collect(view.logical_plan(), all, tables, depth + 1)
-    } else if crate::engine::table_functions::is_report_call(provider) {
+    } else if crate::engine::table_functions::is_report_call(provider)
+        || crate::engine::parts::is_parts(provider)
+    {
         tables.extend(all.iter().cloned());
         true
     } else {

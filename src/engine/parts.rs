@@ -1,0 +1,443 @@
+//! Report parts: the additive figures of the reports per tenant and local
+//! day (`report_parts_day`, `sql/parts_day.sql`) or hour
+//! (`report_parts_hour`, `sql/parts_hour.sql`), which every period report
+//! sums instead of reading the leads, requests and ratings again.
+//!
+//! A [`PartsTable`] always answers exactly for the snapshot of the facts the
+//! session reads:
+//! - from the parts the server keeps ([`Kept`], built and maintained by
+//!   [`crate::live::parts`]) when they were built from exactly the fact
+//!   versions served now — each kept set carries the versions of the fact
+//!   tables it was computed from, and is used only while those are the
+//!   versions every session reads;
+//! - otherwise from the facts, by the same SQL over the leads the query's
+//!   filters reach (its tenants, its days): when the kept parts are behind a
+//!   commit still being applied, in `oko query` (no server keeps parts), and
+//!   when a session turns them off (`SET oko.report_parts = off`, the raw
+//!   path that cross-checks the kept one).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider, view::ViewTable};
+use datafusion::common::{ScalarValue, plan_err};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+
+use super::reports::{fill, period_sources, quote};
+use super::sql;
+use super::table_functions::{ReportExec, report_state, tenant_values};
+use crate::config::ReportSettings;
+
+const PARTS_DAY: &str = sql::at("parts_day.sql");
+const PARTS_HOUR: &str = sql::at("parts_hour.sql");
+
+/// The session setting that turns the kept parts off (`off`): reports are
+/// then computed from the facts.
+pub const SETTING: &str = "oko.report_parts";
+
+/// The two grains of parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grain {
+    /// `report_parts_day`: the manager table, summary, bubbles.
+    Day,
+    /// `report_parts_hour`: the contact-centre metrics.
+    Hour,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 2] = [Grain::Day, Grain::Hour];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Grain::Day => "report_parts_day",
+            Grain::Hour => "report_parts_hour",
+        }
+    }
+
+    /// The column with the part's local day or hour.
+    pub fn time_column(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Hour => "period_start",
+        }
+    }
+
+    fn step(self) -> Duration {
+        match self {
+            Grain::Day => Duration::days(1),
+            Grain::Hour => Duration::hours(1),
+        }
+    }
+
+    /// Whether `t` starts a part of this grain (midnight, a full hour): a
+    /// period between two such times is a sum of whole parts.
+    pub fn aligned(self, t: NaiveDateTime) -> bool {
+        use chrono::Timelike;
+        t.second() == 0
+            && t.nanosecond() == 0
+            && t.minute() == 0
+            && (self == Grain::Hour || t.hour() == 0)
+    }
+
+    /// The parts of the leads `lead_prefilter` (on `leads l`) reaches that
+    /// pass `filter` (on the leads `f`), as a parenthesised subquery.
+    pub fn sql(self, s: &ReportSettings, lead_prefilter: &str, filter: &str) -> String {
+        let sources = period_sources(lead_prefilter);
+        let sql = match self {
+            Grain::Day => fill(
+                PARTS_DAY,
+                &[("facts", sources.facts.as_str()), ("filter", filter)],
+            ),
+            Grain::Hour => fill(
+                PARTS_HOUR,
+                &[
+                    ("lead_base", sources.base.as_str()),
+                    ("parts_filter", filter),
+                    ("short_abandon_s", &format!("{:?}", s.short_abandon_seconds)),
+                ],
+            ),
+        };
+        format!("({sql})")
+    }
+}
+
+/// One kept set of parts: every tenant's rows of both grains, and the fact
+/// versions they were computed from.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// Version of each fact table the parts read (by table name).
+    pub versions: Vec<(String, i64)>,
+    /// Rows by grain and tenant.
+    pub rows: HashMap<(Grain, String), RecordBatch>,
+}
+
+impl Kept {
+    pub fn row_count(&self, grain: Grain) -> usize {
+        self.rows
+            .iter()
+            .filter(|((g, _), _)| *g == grain)
+            .map(|(_, b)| b.num_rows())
+            .sum()
+    }
+}
+
+/// What keeps the parts (the server's [`crate::live::parts::Keeper`]),
+/// reached through the session's config.
+pub trait KeepsParts: Send + Sync + std::fmt::Debug {
+    /// The kept parts, when they match the fact versions served now.
+    fn fresh(&self) -> Option<Arc<Kept>>;
+}
+
+/// The session-config extension that carries the keeper.
+#[derive(Debug, Clone)]
+pub struct PartsKeeper(pub Arc<dyn KeepsParts>);
+
+/// Registers `report_parts_day` and `report_parts_hour` in `ctx`: every
+/// tenant's parts, or (`tenant`) one tenant's.
+pub async fn register(
+    ctx: &SessionContext,
+    settings: &ReportSettings,
+    tenant: Option<&str>,
+) -> anyhow::Result<()> {
+    let state = report_state(&ctx.state());
+    let settings = Arc::new(settings.clone());
+    for grain in Grain::ALL {
+        let plan = state
+            .create_logical_plan(&format!(
+                "SELECT * FROM {}",
+                grain.sql(&settings, "TRUE", "TRUE")
+            ))
+            .await?;
+        let fields: Vec<_> = plan
+            .schema()
+            .as_arrow()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        ctx.register_table(
+            grain.table(),
+            Arc::new(PartsTable {
+                grain,
+                tenant: tenant.map(str::to_string),
+                settings: settings.clone(),
+                schema: Arc::new(Schema::new(fields)),
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether `provider` is a parts table (the result cache keys a statement
+/// over it on every live table).
+pub fn is_parts(provider: &dyn TableProvider) -> bool {
+    provider.is::<PartsTable>()
+}
+
+/// `report_parts_day` / `report_parts_hour` of one catalog.
+#[derive(Debug)]
+pub struct PartsTable {
+    grain: Grain,
+    /// The catalog's tenant (a tenant-bound user's): only its rows.
+    tenant: Option<String>,
+    settings: Arc<ReportSettings>,
+    schema: SchemaRef,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for PartsTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        // Used to narrow what is read or computed; applied again on top.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("{} needs an OKO session", self.grain.table());
+        };
+        // Tenants every filter allows (and the catalog's own).
+        let mut tenants: Option<Vec<String>> = self.tenant.clone().map(|t| vec![t]);
+        for values in filters.iter().filter_map(tenant_values) {
+            tenants = Some(match tenants {
+                None => values,
+                Some(t) => t.into_iter().filter(|v| values.contains(v)).collect(),
+            });
+        }
+        if let Some(kept) = self.kept(state) {
+            let batches: Vec<RecordBatch> = kept
+                .rows
+                .iter()
+                .filter(|((g, t), _)| {
+                    *g == self.grain && tenants.as_ref().is_none_or(|list| list.contains(t))
+                })
+                .map(|(_, b)| RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()))
+                .collect::<Result<_, _>>()?;
+            return Ok(MemorySourceConfig::try_new_exec(
+                &[batches],
+                self.schema.clone(),
+                projection.cloned(),
+            )?);
+        }
+        // From the facts: the leads of the days the filters reach.
+        let (from, to) = time_bounds(self.grain, filters);
+        let prefilter = lead_prefilter(from, to, tenants.as_deref());
+        let sql = format!(
+            "SELECT * FROM {}",
+            self.grain.sql(&self.settings, &prefilter, "TRUE")
+        );
+        let state = report_state(state);
+        let plan = state.create_logical_plan(&sql).await?;
+        let input = ViewTable::new(plan, Some(sql))
+            .scan(&state, projection, filters, limit)
+            .await?;
+        Ok(Arc::new(ReportExec::new(self.grain.table(), input)))
+    }
+}
+
+impl PartsTable {
+    /// The kept parts, when the session may use them and they are fresh.
+    fn kept(&self, state: &SessionState) -> Option<Arc<Kept>> {
+        let keeper = state.config().get_extension::<PartsKeeper>()?;
+        if !enabled(state) {
+            return None;
+        }
+        keeper.0.fresh()
+    }
+}
+
+/// Whether the session uses kept parts (`oko.report_parts`, on unless
+/// turned off).
+fn enabled(state: &SessionState) -> bool {
+    let Some(vars) = state
+        .config()
+        .get_extension::<crate::pg_compat::vars::Vars>()
+    else {
+        return true;
+    };
+    !vars.get(SETTING).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "false" | "0" | "no"
+        )
+    })
+}
+
+/// The range of local times the filters allow on the grain's time column,
+/// widened to whole parts: `(from, to)` with `to` exclusive.
+fn time_bounds(grain: Grain, filters: &[Expr]) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    let mut from: Option<NaiveDateTime> = None;
+    let mut to: Option<NaiveDateTime> = None;
+    for f in filters {
+        let Expr::BinaryExpr(b) = f else { continue };
+        let (op, value) = match (column_name(&b.left), column_name(&b.right)) {
+            (Some(c), None) if c == grain.time_column() => (b.op, timestamp(&b.right)),
+            (None, Some(c)) if c == grain.time_column() => match b.op.swap() {
+                Some(op) => (op, timestamp(&b.left)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let Some(t) = value else { continue };
+        match op {
+            Operator::Gt | Operator::GtEq => {
+                // A part starts at its day/hour: the one containing `t`.
+                let start = t - grain.step();
+                from = Some(from.map_or(start, |f| f.max(start)));
+            }
+            Operator::Lt | Operator::LtEq => {
+                let end = t + grain.step();
+                to = Some(to.map_or(end, |e| e.min(end)));
+            }
+            Operator::Eq => {
+                from = Some(from.map_or(t, |f| f.max(t)));
+                let end = t + grain.step();
+                to = Some(to.map_or(end, |e| e.min(end)));
+            }
+            _ => {}
+        }
+    }
+    (from, to)
+}
+
+fn column_name(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Column(c) => Some(&c.name),
+        Expr::Cast(c) => column_name(&c.expr),
+        _ => None,
+    }
+}
+
+fn timestamp(e: &Expr) -> Option<NaiveDateTime> {
+    let micros = match e {
+        Expr::Literal(v, _) => match v {
+            ScalarValue::TimestampSecond(Some(s), None) => s.checked_mul(1_000_000)?,
+            ScalarValue::TimestampMillisecond(Some(ms), None) => ms.checked_mul(1000)?,
+            ScalarValue::TimestampMicrosecond(Some(us), None) => *us,
+            ScalarValue::TimestampNanosecond(Some(ns), None) => ns / 1000,
+            _ => return None,
+        },
+        Expr::Cast(c) => return timestamp(&c.expr),
+        _ => return None,
+    };
+    chrono::DateTime::from_timestamp_micros(micros).map(|t| t.naive_utc())
+}
+
+/// The pre-filter on `leads l` for local times in `[from, to)` (either side
+/// open) and the tenants: the UTC window widened by 15 h (every zone is
+/// within it) and its month partitions.
+pub fn lead_prefilter(
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    tenants: Option<&[String]>,
+) -> String {
+    let margin = Duration::hours(15);
+    let mut filter = Vec::new();
+    if let Some(from) = from {
+        let utc = from - margin;
+        filter.push(format!(
+            "l.created_at >= {}",
+            quote(&format!("{}Z", utc.format("%Y-%m-%dT%H:%M:%S")))
+        ));
+        filter.push(format!(
+            "l.created_month >= {}",
+            quote(&utc.format("%Y-%m").to_string())
+        ));
+    }
+    if let Some(to) = to {
+        let utc = to + margin;
+        filter.push(format!(
+            "l.created_at < {}",
+            quote(&format!("{}Z", utc.format("%Y-%m-%dT%H:%M:%S")))
+        ));
+        filter.push(format!(
+            "l.created_month <= {}",
+            quote(&utc.format("%Y-%m").to_string())
+        ));
+    }
+    if let Some(tenants) = tenants {
+        let list: Vec<String> = tenants.iter().map(|t| quote(t)).collect();
+        filter.push(if list.is_empty() {
+            "FALSE".to_string()
+        } else {
+            format!("l.tenant IN ({})", list.join(", "))
+        });
+    }
+    if filter.is_empty() {
+        "TRUE".to_string()
+    } else {
+        filter.join(" AND ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{col, lit};
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn ts(text: &str) -> Expr {
+        lit(ScalarValue::TimestampMicrosecond(
+            Some(at(text).and_utc().timestamp_micros()),
+            None,
+        ))
+    }
+
+    #[test]
+    fn time_filters_widen_to_whole_parts() {
+        let filters = [
+            col("day").gt_eq(ts("2026-03-01 00:00")),
+            ts("2026-04-01 00:00").gt(col("day")),
+            col("tenant").eq(lit("a")),
+        ];
+        let (from, to) = time_bounds(Grain::Day, &filters);
+        assert_eq!(from, Some(at("2026-02-28 00:00")));
+        assert_eq!(to, Some(at("2026-04-02 00:00")));
+        let (from, to) = time_bounds(Grain::Hour, &filters);
+        assert_eq!((from, to), (None, None), "another column's filter");
+    }
+
+    #[test]
+    fn alignment() {
+        assert!(Grain::Day.aligned(at("2026-03-01 00:00")));
+        assert!(!Grain::Day.aligned(at("2026-03-01 09:00")));
+        assert!(Grain::Hour.aligned(at("2026-03-01 09:00")));
+        assert!(!Grain::Hour.aligned(at("2026-03-01 09:30")));
+    }
+
+    #[test]
+    fn prefilter_without_bounds_reads_every_lead_of_the_tenants() {
+        assert_eq!(lead_prefilter(None, None, None), "TRUE");
+        assert_eq!(
+            lead_prefilter(None, None, Some(&["a".to_string()])),
+            "l.tenant IN ('a')"
+        );
+        assert_eq!(lead_prefilter(None, None, Some(&[])), "FALSE");
+    }
+}
