@@ -20,6 +20,7 @@ mod hostile;
 mod lifecycle;
 mod logins;
 mod notify;
+mod parts;
 mod postgres;
 mod psql_describe;
 mod roundtrip;

@@ -84,7 +84,7 @@ fn every_describe_command_answers_as_postgresql_would() {
     let out = d("\\d+ manager_report_month");
     assert!(out.contains("View definition:"), "{out}");
     assert!(
-        out.contains("date_trunc('month', f.created_local)"),
+        out.contains("date_trunc('month', f.day)") && out.contains("FROM report_parts_day f"),
         "{out}"
     );
 
