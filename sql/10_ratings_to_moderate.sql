@@ -12,5 +12,5 @@ SELECT r.tenant,
        f.channel,
        f.created_at AS lead_created_at
 FROM ratings_effective r
-LEFT JOIN lead_facts f ON f.tenant = r.tenant AND f.lead_id = r.lead_id
+LEFT JOIN lead_base f ON f.tenant = r.tenant AND f.lead_id = r.lead_id
 WHERE r.status = 'to_moderate'

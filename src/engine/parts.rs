@@ -1,7 +1,8 @@
 //! Report parts: the additive figures of the reports per tenant and local
 //! day (`report_parts_day`, `sql/parts_day.sql`) or hour
-//! (`report_parts_hour`, `sql/parts_hour.sql`), which every period report
-//! sums instead of reading the leads, requests and ratings again.
+//! (`report_parts_hour`, `sql/parts_hour.sql`; by tag:
+//! `report_parts_tags`, `sql/parts_tags.sql`), which every period report
+//! sums instead of reading the leads, notes, requests and ratings again.
 //!
 //! A [`PartsTable`] always answers exactly for the snapshot of the facts the
 //! session reads:
@@ -37,6 +38,7 @@ use crate::config::ReportSettings;
 
 const PARTS_DAY: &str = sql::at("parts_day.sql");
 const PARTS_HOUR: &str = sql::at("parts_hour.sql");
+const PARTS_TAGS: &str = sql::at("parts_tags.sql");
 
 /// The session setting that turns the kept parts off (`off`): reports are
 /// then computed from the facts.
@@ -49,15 +51,18 @@ pub enum Grain {
     Day,
     /// `report_parts_hour`: the contact-centre metrics.
     Hour,
+    /// `report_parts_tags`: the contact-centre counts by tag, per hour.
+    Tag,
 }
 
 impl Grain {
-    pub const ALL: [Grain; 2] = [Grain::Day, Grain::Hour];
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::Tag];
 
     pub fn table(self) -> &'static str {
         match self {
             Grain::Day => "report_parts_day",
             Grain::Hour => "report_parts_hour",
+            Grain::Tag => "report_parts_tags",
         }
     }
 
@@ -65,14 +70,14 @@ impl Grain {
     pub fn time_column(self) -> &'static str {
         match self {
             Grain::Day => "day",
-            Grain::Hour => "period_start",
+            Grain::Hour | Grain::Tag => "period_start",
         }
     }
 
     fn step(self) -> Duration {
         match self {
             Grain::Day => Duration::days(1),
-            Grain::Hour => Duration::hours(1),
+            Grain::Hour | Grain::Tag => Duration::hours(1),
         }
     }
 
@@ -83,7 +88,7 @@ impl Grain {
         t.second() == 0
             && t.nanosecond() == 0
             && t.minute() == 0
-            && (self == Grain::Hour || t.hour() == 0)
+            && (self != Grain::Day || t.hour() == 0)
     }
 
     /// The parts of the leads `lead_prefilter` (on `leads l`) reaches that
@@ -103,17 +108,28 @@ impl Grain {
                     ("short_abandon_s", &format!("{:?}", s.short_abandon_seconds)),
                 ],
             ),
+            Grain::Tag => fill(
+                PARTS_TAGS,
+                &[
+                    ("lead_base", sources.base.as_str()),
+                    ("parts_filter", filter),
+                ],
+            ),
         };
         format!("({sql})")
     }
 }
 
-/// One kept set of parts: every tenant's rows of both grains, and the fact
+/// The Delta version of each fact table (by name) a set of parts was
+/// computed from.
+pub type Versions = Vec<(String, i64)>;
+
+/// One kept set of parts: every tenant's rows of every grain, and the fact
 /// versions they were computed from.
 #[derive(Debug, Default)]
 pub struct Kept {
     /// Version of each fact table the parts read (by table name).
-    pub versions: Vec<(String, i64)>,
+    pub versions: Versions,
     /// Rows by grain and tenant.
     pub rows: HashMap<(Grain, String), RecordBatch>,
 }

@@ -124,7 +124,7 @@ pub async fn register(
         create_view(
             ctx,
             key.view(),
-            &tags_sql("lead_base", &default_classes, "TRUE", key),
+            &tags_sql(Grain::Tag.table(), &default_classes, key),
         )
         .await?;
     }
@@ -455,29 +455,28 @@ impl TagKey {
     }
 }
 
-/// The tag counts: `lead_base` (the view, or a period's), the leads'
-/// filter, which notes to read, and the key.
-pub(super) fn tags_sql(lead_base: &str, filter: &str, note_keys: &str, key: TagKey) -> String {
+/// The tag counts: the tag parts (the kept table, or a period's), the
+/// filter on them, and the key.
+pub(super) fn tags_sql(parts: &str, filter: &str, key: TagKey) -> String {
     let (key, key_name) = match key {
         TagKey::Day => (
-            "date_trunc('day', b.created_local)".to_string(),
+            "date_trunc('day', f.period_start)".to_string(),
             "period_start",
         ),
         TagKey::Period(unit) => (
-            format!("date_trunc('{unit}', b.created_local)"),
+            format!("date_trunc('{unit}', f.period_start)"),
             "period_start",
         ),
         TagKey::HourOfDay => (
-            "CAST(date_part('hour', b.created_local) AS INT)".to_string(),
+            "CAST(date_part('hour', f.period_start) AS INT)".to_string(),
             "hour_of_day",
         ),
     };
     fill(
         CC_TAGS,
         &[
-            ("lead_base", lead_base),
+            ("parts", parts),
             ("filter", filter),
-            ("note_keys", note_keys),
             ("key", &key),
             ("key_name", key_name),
         ],

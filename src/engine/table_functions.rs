@@ -519,17 +519,27 @@ impl ReportFunction {
                 ),
                 Report::CcProfile(profile) => cc_profile_sql(profile, &parts(&leads), &hours),
                 Report::CcTags | Report::CcTagHours => {
-                    leads.push(created);
                     let key = match kind {
                         Report::CcTags => TagKey::Period(unit),
                         _ => TagKey::HourOfDay,
                     };
-                    tags_sql(
-                        &period_sources(&prefilter).base,
-                        &leads.join(" AND "),
-                        "lead_id IN (SELECT lead_id FROM b)",
-                        key,
-                    )
+                    if managers.is_empty() && Grain::Tag.aligned(from) && Grain::Tag.aligned(to) {
+                        let filter = format!(
+                            "{} AND {} AND {} AND f.period_start >= {from_lit} \
+                             AND f.period_start < {to_lit}",
+                            class_filter(&classes),
+                            scope.lead_filter(),
+                            tenant_filter,
+                        );
+                        tags_sql(Grain::Tag.table(), &filter, key)
+                    } else {
+                        leads.push(created);
+                        tags_sql(
+                            &Grain::Tag.sql(s, &prefilter, &leads.join(" AND ")),
+                            "TRUE",
+                            key,
+                        )
+                    }
                 }
                 Report::CcManual => {
                     leads.push(created);

@@ -12,6 +12,7 @@
 //! | [`delete`] | `DELETE … WHERE` as one Delta commit |
 //! | [`update`] | `UPDATE leads SET … WHERE …`: a correction, one Delta commit, audited |
 //! | [`parts`] | keeping the report parts exact: what commits changed ([`changes`]), which tenant-days to recompute |
+//! | [`parts_store`] | the kept parts saved beside the facts, read at start |
 //! | [`tenant`] | a tenant-bound user's view of a live table: that tenant's rows only |
 //!
 //! How an `INSERT` commits: [`provider`] plans an [`insert::InsertSink`];
@@ -25,6 +26,7 @@ pub mod changes;
 pub mod delete;
 pub mod insert;
 pub mod parts;
+pub mod parts_store;
 pub mod provider;
 pub mod settle;
 pub mod table;

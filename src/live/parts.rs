@@ -12,7 +12,8 @@
 //! `UPDATE`, a `DELETE`, retention, erasure — the keeper reads what the
 //! commits since its label changed ([`super::changes`]), finds the tenant
 //! days those rows belong to (a lead's local day; a request's or rating's
-//! lead's day; a moderation's rating's lead's day), recomputes exactly
+//! lead's day; a moderation's rating's lead's day; a note's lead's day),
+//! recomputes exactly
 //! those days from the facts with the same SQL, and swaps the new set in
 //! with the new label. A change of a tenant's clock or service level
 //! (`tenants`) recomputes that tenant. Compaction changes no row and only
@@ -33,15 +34,16 @@ use datafusion::prelude::SessionContext;
 
 use super::LiveTable;
 use crate::config::ReportSettings;
-use crate::engine::parts::{Grain, KeepsParts, Kept, lead_prefilter};
+use crate::engine::parts::{Grain, KeepsParts, Kept, Versions, lead_prefilter};
 use crate::model::Table;
 
 /// The fact tables the parts are computed from.
-const SOURCES: [Table; 5] = [
+const SOURCES: [Table; 6] = [
     Table::Leads,
     Table::RatingRequests,
     Table::Ratings,
     Table::RatingModerations,
+    Table::LeadNotes,
     Table::Tenants,
 ];
 
@@ -54,6 +56,14 @@ const POLL: Duration = Duration::from_millis(20);
 /// Keeps the report parts of every tenant.
 pub struct Keeper {
     sources: Vec<Arc<LiveTable>>,
+    /// Where the parts are saved ([`super::parts_store`]); `None`: not
+    /// saved.
+    store: Option<crate::store::Store>,
+    /// The SQL and settings that compute the parts, hashed: saved parts of
+    /// another fingerprint are not used.
+    fingerprint: String,
+    /// The label of the last save and when it was made.
+    saved: Mutex<Option<(Versions, Instant)>>,
     /// Every tenant's tables and views, the keeper's own.
     engine: SessionContext,
     settings: ReportSettings,
@@ -75,6 +85,10 @@ pub struct Stats {
     pub full_builds: u64,
     pub days_recomputed: u64,
     pub last_round_ms: u64,
+    /// Saves to the store.
+    pub saves: u64,
+    /// Whether the parts were loaded from the store at start.
+    pub loaded: bool,
     pub last_error: Option<String>,
 }
 
@@ -103,7 +117,11 @@ enum Affected {
 impl Keeper {
     /// A keeper over the server's live tables (none kept until the first
     /// round of [`Keeper::keep`]).
-    pub async fn new(tables: &[Arc<LiveTable>], settings: &ReportSettings) -> Result<Arc<Keeper>> {
+    pub async fn new(
+        tables: &[Arc<LiveTable>],
+        settings: &ReportSettings,
+        store: Option<crate::store::Store>,
+    ) -> Result<Arc<Keeper>> {
         let engine = SessionContext::new_with_config(
             datafusion::prelude::SessionConfig::new()
                 .with_default_catalog_and_schema(crate::engine::CATALOG, "public"),
@@ -125,6 +143,9 @@ impl Keeper {
             .collect::<Result<_>>()?;
         Ok(Arc::new(Keeper {
             sources,
+            store,
+            fingerprint: fingerprint(settings),
+            saved: Mutex::new(None),
             engine,
             settings: settings.clone(),
             state: RwLock::new(None),
@@ -136,11 +157,14 @@ impl Keeper {
         lock(&self.stats).clone()
     }
 
-    /// The kept rows of each grain (0 before the first build).
-    pub fn rows(&self) -> (usize, usize) {
-        read(&self.state).as_ref().map_or((0, 0), |s| {
-            (s.kept.row_count(Grain::Day), s.kept.row_count(Grain::Hour))
-        })
+    /// The kept rows of each grain, in [`Grain::ALL`]'s order (0 before
+    /// the first build).
+    pub fn rows(&self) -> Vec<usize> {
+        let state = read(&self.state);
+        Grain::ALL
+            .iter()
+            .map(|g| state.as_ref().map_or(0, |s| s.kept.row_count(*g)))
+            .collect()
     }
 
     fn versions_now(&self) -> Vec<(String, i64)> {
@@ -159,6 +183,7 @@ impl Keeper {
         loop {
             let current = read(&self.state).as_ref().map(|s| s.kept.versions.clone());
             if current.as_ref() == Some(&self.versions_now()) {
+                self.save_if_due().await;
                 tokio::time::sleep(POLL).await;
                 continue;
             }
@@ -188,6 +213,17 @@ impl Keeper {
         let previous = read(&self.state).clone();
         let tenants = self.tenant_settings().await?;
         let Some(previous) = previous else {
+            // At start: the saved parts, caught up from their label by the
+            // next rounds; everything from the facts when there are none.
+            match self.load().await {
+                Ok(Some(state)) => {
+                    *write(&self.state) = Some(Arc::new(state));
+                    lock(&self.stats).loaded = true;
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("the saved report parts are not used: {e:#}"),
+            }
             let kept = self.build_all(now).await?;
             *write(&self.state) = Some(Arc::new(State {
                 kept: Arc::new(kept),
@@ -283,6 +319,71 @@ impl Keeper {
         Ok(())
     }
 
+    /// The saved parts, when they fit the facts served (their label no
+    /// newer than the versions served now).
+    async fn load(&self) -> Result<Option<State>> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let mut schemas = HashMap::new();
+        for grain in Grain::ALL {
+            let sql = format!(
+                "SELECT * FROM {}",
+                grain.sql(&self.settings, "FALSE", "TRUE")
+            );
+            let frame = self.engine.sql(&sql).await?;
+            schemas.insert(grain, Arc::new(frame.schema().as_arrow().clone()));
+        }
+        let Some((kept, label)) =
+            super::parts_store::load(store, &self.fingerprint, &schemas).await?
+        else {
+            return Ok(None);
+        };
+        let now: HashMap<String, i64> = self.versions_now().into_iter().collect();
+        let fits = kept.versions.len() == now.len()
+            && kept
+                .versions
+                .iter()
+                .all(|(t, v)| now.get(t).is_some_and(|n| v <= n));
+        if !fits {
+            return Ok(None);
+        }
+        *lock(&self.saved) = Some((kept.versions.clone(), Instant::now()));
+        Ok(Some(State {
+            kept: Arc::new(kept),
+            tenants: label.tenants,
+        }))
+    }
+
+    /// Saves the kept parts when they changed since the last save and that
+    /// was at least [`super::parts_store::SAVE_EVERY`] ago (the first build
+    /// at once). A failed save is logged and tried again later.
+    async fn save_if_due(&self) {
+        let Some(store) = &self.store else { return };
+        let Some(state) = read(&self.state).clone() else {
+            return;
+        };
+        let due = match &*lock(&self.saved) {
+            None => true,
+            Some((versions, at)) => {
+                *versions != state.kept.versions && at.elapsed() >= super::parts_store::SAVE_EVERY
+            }
+        };
+        if !due {
+            return;
+        }
+        let label = super::parts_store::Label {
+            versions: state.kept.versions.clone(),
+            tenants: state.tenants.clone(),
+            fingerprint: self.fingerprint.clone(),
+        };
+        match super::parts_store::save(store, &state.kept, &label).await {
+            Ok(()) => lock(&self.stats).saves += 1,
+            Err(e) => tracing::warn!("cannot save the report parts: {e:#}"),
+        }
+        *lock(&self.saved) = Some((state.kept.versions.clone(), Instant::now()));
+    }
+
     /// Every tenant's parts from the facts.
     async fn build_all(&self, versions: Vec<(String, i64)>) -> Result<Kept> {
         let mut rows = HashMap::new();
@@ -355,7 +456,7 @@ impl Keeper {
     ) -> Result<Option<Vec<(String, NaiveDate)>>> {
         let columns: &[&str] = match live.table {
             Table::Leads => &["tenant", "created_at"],
-            Table::RatingRequests | Table::Ratings => &["tenant", "lead_id"],
+            Table::RatingRequests | Table::Ratings | Table::LeadNotes => &["tenant", "lead_id"],
             Table::RatingModerations => &["tenant", "rating_id"],
             _ => return Ok(Some(Vec::new())),
         };
@@ -391,7 +492,7 @@ impl Keeper {
                              local_time(c.created_at, coalesce(t.timezone, 'UTC'))) AS day \
                              FROM keeper_changed c LEFT JOIN tenants t ON t.tenant = c.tenant"
                 .to_string(),
-            Table::RatingRequests | Table::Ratings => format!(
+            Table::RatingRequests | Table::Ratings | Table::LeadNotes => format!(
                 "SELECT DISTINCT b.tenant, date_trunc('day', b.created_local) AS day \
                  FROM {base} b JOIN keeper_changed c ON c.tenant = b.tenant AND c.lead_id = b.lead_id"
             ),
@@ -491,8 +592,18 @@ fn without_days(
     Ok(filter_record_batch(batch, &keep)?)
 }
 
+/// The SQL files and the settings that compute the parts, hashed.
+fn fingerprint(settings: &ReportSettings) -> String {
+    let mut text = format!("parts 1|{:?}|", settings.short_abandon_seconds);
+    for (name, sql) in crate::engine::sql::FILES {
+        text.push_str(name);
+        text.push_str(sql);
+    }
+    format!("{:016x}", twox_hash::XxHash64::oneshot(0, text.as_bytes()))
+}
+
 /// `batch` split by its `tenant` column.
-fn by_tenant(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>> {
+pub(super) fn by_tenant(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>> {
     let tenants = cast(
         batch
             .column_by_name("tenant")
@@ -546,13 +657,16 @@ impl StatsTable {
         for name in [
             "day_rows",
             "hour_rows",
+            "tag_rows",
             "rounds",
             "full_builds",
             "days_recomputed",
             "last_round_ms",
+            "saves",
         ] {
             fields.push(Field::new(name, DataType::Int64, false));
         }
+        fields.push(Field::new("loaded", DataType::Boolean, false));
         fields.push(Field::new("last_error", DataType::Utf8, true));
         StatsTable {
             keeper,
@@ -580,20 +694,24 @@ impl datafusion::catalog::TableProvider for StatsTable {
     ) -> datafusion::common::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
         use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, StringArray};
         let s = self.keeper.stats();
-        let (day, hour) = self.keeper.rows();
+        let rows = self.keeper.rows();
         let mut columns: Vec<ArrayRef> = vec![Arc::new(BooleanArray::from(vec![
             self.keeper.fresh().is_some(),
         ]))];
+        let row = |i: usize| rows.get(i).copied().unwrap_or(0) as u64;
         for v in [
-            day as u64,
-            hour as u64,
+            row(0),
+            row(1),
+            row(2),
             s.rounds,
             s.full_builds,
             s.days_recomputed,
             s.last_round_ms,
+            s.saves,
         ] {
             columns.push(Arc::new(Int64Array::from(vec![v as i64])));
         }
+        columns.push(Arc::new(BooleanArray::from(vec![s.loaded])));
         columns.push(Arc::new(StringArray::from(vec![s.last_error])));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         Ok(

@@ -54,6 +54,24 @@ impl Store {
             .with_context(|| format!("cannot form the location of table {table}"))
     }
 
+    /// A table OKO derives from the model tables and keeps itself (the
+    /// report parts, [`crate::live::parts`]): the folder `name` under the
+    /// root, beside the model tables. Loaded when it exists; otherwise a
+    /// handle whose first write creates it.
+    pub async fn derived(&self, name: &str) -> Result<DeltaTable> {
+        let url = self
+            .root
+            .join(&format!("{name}/"))
+            .with_context(|| format!("cannot form the location of {name}"))?;
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create the folder {}", path.display()))?;
+        }
+        self.open_url(&url)
+            .await
+            .with_context(|| format!("cannot open {name} at {url}"))
+    }
+
     /// Opens a table; `None` when it was never created.
     pub async fn table(&self, table: Table) -> Result<Option<DeltaTable>> {
         let url = self.table_url(table)?;

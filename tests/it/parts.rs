@@ -33,6 +33,11 @@ const REPORTS: &[&str] = &[
     "SELECT * FROM cc_hour_of_day('2025-01-01', '2025-03-01', 'chats')",
     "SELECT * FROM cc_day_of_week('2025-01-01', '2025-03-01')",
     "SELECT * FROM cc_manual('2025-01-01', '2025-03-01', 'day')",
+    "SELECT * FROM cc_tags('2025-01-01', '2025-03-01', 'week')",
+    "SELECT * FROM cc_tags('2025-01-01', '2025-03-01', 'day', 'calls', '', 'm101')",
+    "SELECT * FROM cc_tag_hours('2025-01-01', '2025-03-01', 'chats', 'Спам')",
+    "SELECT * FROM cc_tags",
+    "SELECT * FROM cc_tag_hours",
     "SELECT * FROM manager_report_month",
     "SELECT * FROM summary_week",
     "SELECT * FROM cc_daily",
@@ -199,6 +204,12 @@ async fn kept_parts_follow_every_kind_of_change_exactly() {
             "a late rating of an old lead",
             "INSERT INTO ratings (tenant, rating_id, lead_id, score, received_at) \
              VALUES ('okna', 'PR1', 'P1', 2, '2025-02-20 10:00:00+00')"
+                .to_string(),
+        ),
+        (
+            "a note with a tag on an old lead",
+            "INSERT INTO lead_notes (tenant, lead_id, tag, comment) \
+             VALUES ('okna', 'P1', 'жалоба', 'test'), ('okna', 'P2', ' цена ', NULL)"
                 .to_string(),
         ),
         (
@@ -442,5 +453,59 @@ async fn random_change_sequences_keep_the_parts_exact() {
         fresh(&kept).await;
         same_reports(&kept, &raw, &format!("seed {seed}")).await;
     }
+    drop(server);
+}
+
+/// The keeper's counters after a restart: whether the saved parts were
+/// loaded, and the full builds.
+async fn loaded(c: &Client) -> (bool, i64) {
+    let r = rows(c, "SELECT loaded, full_builds, saves FROM oko_report_parts").await;
+    (
+        r[0][0].as_deref() == Some("t"),
+        r[0][1].as_deref().unwrap().parse().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_parts_spare_a_restart_the_full_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = generated_store(dir.path(), "3000");
+    let config = users_config(dir.path(), "", &[("admin", "admin", None)]);
+    let config = config.to_str().unwrap().to_string();
+    let server = start(&["--config", &config, "--store", &store]);
+    let (kept, _) = sessions(server.port).await;
+    fresh(&kept).await;
+    // The first build is saved at once, beside the facts.
+    let started = Instant::now();
+    while rows(&kept, "SELECT saves FROM oko_report_parts").await[0][0].as_deref() == Some("0") {
+        assert!(started.elapsed() < Duration::from_secs(30), "not saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for grain in ["report_parts_day", "report_parts_hour"] {
+        assert!(
+            Path::new(&store).join(grain).join("_delta_log").is_dir(),
+            "{grain} saved"
+        );
+    }
+    // A change after the save (not saved yet: saves are a minute apart).
+    kept.batch_execute(
+        "INSERT INTO leads (tenant, lead_id, channel, direction, manager_id, created_at, \
+         answered_at) VALUES ('okna', 'R1', 'call', 'in', 'm101', '2025-01-20 10:00:00+00', \
+         '2025-01-20 10:00:05+00')",
+    )
+    .await
+    .unwrap();
+    fresh(&kept).await;
+    drop(kept);
+    assert!(server.stop(), "the server stops");
+
+    // Restarted: the saved parts, caught up with the insert, no full build.
+    let server = start(&["--config", &config, "--store", &store]);
+    let (kept, raw) = sessions(server.port).await;
+    let (_, full, days) = fresh(&kept).await;
+    assert_eq!(loaded(&kept).await, (true, 0), "loaded, not built");
+    assert_eq!(full, 0);
+    assert!(days >= 1, "the insert's day recomputed");
+    same_reports(&kept, &raw, "after a restart").await;
     drop(server);
 }
