@@ -131,7 +131,10 @@ pub struct Kept {
     /// Version of each fact table the parts read (by table name).
     pub versions: Versions,
     /// Rows by grain and tenant.
-    pub rows: HashMap<(Grain, String), RecordBatch>,
+    /// Each in batches of at most [`BATCH_ROWS`] rows with buffers of their
+    /// own ([`pack`]): a scan's operators count the memory of the batches
+    /// they hold, and a slice of one large batch counts as all of it.
+    pub rows: HashMap<(Grain, String), Vec<RecordBatch>>,
 }
 
 impl Kept {
@@ -139,9 +142,30 @@ impl Kept {
         self.rows
             .iter()
             .filter(|((g, _), _)| *g == grain)
-            .map(|(_, b)| b.num_rows())
+            .flat_map(|(_, b)| b.iter().map(RecordBatch::num_rows))
             .sum()
     }
+}
+
+/// Rows per kept batch.
+pub const BATCH_ROWS: usize = 8192;
+
+/// `batches` as batches of at most [`BATCH_ROWS`] rows, each with buffers
+/// of its own (copied, not sliced); no empty batch.
+pub fn pack(batches: &[RecordBatch]) -> datafusion::arrow::error::Result<Vec<RecordBatch>> {
+    use datafusion::arrow::compute::concat_batches;
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let all = concat_batches(&first.schema(), batches)?;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < all.num_rows() {
+        let n = BATCH_ROWS.min(all.num_rows() - at);
+        out.push(concat_batches(&all.schema(), [&all.slice(at, n)])?);
+        at += n;
+    }
+    Ok(out)
 }
 
 /// What keeps the parts (the server's [`crate::live::parts::Keeper`]),
@@ -250,7 +274,8 @@ impl TableProvider for PartsTable {
                 .filter(|((g, t), _)| {
                     *g == self.grain && tenants.as_ref().is_none_or(|list| list.contains(t))
                 })
-                .map(|(_, b)| RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()))
+                .flat_map(|(_, b)| b.iter())
+                .map(|b| RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()))
                 .collect::<Result<_, _>>()?;
             return Ok(MemorySourceConfig::try_new_exec(
                 &[batches],

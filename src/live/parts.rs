@@ -27,14 +27,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
+use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::LiveTable;
 use crate::config::ReportSettings;
-use crate::engine::parts::{Grain, KeepsParts, Kept, Versions, lead_prefilter};
+use crate::engine::parts::{Grain, KeepsParts, Kept, Versions, lead_prefilter, pack};
 use crate::model::Table;
 
 /// The fact tables the parts are computed from.
@@ -293,18 +293,19 @@ impl Keeper {
             for grain in Grain::ALL {
                 let fresh = self.compute(grain, &prefilter, &filter).await?;
                 let key = (grain, tenant.clone());
-                let kept_rows = match (days, rows.get(&key)) {
-                    (Some(days), Some(old)) => Some(without_days(grain, old, days)?),
-                    _ => None,
+                let mut parts: Vec<RecordBatch> = match (days, rows.get(&key)) {
+                    (Some(days), Some(old)) => old
+                        .iter()
+                        .map(|b| without_days(grain, b, days))
+                        .collect::<Result<_>>()?,
+                    _ => Vec::new(),
                 };
-                let mut parts: Vec<RecordBatch> = kept_rows.into_iter().collect();
                 parts.extend(fresh);
-                let parts: Vec<RecordBatch> =
-                    parts.into_iter().filter(|b| b.num_rows() > 0).collect();
+                let parts = pack(&parts)?;
                 if parts.is_empty() {
                     rows.remove(&key);
                 } else {
-                    rows.insert(key, concat_batches(&parts[0].schema(), &parts)?);
+                    rows.insert(key, parts);
                 }
             }
         }
@@ -399,10 +400,7 @@ impl Keeper {
         }
         let rows = rows
             .into_iter()
-            .map(|(k, parts)| {
-                let batch = concat_batches(&parts[0].schema(), &parts)?;
-                Ok((k, batch))
-            })
+            .map(|(k, parts)| Ok((k, pack(&parts)?)))
             .collect::<Result<HashMap<_, _>>>()?;
         Ok(Kept { versions, rows })
     }

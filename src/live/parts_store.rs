@@ -48,8 +48,10 @@ pub async fn save(store: &Store, kept: &Kept, label: &Label) -> Result<()> {
         let batches: Vec<RecordBatch> = kept
             .rows
             .iter()
-            .filter(|((g, _), b)| *g == grain && b.num_rows() > 0)
-            .map(|(_, b)| to_storage(b))
+            .filter(|((g, _), _)| *g == grain)
+            .flat_map(|(_, b)| b.iter())
+            .filter(|b| b.num_rows() > 0)
+            .map(to_storage)
             .collect::<Result<_>>()?;
         if batches.is_empty() {
             continue;
@@ -116,12 +118,7 @@ pub async fn load(
     let Some(label) = label else { return Ok(None) };
     let rows = rows
         .into_iter()
-        .map(|(k, parts): (_, Vec<RecordBatch>)| {
-            Ok((
-                k,
-                datafusion::arrow::compute::concat_batches(&parts[0].schema(), &parts)?,
-            ))
-        })
+        .map(|(k, parts): (_, Vec<RecordBatch>)| Ok((k, crate::engine::parts::pack(&parts)?)))
         .collect::<Result<HashMap<_, _>>>()?;
     Ok(Some((
         Kept {
