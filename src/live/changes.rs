@@ -182,3 +182,107 @@ fn empty(table: Table, columns: &[&str]) -> RecordBatch {
         .collect();
     RecordBatch::new_empty(Arc::new(Schema::new(fields)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreConfig;
+    use crate::store::Store;
+    use datafusion::arrow::array::{Int32Array, StringArray, TimestampMicrosecondArray};
+    use datafusion::prelude::{col, lit};
+
+    fn ratings(ids: &[&str], scores: &[i32]) -> RecordBatch {
+        let n = ids.len();
+        let model = Table::Ratings.schema();
+        RecordBatch::try_new(
+            model.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["t"; n])),
+                Arc::new(StringArray::from(ids.to_vec())),
+                Arc::new(StringArray::from(
+                    ids.iter().map(|i| format!("L{i}")).collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(vec![None::<&str>; n])),
+                Arc::new(Int32Array::from(scores.to_vec())),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![1_700_000_000_000_000i64; n])
+                        .with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn ids(batch: &RecordBatch) -> Vec<String> {
+        let c = cast(batch.column(1), &DataType::Utf8).unwrap();
+        let mut v: Vec<String> = c
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[tokio::test]
+    async fn a_rewrite_counts_only_the_rows_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig {
+            url: dir.path().display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        let delta = store.table_or_create(Table::Ratings).await.unwrap();
+        let start = delta.version().unwrap() as i64;
+        let delta = delta
+            .write(vec![ratings(&["a", "b", "c", "d"], &[5, 4, 3, 2])])
+            .await
+            .unwrap();
+        let log = delta.log_store();
+        let columns = ["tenant", "rating_id"];
+        let v1 = delta.version().unwrap() as i64;
+        let added = changed_rows(&log, Table::Ratings, start, v1, &columns)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&added), ["a", "b", "c", "d"]);
+        // A delete rewrites the file: b and c carried over, not changed.
+        let (delta, _) = crate::store::write::delete(
+            delta,
+            Table::Ratings,
+            col("rating_id").in_list(vec![lit("a"), lit("d")], false),
+            "test",
+            "test",
+        )
+        .await
+        .unwrap();
+        let v2 = delta.version().unwrap() as i64;
+        let deleted = changed_rows(&log, Table::Ratings, v1, v2, &columns)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&deleted), ["a", "d"]);
+        // Over both commits: a and d were added and removed (no net
+        // change), b and c were added.
+        let net = changed_rows(&log, Table::Ratings, start, v2, &columns)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&net), ["b", "c"]);
+        // A vacuum removes the deleted file: the changes are unreadable.
+        delta
+            .vacuum()
+            .with_retention_period(chrono::Duration::zero())
+            .with_enforce_retention_duration(false)
+            .await
+            .unwrap();
+        assert!(
+            changed_rows(&log, Table::Ratings, v1, v2, &columns)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
