@@ -23,7 +23,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider, view::ViewTable};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{ScalarValue, plan_err};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::context::SessionState;
@@ -33,7 +33,7 @@ use datafusion::prelude::SessionContext;
 
 use super::reports::{fill, period_sources, quote};
 use super::sql;
-use super::table_functions::{ReportExec, report_state, tenant_values};
+use super::table_functions::{plan_report, query_tenants, report_state};
 use crate::config::ReportSettings;
 
 const PARTS_DAY: &str = sql::at("parts_day.sql");
@@ -260,13 +260,7 @@ impl TableProvider for PartsTable {
             return plan_err!("{} needs an OKO session", self.grain.table());
         };
         // Tenants every filter allows (and the catalog's own).
-        let mut tenants: Option<Vec<String>> = self.tenant.clone().map(|t| vec![t]);
-        for values in filters.iter().filter_map(tenant_values) {
-            tenants = Some(match tenants {
-                None => values,
-                Some(t) => t.into_iter().filter(|v| values.contains(v)).collect(),
-            });
-        }
+        let tenants = query_tenants(self.tenant.clone().map(|t| vec![t]), filters);
         if let Some(kept) = self.kept(state) {
             let batches: Vec<RecordBatch> = kept
                 .rows
@@ -290,12 +284,7 @@ impl TableProvider for PartsTable {
             "SELECT * FROM {}",
             self.grain.sql(&self.settings, &prefilter, "TRUE")
         );
-        let state = report_state(state);
-        let plan = state.create_logical_plan(&sql).await?;
-        let input = ViewTable::new(plan, Some(sql))
-            .scan(&state, projection, filters, limit)
-            .await?;
-        Ok(Arc::new(ReportExec::new(self.grain.table(), input)))
+        plan_report(self.grain.table(), state, sql, projection, filters, limit).await
     }
 }
 

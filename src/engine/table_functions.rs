@@ -266,32 +266,60 @@ impl TableProvider for ReportTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        // Tenants every filter allows (filters are ANDed).
-        let mut tenants: Option<Vec<String>> = None;
-        for values in filters.iter().filter_map(tenant_values) {
-            tenants = Some(match tenants {
-                None => values,
-                Some(t) => t.into_iter().filter(|v| values.contains(v)).collect(),
-            });
-        }
+        let tenants = query_tenants(None, filters);
         let sql = self.function.render(&self.args, tenants.as_deref())?;
         let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{} needs an OKO session", self.function.kind.name());
         };
-        let mut state = report_state(state);
-        let optimizer = &mut state.config_mut().options_mut().optimizer;
-        optimizer.hash_join_single_partition_threshold_rows = optimizer
-            .hash_join_single_partition_threshold_rows
-            .max(REPORT_JOIN_COLLECT_ROWS);
-        optimizer.hash_join_single_partition_threshold = optimizer
-            .hash_join_single_partition_threshold
-            .max(REPORT_JOIN_COLLECT_BYTES);
-        let plan = state.create_logical_plan(&sql).await?;
-        let input = ViewTable::new(plan, Some(sql))
-            .scan(&state, projection, filters, limit)
-            .await?;
-        Ok(Arc::new(ReportExec::new(self.function.kind.name(), input)))
+        plan_report(
+            self.function.kind.name(),
+            state,
+            sql,
+            projection,
+            filters,
+            limit,
+        )
+        .await
     }
+}
+
+/// The tenants `base` (None: any) and every `tenant = …` / `tenant IN (…)`
+/// filter allow (filters are ANDed); `None`: no restriction.
+pub(super) fn query_tenants(base: Option<Vec<String>>, filters: &[Expr]) -> Option<Vec<String>> {
+    let mut tenants = base;
+    for values in filters.iter().filter_map(tenant_values) {
+        tenants = Some(match tenants {
+            None => values,
+            Some(t) => t.into_iter().filter(|v| values.contains(v)).collect(),
+        });
+    }
+    tenants
+}
+
+/// The physical plan of a report's SQL in the calling session (read the
+/// engine's way, [`report_state`]; its joins' build sides collected once),
+/// wrapped in a [`ReportExec`] named `name`.
+pub(super) async fn plan_report(
+    name: &'static str,
+    state: &SessionState,
+    sql: String,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+    let mut state = report_state(state);
+    let optimizer = &mut state.config_mut().options_mut().optimizer;
+    optimizer.hash_join_single_partition_threshold_rows = optimizer
+        .hash_join_single_partition_threshold_rows
+        .max(REPORT_JOIN_COLLECT_ROWS);
+    optimizer.hash_join_single_partition_threshold = optimizer
+        .hash_join_single_partition_threshold
+        .max(REPORT_JOIN_COLLECT_BYTES);
+    let plan = state.create_logical_plan(&sql).await?;
+    let input = ViewTable::new(plan, Some(sql))
+        .scan(&state, projection, filters, limit)
+        .await?;
+    Ok(Arc::new(ReportExec::new(name, input)))
 }
 
 /// The physical plan of a report call, already optimised. It shows the
