@@ -116,15 +116,18 @@ enum Affected {
 
 impl Keeper {
     /// A keeper over the server's live tables (none kept until the first
-    /// round of [`Keeper::keep`]).
+    /// round of [`Keeper::keep`]). Its queries run in the server's
+    /// `runtime`: their memory counts in the same pool as the clients'.
     pub async fn new(
         tables: &[Arc<LiveTable>],
         settings: &ReportSettings,
         store: Option<crate::store::Store>,
+        runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
     ) -> Result<Arc<Keeper>> {
-        let engine = SessionContext::new_with_config(
+        let engine = SessionContext::new_with_config_rt(
             datafusion::prelude::SessionConfig::new()
                 .with_default_catalog_and_schema(crate::engine::CATALOG, "public"),
+            runtime,
         );
         oko_udfs::register_all(&engine);
         for live in tables {

@@ -138,7 +138,13 @@ impl Shared {
             runtime.memory_pool.clone(),
             tables.clone(),
         ));
-        let parts = crate::live::parts::Keeper::new(&tables, settings, Some(store.clone())).await?;
+        let parts = crate::live::parts::Keeper::new(
+            &tables,
+            settings,
+            Some(store.clone()),
+            runtime.clone(),
+        )
+        .await?;
         let catalog = build_catalog(
             &runtime,
             settings,
