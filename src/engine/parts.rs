@@ -408,18 +408,26 @@ pub fn lead_prefilter(
             quote(&utc.format("%Y-%m").to_string())
         ));
     }
-    if let Some(tenants) = tenants {
-        let list: Vec<String> = tenants.iter().map(|t| quote(t)).collect();
-        filter.push(if list.is_empty() {
-            "FALSE".to_string()
-        } else {
-            format!("l.tenant IN ({})", list.join(", "))
-        });
+    if tenants.is_some() {
+        filter.push(tenant_condition("l", tenants));
     }
     if filter.is_empty() {
         "TRUE".to_string()
     } else {
         filter.join(" AND ")
+    }
+}
+
+/// `<alias>.tenant IN (…)` for a list of tenants (`FALSE` for none), `TRUE`
+/// without a list.
+pub fn tenant_condition(alias: &str, tenants: Option<&[String]>) -> String {
+    match tenants {
+        None => "TRUE".to_string(),
+        Some([]) => "FALSE".to_string(),
+        Some(list) => {
+            let list: Vec<String> = list.iter().map(|t| quote(t)).collect();
+            format!("{alias}.tenant IN ({})", list.join(", "))
+        }
     }
 }
 

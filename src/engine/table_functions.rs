@@ -22,7 +22,7 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion::prelude::SessionContext;
 
-use super::parts::{Grain, lead_prefilter};
+use super::parts::{Grain, lead_prefilter, tenant_condition};
 use super::reports::*;
 use crate::config::ReportSettings;
 
@@ -400,7 +400,7 @@ impl ExecutionPlan for ReportExec {
 
 /// The tenants a filter keeps, when it is `tenant = 'x'` (either way round)
 /// or `tenant IN ('x', …)`; `None` for any other filter.
-pub(super) fn tenant_values(expr: &Expr) -> Option<Vec<String>> {
+fn tenant_values(expr: &Expr) -> Option<Vec<String>> {
     fn is_tenant(e: &Expr) -> bool {
         match e {
             Expr::Column(c) => c.name == "tenant",
@@ -499,14 +499,7 @@ impl ReportFunction {
         }
         let prefilter = lead_prefilter(Some(from), Some(to), tenants);
         // The query's tenants, on the kept parts.
-        let tenant_filter = match tenants {
-            None => "TRUE".to_string(),
-            Some([]) => "FALSE".to_string(),
-            Some(list) => {
-                let list: Vec<String> = list.iter().map(|t| quote(t)).collect();
-                format!("f.tenant IN ({})", list.join(", "))
-            }
-        };
+        let tenant_filter = tenant_condition("f", tenants);
         if kind.grain_first() || matches!(kind, Report::CcProfile(_) | Report::CcTagHours) {
             let unit = match arg(2).as_deref() {
                 _ if !kind.grain_first() => "day",

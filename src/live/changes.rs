@@ -8,8 +8,9 @@
 //! `DELETE`, an `UPDATE`, a load's correction) that carries a row over
 //! unchanged does not count it. Compaction (`dataChange: false`) changes no
 //! row and is skipped. Removed files are still in storage until a vacuum;
-//! when one is gone, or the log itself was cleaned up, the answer is
-//! `None` and the caller recomputes everything.
+//! when one is gone, or the log itself was cleaned up, or the change is too
+//! large to hold row by row ([`MAX_CHANGED_BYTES`]: a big load), the answer
+//! is `None` and the caller recomputes everything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,12 +31,20 @@ use crate::model::Table;
 struct FileAction {
     path: String,
     partition: HashMap<String, Option<String>>,
+    /// Its size in bytes, as the log records it (0 when it does not).
+    size: u64,
 }
+
+/// The most Parquet bytes read to find what a range of commits changed.
+/// A bigger change (a large load, a rewrite of many months) is answered
+/// `None`, and the caller recomputes everything — in the query memory pool,
+/// spilling when it must — instead of holding every changed row here.
+pub const MAX_CHANGED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The rows commits `from+1 ..= to` of `table` changed (added or removed,
 /// net), as `columns` (partition columns included), or `None` when the log
-/// or a file it names can no longer be read, or a commit changed the
-/// table's metadata.
+/// or a file it names can no longer be read, a commit changed the table's
+/// metadata, or the files hold more than [`MAX_CHANGED_BYTES`].
 pub async fn changed_rows(
     log: &LogStoreRef,
     table: Table,
@@ -75,9 +84,15 @@ pub async fn changed_rows(
                     .iter()
                     .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string)))
                     .collect();
-                let entry = net
-                    .entry(path.clone())
-                    .or_insert((0, FileAction { path, partition }));
+                let size = a.get("size").and_then(|v| v.as_u64()).unwrap_or(0);
+                let entry = net.entry(path.clone()).or_insert((
+                    0,
+                    FileAction {
+                        path,
+                        partition,
+                        size,
+                    },
+                ));
                 entry.0 += sign;
             }
         }
@@ -85,6 +100,11 @@ pub async fn changed_rows(
     let files: Vec<(i64, FileAction)> = net.into_values().filter(|(n, _)| *n != 0).collect();
     if files.is_empty() {
         return Ok(Some(empty(table, columns)));
+    }
+    let bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
+    if bytes > MAX_CHANGED_BYTES {
+        tracing::info!(%table, bytes, "a change too large to read row by row");
+        return Ok(None);
     }
     let store = log.object_store(None);
     let model = crate::store::write::nullable_schema(table);
