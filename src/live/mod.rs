@@ -25,6 +25,7 @@
 pub mod changes;
 pub mod delete;
 pub mod insert;
+pub mod key_filter;
 pub mod parts;
 pub mod parts_store;
 pub mod provider;

@@ -1,5 +1,6 @@
 //! A live table as DataFusion sees it: scans of the served snapshot (with
-//! the filters that are small enough pushed into the Delta scan), and
+//! the filters that are small enough pushed into the Delta scan, and a
+//! join's keys passed on past the partition columns: [`KeyFilterExec`]), and
 //! `INSERT`/`UPDATE`/`DELETE` plans that end in the table's sinks.
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use super::delete::DeleteSink;
 use super::insert::InsertSink;
+use super::key_filter::KeyFilterExec;
 use super::table::LiveTable;
 use super::update::UpdateSink;
 use crate::auth::Principal;
@@ -132,7 +134,14 @@ impl TableProvider for LiveTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
-        self.provider().scan(state, projection, &small, limit).await
+        let scan = self
+            .provider()
+            .scan(state, projection, &small, limit)
+            .await?;
+        Ok(match self.table.partition_columns() {
+            [] => scan,
+            partitions => Arc::new(KeyFilterExec::new(scan, partitions)),
+        })
     }
 }
 

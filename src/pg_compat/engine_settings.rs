@@ -57,6 +57,7 @@ const ALLOWED: &[(&str, Kind)] = &[
     ("optimizer.repartition_windows", Kind::Bool),
     ("optimizer.repartition_file_scans", Kind::Bool),
     ("optimizer.enable_round_robin_repartition", Kind::Bool),
+    ("optimizer.enable_join_dynamic_filter_pushdown", Kind::Bool),
     ("explain.logical_plan_only", Kind::Bool),
     ("explain.physical_plan_only", Kind::Bool),
     ("explain.show_schema", Kind::Bool),
