@@ -59,7 +59,9 @@ pub struct ServerConfig {
     /// for itself: PostgreSQL has no default limit, but one analyst's
     /// runaway query must not hold a shared server's cores for hours.
     pub statement_timeout_s: u64,
-    /// How often the server looks for new commits, in milliseconds.
+    /// How often the server looks for new commits, in milliseconds: with
+    /// several replicas over one store, a row committed on one is served by
+    /// the others within this (plus the time to read the new commit).
     pub refresh_ms: u64,
     /// Connections served at once; one more gets SQLSTATE 53300.
     pub max_connections: usize,
@@ -87,6 +89,18 @@ pub struct ServerConfig {
     /// `memory_limit_mb`); 0 turns it off. A statement's result is kept
     /// until a table it read has a new commit ([`crate::server::result_cache`]).
     pub result_cache_mb: usize,
+    /// Whether this replica takes part in the sender lease
+    /// ([`crate::lease`]): of the replicas over one store, the one holding
+    /// it sends notifications and scheduled deliveries and saves the report
+    /// parts. `false`: this replica never does (it serves only).
+    pub sender: bool,
+    /// This replica's name in the lease (default: the host name and the
+    /// listening port). A replica restarted under its name takes its lease
+    /// back at once; two live replicas must not share one.
+    pub replica: Option<String>,
+    /// How long a lease term lasts, in seconds: a replica that dies stops
+    /// sending, and another takes over, within this (and a third of it).
+    pub lease_ttl_s: u64,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +119,9 @@ impl Default for ServerConfig {
             authentication_timeout_s: 30,
             compact_after_inserts: 200,
             result_cache_mb: 256,
+            sender: true,
+            replica: None,
+            lease_ttl_s: 15,
         }
     }
 }
@@ -208,13 +225,31 @@ impl Config {
             }
             None => Config::default(),
         };
-        config.apply_env(|k| std::env::var(k).ok());
+        config.apply_env(|k| std::env::var(k).ok())?;
         Ok(config)
     }
 
-    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(v) = var("OKO_LISTEN") {
             self.server.listen = v;
+        }
+        let server = &mut self.server;
+        for (key, slot) in [
+            ("OKO_REFRESH_MS", &mut server.refresh_ms),
+            ("OKO_LEASE_TTL_S", &mut server.lease_ttl_s),
+        ] {
+            if let Some(v) = var(key) {
+                *slot = v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{key} must be a whole number, not {v:?}"))?;
+            }
+        }
+        if let Some(v) = var("OKO_SENDER") {
+            server.sender = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("OKO_REPLICA") {
+            server.replica = Some(v);
         }
         let s = &mut self.store;
         if let Some(v) = var("OKO_STORE") {
@@ -233,6 +268,7 @@ impl Config {
         if let Some(v) = var("OKO_S3_ALLOW_HTTP") {
             s.s3_allow_http = Some(matches!(v.as_str(), "1" | "true" | "yes"));
         }
+        Ok(())
     }
 }
 
@@ -350,8 +386,16 @@ mod tests {
         c.apply_env(|k| match k {
             "OKO_STORE" => Some("s3://b/p".into()),
             "OKO_S3_ENDPOINT" => Some("http://127.0.0.1:5000".into()),
+            "OKO_REFRESH_MS" => Some("200".into()),
+            "OKO_SENDER" => Some("false".into()),
+            "OKO_REPLICA" => Some("oko-2".into()),
             _ => None,
-        });
+        })
+        .unwrap();
+        assert_eq!(c.server.refresh_ms, 200);
+        assert!(!c.server.sender);
+        assert_eq!(c.server.replica.as_deref(), Some("oko-2"));
+        assert_eq!(c.server.lease_ttl_s, 15);
         assert_eq!(c.store.url, "s3://b/p");
         let o = c.store.storage_options();
         assert_eq!(o["AWS_ALLOW_HTTP"], "true");

@@ -12,6 +12,7 @@
 //! | [`config`] | the TOML configuration, `OKO_*` variables |
 //! | [`sqlstate`] | SQLSTATE codes, and errors that carry one through DataFusion |
 //! | [`durable`] | a local store folder whose writes are fsynced before they are acknowledged |
+//! | [`lease`] | one sender among several replicas over one store: a lease kept in the store |
 //! | [`store`] | Delta tables under one URL (local folder or S3); writing to them (commit, delete, compact) |
 //! | [`ingest`] | loading CSV / JSON lines / Parquet exports: mapping, validation, one commit per load |
 //! | [`generate`] | a deterministic, realistic export set for demos, tests and benchmarks |
@@ -37,6 +38,7 @@ pub mod durable;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
+pub mod lease;
 pub mod lifecycle;
 pub mod live;
 pub mod model;

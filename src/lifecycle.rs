@@ -529,10 +529,16 @@ const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 /// `oko serve`'s retention: applies the stored periods at once, then again
 /// whenever a tenant's local date has moved on (checked every minute), so
 /// each tenant's cutoff follows its own midnight. A failure is logged and
-/// tried again an hour later; it never stops the server. The server's
+/// tried again an hour later; it never stops the server. Of several
+/// replicas over one store, only the one holding `lease` applies it (from
+/// the moment it takes the lease). The server's
 /// tables see the deletions at their next refresh, as they see any commit
 /// of another process.
-pub async fn apply_retention_daily(store: Store, tenants: BTreeMap<String, TenantSettings>) {
+pub async fn apply_retention_daily(
+    store: Store,
+    tenants: BTreeMap<String, TenantSettings>,
+    lease: std::sync::Arc<crate::lease::Lease>,
+) {
     const USER: &str = "oko serve";
     let mut kept_from_date: BTreeMap<String, chrono::NaiveDate> = BTreeMap::new();
     // Each tenant's zone as its last run found it, so the minute's check
@@ -543,6 +549,12 @@ pub async fn apply_retention_daily(store: Store, tenants: BTreeMap<String, Tenan
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Of several replicas over the store, the one holding the lease
+        // applies retention ([`crate::lease`]).
+        if lease.holding().is_none() {
+            tick.reset_after(std::time::Duration::from_secs(1));
+            continue;
+        }
         let now = chrono::Utc::now();
         for (tenant, days) in retention_periods(&tenants) {
             if retry_at

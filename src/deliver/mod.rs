@@ -89,6 +89,7 @@ use object_store::ObjectStore;
 use object_store::ObjectStoreExt;
 
 use crate::config::Delivery;
+use crate::lease::Lease;
 use crate::notify::webhook;
 
 use position::*;
@@ -417,6 +418,10 @@ pub struct Deliverer {
     http: reqwest::Client,
     /// Each tenant's time zone and when it was read.
     zones: HashMap<String, (Tz, DateTime<Utc>)>,
+    /// Only the replica holding it delivers ([`crate::lease`]).
+    lease: Arc<Lease>,
+    /// The lease's epoch the positions were read under.
+    epoch: Option<u64>,
 }
 
 impl Deliverer {
@@ -448,7 +453,17 @@ impl Deliverer {
             clock,
             http: webhook::client(POST_TIMEOUT)?,
             zones: HashMap::new(),
+            lease: Lease::always(),
+            epoch: None,
         })
+    }
+
+    /// Delivers only while `lease` is held (by default: always). Each time
+    /// this replica takes the lease, the positions are read again from the
+    /// store: another replica may have delivered meanwhile.
+    pub fn with_lease(mut self, lease: Arc<Lease>) -> Deliverer {
+        self.lease = lease;
+        self
     }
 
     /// Looks for due periods every `period` until `stop` is notified; a
@@ -471,6 +486,17 @@ impl Deliverer {
     pub async fn round(&mut self) -> Round {
         let mut round = Round::default();
         let now = self.clock.now();
+        let Some(epoch) = self.lease.holding() else {
+            return round;
+        };
+        if self.epoch != Some(epoch) {
+            for c in &mut self.cursors {
+                c.position = None;
+                c.failures = 0;
+                c.retry_at = now;
+            }
+            self.epoch = Some(epoch);
+        }
         for i in 0..self.cursors.len() {
             if self.cursors[i].retry_at > now {
                 continue;
@@ -539,6 +565,10 @@ impl Deliverer {
             );
         }
         for p in pending {
+            if self.lease.holding() != self.epoch {
+                // Another replica may be taking over: it delivers the rest.
+                return Ok(());
+            }
             let plan = self.cursors[i].plan.clone();
             let started = std::time::Instant::now();
             let (rows, bytes) = self.deliver(&plan, p).await.with_context(|| {

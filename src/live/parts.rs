@@ -180,13 +180,18 @@ impl Keeper {
     /// Brings the parts up to the served facts, round after round, until
     /// the task is dropped. A failed round is logged; the parts it could not
     /// bring up to date stay unused (behind the facts) and the next round
-    /// tries again.
-    pub async fn keep(self: Arc<Self>) {
+    /// tries again. Every replica keeps its parts; only the one holding
+    /// `lease` saves them: the saved tables have one writer (a save
+    /// overwrites them and vacuums at once, which would delete the files
+    /// of another replica's save under way).
+    pub async fn keep(self: Arc<Self>, lease: Arc<crate::lease::Lease>) {
         let mut failures = 0u32;
         loop {
             let current = read(&self.state).as_ref().map(|s| s.kept.versions.clone());
             if current.as_ref() == Some(&self.versions_now()) {
-                self.save_if_due().await;
+                if lease.holding().is_some() {
+                    self.save_if_due().await;
+                }
                 tokio::time::sleep(POLL).await;
                 continue;
             }

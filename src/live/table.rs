@@ -13,7 +13,6 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
 use datafusion::logical_expr::Expr;
 use deltalake::DeltaTable;
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::Mutex;
 
@@ -27,6 +26,10 @@ use tokio::sync::oneshot;
 
 /// Insert commits between the checkpoints the server writes.
 const CHECKPOINT_EVERY: u64 = 10;
+
+/// Times one group commit is checked and written again after another
+/// server committed into the table first.
+const MAX_COMMIT_ATTEMPTS: u32 = 20;
 
 /// A table provider that always scans the newest snapshot it was given.
 #[derive(Debug)]
@@ -175,51 +178,80 @@ impl LiveTable {
     async fn commit_group(&self, group: Vec<Queued>) {
         let _turn = self.writer_turn().await;
         let engine = group[0].engine.clone();
-        let mut batches = Vec::with_capacity(group.len());
-        let mut members = Vec::with_capacity(group.len());
-        for q in group {
-            batches.push(q.batch);
-            members.push((q.user, q.reply));
-        }
-        let settled = super::settle::settle(self.table, &engine, batches).await;
-        let mut accepted = Vec::new();
-        let mut users = Vec::new();
-        let mut waiting = Vec::new();
-        for (result, (user, reply)) in settled.into_iter().zip(members) {
-            match result {
-                Ok(batch) => {
-                    accepted.push(batch);
-                    users.push(user);
-                    waiting.push(reply);
+        // Each statement's rows as it sent them, its user and its answer.
+        let mut pending: Vec<(RecordBatch, String, oneshot::Sender<Result<i64>>)> = group
+            .into_iter()
+            .map(|q| (q.batch, q.user, q.reply))
+            .collect();
+        let mut attempt = 1;
+        loop {
+            let batches = pending.iter().map(|(b, _, _)| b.clone()).collect();
+            let settled = super::settle::settle(self.table, &engine, batches).await;
+            let mut accepted = Vec::new();
+            let mut still = Vec::new();
+            for (result, member) in settled.into_iter().zip(pending) {
+                match result {
+                    Ok(batch) => {
+                        accepted.push(batch);
+                        still.push(member);
+                    }
+                    Err(e) => {
+                        let _ = member.2.send(Err(e));
+                    }
+                }
+            }
+            pending = still;
+            if accepted.is_empty() {
+                return;
+            }
+            let users: Vec<String> = pending.iter().map(|(_, u, _)| u.clone()).collect();
+            let statements = accepted.len();
+            let outcome = match self.append(accepted, &users).await {
+                Ok(Some(version)) => Ok(version),
+                // Another replica committed since the snapshot the group
+                // was checked against: check it again against theirs.
+                Ok(None) if attempt < MAX_COMMIT_ATTEMPTS => {
+                    tracing::debug!(table = %self.table, attempt, "another writer committed first; checking again");
+                    attempt += 1;
+                    match self.refresh().await {
+                        Ok(_) => continue,
+                        Err(e) => Err(e),
+                    }
+                }
+                Ok(None) => Err(anyhow::anyhow!(
+                    "table {} is being written by other servers: {MAX_COMMIT_ATTEMPTS} commits \
+                     in a row lost the race; nothing was written, run it again",
+                    self.table
+                )),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(version) => {
+                    tracing::debug!(table = %self.table, statements, version, "group committed");
+                    for (_, _, reply) in pending {
+                        let _ = reply.send(Ok(version));
+                    }
                 }
                 Err(e) => {
-                    let _ = reply.send(Err(e));
+                    let message = format!("{e:#}");
+                    for (_, _, reply) in pending {
+                        let _ = reply.send(Err(DataFusionError::External(message.clone().into())));
+                    }
                 }
             }
-        }
-        if accepted.is_empty() {
             return;
-        }
-        let statements = accepted.len();
-        match self.append(accepted, &users).await {
-            Ok(version) => {
-                tracing::debug!(table = %self.table, statements, version, "group committed");
-                for reply in waiting {
-                    let _ = reply.send(Ok(version));
-                }
-            }
-            Err(e) => {
-                let message = format!("{e:#}");
-                for reply in waiting {
-                    let _ = reply.send(Err(DataFusionError::External(message.clone().into())));
-                }
-            }
         }
     }
 
     /// Appends the statements' rows as one commit and serves the new
-    /// snapshot at once. Returns the new version.
-    async fn append(&self, batches: Vec<RecordBatch>, users: &[String]) -> anyhow::Result<i64> {
+    /// snapshot at once. Returns the new version, or `None` when another
+    /// writer (another server over the same store) committed since the
+    /// snapshot the rows were checked against: nothing is written then.
+    async fn append(
+        &self,
+        batches: Vec<RecordBatch>,
+        users: &[String],
+    ) -> anyhow::Result<Option<i64>> {
         let table = self.table;
         let batch = concat_batches(&table.schema(), &batches)?;
         let batch = crate::store::write::sort_batch(batch, table)?;
@@ -229,13 +261,14 @@ impl LiveTable {
             .with_context(|| format!("cannot write to table {table}"))?
             .with_writer_properties(crate::store::write::writer_properties());
         writer.write(batch).await?;
-        let props = CommitProperties::default().with_metadata([(
-            "oko.insert".to_string(),
-            serde_json::json!({ "users": users, "rows": rows, "statements": batches.len() }),
-        )]);
-        let version = crate::store::write::commit_with(&mut writer, &mut delta, props)
-            .await
-            .with_context(|| format!("cannot commit the insert into table {table}"))?;
+        let info = serde_json::json!({ "users": users, "rows": rows, "statements": batches.len() });
+        let Some(version) =
+            crate::store::write::commit_if_latest(&mut writer, &mut delta, "oko.insert", info)
+                .await
+                .with_context(|| format!("cannot commit the insert into table {table}"))?
+        else {
+            return Ok(None);
+        };
         self.inserts_since_compaction
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         delta.update_incremental(None).await?;
@@ -251,7 +284,7 @@ impl LiveTable {
             }
         }
         self.serve(&delta).await?;
-        Ok(version)
+        Ok(Some(version))
     }
 
     /// The Delta table, held: a writer that reads stored rows and commits

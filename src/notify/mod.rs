@@ -46,6 +46,7 @@ use deltalake::DeltaTable;
 use serde::Serialize;
 
 use crate::config::Subscription;
+use crate::lease::Lease;
 use crate::live::LiveTable;
 
 use commits::*;
@@ -182,6 +183,10 @@ pub struct Notifier {
     /// The live tables the views read.
     tables: Vec<Arc<LiveTable>>,
     http: reqwest::Client,
+    /// Only the replica holding it posts ([`crate::lease`]).
+    lease: Arc<Lease>,
+    /// The lease's epoch the positions were read under.
+    epoch: Option<u64>,
 }
 
 impl Notifier {
@@ -210,7 +215,17 @@ impl Notifier {
             ctx,
             tables,
             http,
+            lease: Lease::always(),
+            epoch: None,
         })
+    }
+
+    /// Posts only while `lease` is held (by default: always). Each time
+    /// this replica takes the lease, the positions are read again from the
+    /// store: another replica may have posted meanwhile.
+    pub fn with_lease(mut self, lease: Arc<Lease>) -> Notifier {
+        self.lease = lease;
+        self
     }
 
     /// Looks for new ratings every `period` until `stop` is notified; a
@@ -233,6 +248,18 @@ impl Notifier {
     /// One pass: read the commits no ready subscription has delivered yet
     /// (a bounded number), and post to each what it wants.
     async fn round(&mut self) -> Result<()> {
+        let Some(epoch) = self.lease.holding() else {
+            return Ok(());
+        };
+        if self.epoch != Some(epoch) {
+            let now = Instant::now();
+            for c in &mut self.cursors {
+                c.position = None;
+                c.failures = 0;
+                c.retry_at = now;
+            }
+            self.epoch = Some(epoch);
+        }
         let store = self.ratings.object_store();
         let log = self.ratings.log_store();
         let known = self.cursors.iter().filter_map(|c| c.position).min();
@@ -295,6 +322,10 @@ impl Notifier {
                 .filter(|r| r.version > position && r.version <= to && c.sub.wants(r, wall))
                 .collect();
             if !mine.is_empty() {
+                if self.lease.holding() != Some(epoch) {
+                    // Another replica may be taking over: it posts these.
+                    return Ok(());
+                }
                 let body = message(&c.sub, &mine, &tenants);
                 let posted = webhook::post(
                     &self.http,

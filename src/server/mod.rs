@@ -546,13 +546,15 @@ async fn serve_connection(
 }
 
 /// Serves connections from `listener` until `shutdown` completes; new
-/// commits are picked up every `refresh`.
+/// commits are picked up every `refresh`; the report parts are saved while
+/// `lease` is held ([`crate::lease`]).
 pub async fn run(
     listener: TcpListener,
     shared: Arc<Shared>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
     refresh: Duration,
     compact_after_inserts: u64,
+    lease: Arc<crate::lease::Lease>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let refresher = tokio::spawn(live::refresh_forever(
@@ -560,7 +562,7 @@ pub async fn run(
         refresh,
         compact_after_inserts,
     ));
-    let keeper = tokio::spawn(shared.parts().keep());
+    let keeper = tokio::spawn(shared.parts().keep(lease));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

@@ -149,6 +149,8 @@ impl Server {
     /// until `shutdown` completes; a notification post under way is
     /// finished first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let lease = self.lease()?;
+        let leasing = tokio::spawn(lease.clone().run());
         let notifier = if self.config.notify.is_empty() {
             None
         } else {
@@ -158,7 +160,8 @@ impl Server {
                 ratings,
                 self.shared.engine_context(),
                 self.shared.tables(),
-            )?;
+            )?
+            .with_lease(lease.clone());
             let stop = Arc::new(tokio::sync::Notify::new());
             let task = tokio::spawn(notifier.run(Duration::from_secs(1), stop.clone()));
             Some((task, stop))
@@ -169,6 +172,7 @@ impl Server {
                 tokio::spawn(crate::lifecycle::apply_retention_daily(
                     self.store.clone(),
                     self.config.tenants.clone(),
+                    lease.clone(),
                 ))
             });
         let deliverer = if self.config.deliver.is_empty() {
@@ -179,7 +183,8 @@ impl Server {
                 delivery_sessions(self.shared.clone()),
                 crate::deliver::root_store(self.store.url(), &self.config.store.storage_options())?,
                 Arc::new(crate::deliver::SystemClock),
-            )?;
+            )?
+            .with_lease(lease.clone());
             let stop = Arc::new(tokio::sync::Notify::new());
             let task = tokio::spawn(deliverer.run(Duration::from_secs(1), stop.clone()));
             Some((task, stop))
@@ -190,6 +195,7 @@ impl Server {
             self.tls,
             Duration::from_millis(self.config.server.refresh_ms.max(50)),
             self.config.server.compact_after_inserts,
+            lease.clone(),
             shutdown,
         )
         .await?;
@@ -217,8 +223,48 @@ impl Server {
                 tracing::warn!("scheduled deliveries did not stop in 15 s");
             }
         }
+        // Nothing sends any more: another replica may take over at once.
+        leasing.abort();
+        if let Err(e) = lease.release().await {
+            tracing::warn!("cannot release the sender lease: {e:#}");
+        }
         Ok(())
     }
+
+    /// Who sends ([`crate::lease`]): the replica holding the store's lease
+    /// (`[server] sender`, the default), never (`sender = false`), or —
+    /// the demo dataset, a store of this process only — always.
+    fn lease(&self) -> Result<Arc<crate::lease::Lease>> {
+        use crate::lease::Lease;
+        let server = &self.config.server;
+        if !server.sender {
+            return Ok(Lease::never());
+        }
+        if self.demo {
+            return Ok(Lease::always());
+        }
+        let replica = match &server.replica {
+            Some(name) => name.clone(),
+            None => format!("{}:{}", host_name(), self.addr()?.port()),
+        };
+        let root =
+            crate::deliver::root_store(self.store.url(), &self.config.store.storage_options())?;
+        Ok(Lease::stored(
+            root,
+            &replica,
+            Duration::from_secs(server.lease_ttl_s.max(1)),
+        ))
+    }
+}
+
+/// This machine's name (a replica's default name is it and its port).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Sessions for scheduled deliveries ([`crate::deliver`]): each one what a

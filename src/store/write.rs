@@ -38,6 +38,109 @@ pub async fn commit_with(
     Ok(finalized.version() as i64)
 }
 
+/// Finishes the files the writer streamed and commits them as the version
+/// right after `table`'s snapshot — only if no other writer has committed
+/// since. Returns the new version, or `None` when another commit came
+/// first: nothing was committed and the files are deleted again.
+///
+/// Delta would rebase a plain append onto a concurrent one (appends never
+/// conflict), but the server checked the rows against the snapshot —
+/// their keys not stored yet — and another replica's commit may hold the
+/// same keys: the caller must check them again against the newer snapshot
+/// and write again. `info` is the commit's `commitInfo[key]` (an object);
+/// it gets a unique `attempt` id, by which an answer lost on the way back
+/// (the commit written but reported as failed) is told from a lost race.
+pub async fn commit_if_latest(
+    writer: &mut RecordBatchWriter,
+    table: &mut DeltaTable,
+    key: &str,
+    mut info: serde_json::Value,
+) -> Result<Option<i64>> {
+    let attempt = attempt_id();
+    if let Some(info) = info.as_object_mut() {
+        info.insert("attempt".into(), attempt.clone().into());
+    }
+    let props = CommitProperties::default()
+        .with_metadata([(key.to_string(), info)])
+        .with_max_retries(0);
+    let adds = writer.flush().await?;
+    let snapshot = table.snapshot()?;
+    let read_version = snapshot.version();
+    let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: (!partition_by.is_empty()).then_some(partition_by),
+        predicate: None,
+    };
+    let committed = CommitBuilder::from(props)
+        .with_actions(adds.iter().cloned().map(Action::Add).collect())
+        .build(Some(snapshot), table.log_store(), operation)
+        .await;
+    let error = match committed {
+        Ok(done) => return Ok(Some(done.version() as i64)),
+        Err(e) => e,
+    };
+    let lost_race = matches!(
+        &error,
+        deltalake::DeltaTableError::VersionAlreadyExists(_)
+            | deltalake::DeltaTableError::Transaction {
+                source: deltalake::kernel::transaction::TransactionError::MaxCommitAttempts(_)
+            }
+    );
+    if !lost_race {
+        return Err(error.into());
+    }
+    // Ours may be among the newer commits when the store wrote it but the
+    // answer was lost; otherwise another writer was first.
+    let log = table.log_store();
+    let latest = log.get_latest_version(read_version).await?;
+    for version in read_version + 1..=latest {
+        if let Some(commit) = log.read_commit_entry(version).await?
+            && commit_attempt(&commit, key).as_deref() == Some(attempt.as_str())
+        {
+            return Ok(Some(version as i64));
+        }
+    }
+    use object_store::ObjectStoreExt;
+    let store = table.object_store();
+    for add in adds {
+        let path = object_store::path::Path::from_url_path(&add.path)?;
+        if let Err(e) = store.delete(&path).await {
+            tracing::debug!("cannot delete the uncommitted file {}: {e}", add.path);
+        }
+    }
+    Ok(None)
+}
+
+/// The `attempt` of `commitInfo[key]` in a commit's log entry.
+fn commit_attempt(commit: &[u8], key: &str) -> Option<String> {
+    commit
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .find_map(|action| {
+            action
+                .get("commitInfo")?
+                .get(key)?
+                .get("attempt")?
+                .as_str()
+                .map(str::to_string)
+        })
+}
+
+/// An id no other commit attempt has: this process, the time, a counter.
+fn attempt_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Parquet settings of every file OKO writes.
 pub fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
     use deltalake::parquet::basic::Compression;

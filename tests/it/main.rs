@@ -23,6 +23,7 @@ mod notify;
 mod parts;
 mod postgres;
 mod psql_describe;
+mod replicas;
 mod roundtrip;
 mod s3;
 mod security;

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-struct Moto {
+/// A moto_server on loopback, stopped on drop.
+pub struct Moto {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for Moto {
@@ -29,7 +30,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_moto() -> Option<Moto> {
+/// Starts moto_server on a free port (`None`: it is not installed and this
+/// is not CI).
+pub fn start_moto() -> Option<Moto> {
     if !require_tool(Tool::Python("moto.server")) {
         return None;
     }
@@ -57,7 +60,7 @@ fn start_moto() -> Option<Moto> {
 }
 
 /// Creates a bucket with a plain HTTP PUT (moto does not check signatures).
-fn create_bucket(port: u16, bucket: &str) {
+pub fn create_bucket(port: u16, bucket: &str) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
