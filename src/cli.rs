@@ -58,6 +58,13 @@ enum Command {
     Query(QueryArgs),
     /// Serve the reports over the PostgreSQL wire protocol
     Serve(ServeArgs),
+    /// Run an Apache Ballista scheduler: `oko serve` and `oko query
+    /// --cluster` send it their large statements, it runs them on the
+    /// executors
+    Scheduler(SchedulerArgs),
+    /// Run an Apache Ballista executor with OKO's functions, reading the
+    /// store (`--store`) by itself
+    Executor(ExecutorArgs),
     /// Manage the users who may connect to `oko serve`
     #[command(subcommand)]
     User(UserCommand),
@@ -179,6 +186,33 @@ struct ServeArgs {
 }
 
 #[derive(Args, Debug)]
+struct SchedulerArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    listen: std::net::SocketAddr,
+}
+
+#[derive(Args, Debug)]
+struct ExecutorArgs {
+    /// The scheduler, df://HOST:PORT [default: [cluster] scheduler]
+    #[arg(long, env = "OKO_CLUSTER_SCHEDULER")]
+    scheduler: Option<String>,
+    /// Address for Arrow Flight: the results and intermediate data other
+    /// processes fetch from this executor
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: std::net::SocketAddr,
+    /// Port of the executor's task service [default: the --listen port + 1]
+    #[arg(long)]
+    grpc_port: Option<u16>,
+    /// Tasks run at once [default: [cluster] executor_slots, or one per core]
+    #[arg(long)]
+    slots: Option<usize>,
+    /// Folder for intermediate results [default: [cluster] work_dir, or a temporary folder]
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct GenerateArgs {
     /// Folder to write the CSV files to
     #[arg(long)]
@@ -263,6 +297,12 @@ struct QueryArgs {
     /// median time to stderr (for benchmarks)
     #[arg(long, default_value_t = 0)]
     repeat: usize,
+    /// Run on the Ballista cluster of this scheduler, df://HOST:PORT
+    /// [default: [cluster] scheduler]. Statements too small for it
+    /// (`[cluster] min_scan_mb`) run here; where each ran is printed to
+    /// stderr
+    #[arg(long, env = "OKO_CLUSTER_SCHEDULER")]
+    cluster: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +381,37 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Scheduler(args) => {
+            crate::cluster::processes::scheduler(args.listen, &config.cluster).await
+        }
+        Command::Executor(args) => {
+            let Some(scheduler) = args.scheduler.or(config.cluster.scheduler.clone()) else {
+                bail!("which scheduler? Give --scheduler df://HOST:PORT or [cluster] scheduler");
+            };
+            if let Some(n) = args.slots {
+                config.cluster.executor_slots = n;
+            }
+            if args.work_dir.is_some() {
+                config.cluster.work_dir = args.work_dir;
+            }
+            let grpc_port = match args.grpc_port {
+                Some(p) => p,
+                None => args.listen.port().checked_add(1).with_context(|| {
+                    format!("--listen {} leaves no port for --grpc-port", args.listen)
+                })?,
+            };
+            let store = Store::open(&config.store)?;
+            crate::cluster::processes::executor(
+                &scheduler,
+                crate::cluster::processes::ExecutorAddress {
+                    listen: args.listen,
+                    grpc_port,
+                },
+                &store,
+                &config.cluster,
+            )
+            .await
+        }
         Command::Compact(args) => {
             let store = Store::open(&config.store)?;
             let tables = args.table.map(|t| vec![t]).unwrap_or(Table::ALL.to_vec());
@@ -415,7 +486,18 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
         (Store::open(&config.store)?, None)
     };
     crate::engine::reports::check_settings(&config.reports)?;
-    let ctx = crate::engine::session(&store, &config.reports).await?;
+    let cluster = match args.cluster.as_ref().or(config.cluster.scheduler.as_ref()) {
+        Some(url) => Some(crate::cluster::Cluster::new(
+            url,
+            config.cluster.min_scan_mb,
+        )?),
+        None => None,
+    };
+    // A cluster reads live tables' snapshots with plain scans.
+    let ctx = match cluster {
+        Some(_) => crate::live::session(&store, &config.reports).await?,
+        None => crate::engine::session(&store, &config.reports).await?,
+    };
     let mut last = (
         std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
         Vec::new(),
@@ -429,7 +511,19 @@ async fn query_command(config: &Config, args: QueryArgs) -> Result<()> {
                 .await
                 .with_context(|| format!("query failed: {statement}"))?;
             let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
-            last = (schema, df.collect().await.context("query failed")?);
+            let batches = match &cluster {
+                Some(cluster) => {
+                    let (stream, place) = cluster.stream(df).await.context("query failed")?;
+                    if run == 0 {
+                        eprintln!("{place}");
+                    }
+                    datafusion::physical_plan::common::collect(stream)
+                        .await
+                        .context("query failed")?
+                }
+                None => df.collect().await.context("query failed")?,
+            };
+            last = (schema, batches);
         }
         if run > 0 {
             times.push(started.elapsed().as_secs_f64() * 1000.0);

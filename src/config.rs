@@ -31,6 +31,48 @@ pub struct Config {
     pub deliver: Vec<Delivery>,
     /// Settings of one tenant (`[tenants.<id>]`), by tenant id.
     pub tenants: BTreeMap<String, TenantSettings>,
+    /// The Apache Ballista cluster (`[cluster]`); see [`crate::cluster`].
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: where `oko serve` and `oko query` run large statements, and
+/// how `oko scheduler` / `oko executor` run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The scheduler statements are sent to, `df://HOST:PORT`; none: every
+    /// statement runs in the process.
+    pub scheduler: Option<String>,
+    /// A statement whose scans read less than this many MiB of Parquet
+    /// runs in the process: shipping it costs more than it saves.
+    pub min_scan_mb: u64,
+    /// Seconds without a heartbeat after which the scheduler gives an
+    /// executor up (its tasks run again elsewhere).
+    pub executor_timeout_s: u64,
+    /// Seconds between an executor's heartbeats.
+    pub heartbeat_s: u64,
+    /// Tasks an executor runs at once (0: one per core).
+    pub executor_slots: usize,
+    /// Where an executor keeps the intermediate results of its tasks
+    /// (default: a temporary folder).
+    pub work_dir: Option<std::path::PathBuf>,
+    /// The host name other processes reach this scheduler or executor by
+    /// (default: the address it listens on).
+    pub advertise_host: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            scheduler: None,
+            min_scan_mb: 64,
+            executor_timeout_s: 30,
+            heartbeat_s: 5,
+            executor_slots: 0,
+            work_dir: None,
+            advertise_host: None,
+        }
+    }
 }
 
 /// `[tenants.<id>]`: what one tenant keeps. Checked by
@@ -250,6 +292,12 @@ impl Config {
         }
         if let Some(v) = var("OKO_REPLICA") {
             server.replica = Some(v);
+        }
+        if let Some(v) = var("OKO_CLUSTER_SCHEDULER") {
+            self.cluster.scheduler = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = var("OKO_CLUSTER_ADVERTISE_HOST") {
+            self.cluster.advertise_host = (!v.is_empty()).then_some(v);
         }
         let s = &mut self.store;
         if let Some(v) = var("OKO_STORE") {

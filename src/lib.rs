@@ -23,6 +23,7 @@
 //! | [`pg_compat`] | the PostgreSQL emulation: catalogs, settings, functions, query rewrites |
 //! | [`notify`] | new ratings pushed to subscribed webhooks (Slack-compatible JSON) |
 //! | [`deliver`] | a tenant's reports sent on a schedule (CSV, JSON, XLSX) to a webhook or a store folder |
+//! | [`cluster`] | scale-out on Apache Ballista: `oko scheduler`, `oko executor`, statements sent to them |
 //! | [`server`] | `oko serve`: the PostgreSQL wire protocol, one session per connection |
 //! | [`cli`] | the `oko` command line: flags, dispatch, printing |
 
@@ -31,6 +32,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod deliver;
 pub mod demo;

@@ -290,9 +290,15 @@ impl TableProvider for PartsTable {
 
 impl PartsTable {
     /// The kept parts, when the session may use them and they are fresh.
+    /// A session planning for a cluster reads none: its executors do not
+    /// have them, they compute from the facts.
     fn kept(&self, state: &SessionState) -> Option<Arc<Kept>> {
         let keeper = state.config().get_extension::<PartsKeeper>()?;
-        if !enabled(state) {
+        let plain = state
+            .config()
+            .get_extension::<super::PlainScans>()
+            .is_some();
+        if plain || !enabled(state) {
             return None;
         }
         keeper.0.fresh()

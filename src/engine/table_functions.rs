@@ -328,13 +328,19 @@ pub(super) async fn plan_report(
 /// (DataFusion refuses that with an internal error). EXPLAIN [ANALYZE]
 /// prints the plan inside.
 #[derive(Debug)]
-pub(super) struct ReportExec {
+pub struct ReportExec {
     name: &'static str,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
 }
 
 impl ReportExec {
+    /// The report's plan (the cluster runs it as it is,
+    /// [`crate::cluster`]).
+    pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
+    }
+
     pub(super) fn new(name: &'static str, input: Arc<dyn ExecutionPlan>) -> ReportExec {
         ReportExec {
             name,

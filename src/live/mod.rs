@@ -28,6 +28,7 @@ pub mod insert;
 pub mod key_filter;
 pub mod parts;
 pub mod parts_store;
+pub mod plain_scan;
 pub mod provider;
 pub mod settle;
 pub mod table;
@@ -36,3 +37,33 @@ pub mod update;
 
 pub use table::{LiveTable, refresh_forever};
 pub use tenant::TenantTable;
+
+/// A session like [`crate::engine::session`] whose tables are live tables,
+/// each at the store's newest snapshot (not following it): what
+/// `oko query --cluster` plans with, since a live table can also be read
+/// by a plain scan ([`plain_scan`]) that a cluster can run.
+pub async fn session(
+    store: &crate::store::Store,
+    settings: &crate::config::ReportSettings,
+) -> anyhow::Result<datafusion::prelude::SessionContext> {
+    use anyhow::Context;
+    let ctx = crate::engine::bare_session();
+    for table in crate::model::Table::ALL {
+        let provider: std::sync::Arc<dyn datafusion::catalog::TableProvider> =
+            match store.table_current(table).await? {
+                Some(delta) => {
+                    delta
+                        .update_datafusion_session(&ctx.state())
+                        .with_context(|| format!("cannot reach the storage of table {table}"))?;
+                    table::LiveTable::new(table, delta).await?
+                }
+                None => std::sync::Arc::new(datafusion::datasource::MemTable::try_new(
+                    table.schema(),
+                    vec![vec![]],
+                )?),
+            };
+        ctx.register_table(table.name(), provider)?;
+    }
+    crate::engine::reports::register(&ctx, settings, None).await?;
+    Ok(ctx)
+}

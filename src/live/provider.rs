@@ -20,9 +20,11 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::delete::DeleteSink;
 use super::insert::InsertSink;
 use super::key_filter::KeyFilterExec;
+use super::plain_scan::plain;
 use super::table::LiveTable;
 use super::update::UpdateSink;
 use crate::auth::Principal;
+use crate::engine::PlainScans;
 use datafusion::datasource::sink::DataSink;
 
 #[async_trait]
@@ -134,6 +136,17 @@ impl TableProvider for LiveTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
+        if state.config().get_extension::<PlainScans>().is_some() {
+            return plain(
+                state,
+                &self.schema,
+                self.table.partition_columns(),
+                &self.files(),
+                projection,
+                &small,
+                limit,
+            );
+        }
         let scan = self
             .provider()
             .scan(state, projection, &small, limit)

@@ -16,6 +16,7 @@ use deltalake::DeltaTable;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::Mutex;
 
+use super::plain_scan::StoreFiles;
 use crate::model::Table;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::common::DataFusionError;
@@ -40,6 +41,9 @@ pub struct LiveTable {
     /// Fixed at creation: every snapshot of a table has the same columns.
     pub(super) schema: SchemaRef,
     current: RwLock<Arc<dyn TableProvider>>,
+    /// The data files of the served snapshot, for a plain scan of it
+    /// ([`super::plain_scan`]).
+    files: RwLock<Arc<StoreFiles>>,
     /// The Delta table, kept to refresh the snapshot incrementally.
     delta: Mutex<DeltaTable>,
     /// Held by a writer from its checks to its commit.
@@ -78,6 +82,7 @@ impl LiveTable {
     /// Wraps a loaded Delta table.
     pub async fn new(table: Table, delta: DeltaTable) -> anyhow::Result<Arc<LiveTable>> {
         let provider = delta.table_provider().await?;
+        let files = RwLock::new(Arc::new(StoreFiles::of(&delta)?));
         let bytes = data_bytes(&delta).into();
         let version = delta.version().map_or(-1, |v| v as i64).into();
         Ok(Arc::new_cyclic(|me| LiveTable {
@@ -85,6 +90,7 @@ impl LiveTable {
             table,
             schema: provider.schema(),
             current: RwLock::new(provider),
+            files,
             delta: Mutex::new(delta),
             writers: Mutex::new(()),
             inserts_since_compaction: Default::default(),
@@ -185,6 +191,11 @@ impl LiveTable {
             .collect();
         let mut attempt = 1;
         loop {
+            // Held from the check to the commit: no refresh serves a newer
+            // snapshot in between, so the rows are checked against the
+            // snapshot the commit follows (a replica's commit that came
+            // meanwhile makes the commit fail, and the check run again).
+            let mut delta = self.delta_held().await;
             let batches = pending.iter().map(|(b, _, _)| b.clone()).collect();
             let settled = super::settle::settle(self.table, &engine, batches).await;
             let mut accepted = Vec::new();
@@ -206,7 +217,9 @@ impl LiveTable {
             }
             let users: Vec<String> = pending.iter().map(|(_, u, _)| u.clone()).collect();
             let statements = accepted.len();
-            let outcome = match self.append(accepted, &users).await {
+            let appended = self.append(&mut delta, accepted, &users).await;
+            drop(delta);
+            let outcome = match appended {
                 Ok(Some(version)) => Ok(version),
                 // Another replica committed since the snapshot the group
                 // was checked against: check it again against theirs.
@@ -249,6 +262,7 @@ impl LiveTable {
     /// snapshot the rows were checked against: nothing is written then.
     async fn append(
         &self,
+        delta: &mut DeltaTable,
         batches: Vec<RecordBatch>,
         users: &[String],
     ) -> anyhow::Result<Option<i64>> {
@@ -256,14 +270,13 @@ impl LiveTable {
         let batch = concat_batches(&table.schema(), &batches)?;
         let batch = crate::store::write::sort_batch(batch, table)?;
         let rows = batch.num_rows();
-        let mut delta = self.delta.lock().await;
-        let mut writer = RecordBatchWriter::for_table(&delta)
+        let mut writer = RecordBatchWriter::for_table(delta)
             .with_context(|| format!("cannot write to table {table}"))?
             .with_writer_properties(crate::store::write::writer_properties());
         writer.write(batch).await?;
         let info = serde_json::json!({ "users": users, "rows": rows, "statements": batches.len() });
         let Some(version) =
-            crate::store::write::commit_if_latest(&mut writer, &mut delta, "oko.insert", info)
+            crate::store::write::commit_if_latest(&mut writer, delta, "oko.insert", info)
                 .await
                 .with_context(|| format!("cannot commit the insert into table {table}"))?
         else {
@@ -278,12 +291,12 @@ impl LiveTable {
         // Delta's checkpoint interval of 100). Every CHECKPOINT_EVERY
         // commits: a checkpoint, and a snapshot loaded fresh from it.
         if version > 0 && (version as u64).is_multiple_of(CHECKPOINT_EVERY) {
-            match deltalake::checkpoints::create_checkpoint(&delta, None).await {
-                Ok(()) => load_fresh(&mut delta).await?,
+            match deltalake::checkpoints::create_checkpoint(delta, None).await {
+                Ok(()) => load_fresh(delta).await?,
                 Err(e) => tracing::warn!(table = %table, version, "cannot write a checkpoint: {e}"),
             }
         }
-        self.serve(&delta).await?;
+        self.serve(delta).await?;
         Ok(Some(version))
     }
 
@@ -297,10 +310,15 @@ impl LiveTable {
     /// Serves `delta`'s snapshot to the next scan.
     pub(super) async fn serve(&self, delta: &DeltaTable) -> anyhow::Result<()> {
         let provider = delta.table_provider().await?;
+        let files = Arc::new(StoreFiles::of(delta)?);
         self.bytes.store(data_bytes(delta), Ordering::Relaxed);
         match self.current.write() {
             Ok(mut p) => *p = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
+        }
+        match self.files.write() {
+            Ok(mut f) => *f = files,
+            Err(poisoned) => *poisoned.into_inner() = files,
         }
         self.version
             .store(delta.version().map_or(-1, |v| v as i64), Ordering::Release);
@@ -336,6 +354,16 @@ impl LiveTable {
     /// log lists them: the table's size for PostgreSQL's `pg_table_size`.
     pub fn stored_bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The data files of the served snapshot. Swapped a moment after the
+    /// provider: a scan may read the newer or the older of two snapshots,
+    /// each whole.
+    pub(super) fn files(&self) -> Arc<StoreFiles> {
+        match self.files.read() {
+            Ok(f) => f.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub(super) fn provider(&self) -> Arc<dyn TableProvider> {

@@ -106,6 +106,9 @@ pub struct Shared {
     /// The report parts, kept exact as the facts change
     /// ([`crate::live::parts`]).
     parts: Arc<crate::live::parts::Keeper>,
+    /// Where large statements run (`[cluster] scheduler`), if anywhere but
+    /// here: every session carries it ([`crate::cluster::run::execute_stream`]).
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
@@ -168,6 +171,7 @@ impl Shared {
             cache,
             parts,
             templates: std::sync::Mutex::default(),
+            cluster: None,
         };
         // A tenant's own views are checked at start (a bad file stops the
         // server with its name, not a tenant's login later).
@@ -187,6 +191,12 @@ impl Shared {
     /// 0 turns it off).
     pub fn with_result_cache(self, bytes: usize) -> Shared {
         self.cache.set_budget(bytes);
+        self
+    }
+
+    /// Sends the large statements of every session to `cluster`.
+    pub fn with_cluster(mut self, cluster: Option<crate::cluster::Cluster>) -> Shared {
+        self.cluster = cluster.map(Arc::new);
         self
     }
 
@@ -283,11 +293,14 @@ impl Shared {
         let started = std::time::Instant::now();
         // Placeholders: each connection puts in its own.
         let vars = Arc::new(Vars::default());
-        let config = session_config()
+        let mut config = session_config()
             .with_extension(vars.clone())
             .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())))
             .with_extension(self.cache.clone())
             .with_extension(self.parts_extension());
+        if let Some(cluster) = &self.cluster {
+            config = config.with_extension(cluster.clone());
+        }
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())

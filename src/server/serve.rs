@@ -94,7 +94,8 @@ impl Server {
             super::Shared::open(&store, &config.reports, memory, access)
                 .await?
                 .with_statement_timeout(timeout)
-                .with_result_cache(config.server.result_cache_mb * 1024 * 1024),
+                .with_result_cache(config.server.result_cache_mb * 1024 * 1024)
+                .with_cluster(crate::cluster::Cluster::from_config(&config.cluster)?),
         );
         crate::deliver::check_reports(&config.deliver, &shared.engine_context()).await?;
         Ok(Server {

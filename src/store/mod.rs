@@ -47,6 +47,29 @@ impl Store {
         &self.root
     }
 
+    /// The object store holding the store's files, rooted at its top (an S3
+    /// bucket), with the URL DataFusion names it by (`s3://bucket`), for a
+    /// process that reads the files by name: a cluster's executors
+    /// ([`crate::cluster`]). `None` for a local folder: DataFusion reads
+    /// `file:///` itself.
+    pub fn object_store(&self) -> Result<Option<(Url, Arc<dyn object_store::ObjectStore>)>> {
+        if self.root.scheme() == "file" {
+            return Ok(None);
+        }
+        let top = Url::parse(&format!(
+            "{}://{}/",
+            self.root.scheme(),
+            self.root.host_str().unwrap_or_default()
+        ))
+        .with_context(|| format!("cannot name the bucket of {}", self.root))?;
+        let store = DeltaTableBuilder::from_url(top.clone())?
+            .with_storage_options(self.options.clone())
+            .build_storage()
+            .with_context(|| format!("cannot reach {top}"))?
+            .object_store(None);
+        Ok(Some((top, store)))
+    }
+
     /// The URL of one table's folder.
     pub fn table_url(&self, table: Table) -> Result<Url> {
         self.root
@@ -153,12 +176,18 @@ impl Store {
         Ok(())
     }
 
+    /// One table brought up to this version's model; `None` when it was
+    /// never created.
+    pub async fn table_current(&self, table: Table) -> Result<Option<DeltaTable>> {
+        match self.table(table).await? {
+            Some(t) => Ok(Some(self.upgrade(table, t).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Registers (or replaces) one table in `ctx`.
     pub async fn register(&self, ctx: &SessionContext, table: Table) -> Result<()> {
-        let stored = match self.table(table).await? {
-            Some(t) => Some(self.upgrade(table, t).await?),
-            None => None,
-        };
+        let stored = self.table_current(table).await?;
         let provider: Arc<dyn datafusion::catalog::TableProvider> = match stored {
             Some(t) => {
                 t.update_datafusion_session(&ctx.state())

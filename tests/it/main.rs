@@ -8,6 +8,7 @@ mod bad_input;
 mod callibri;
 mod clients_java;
 mod clients_python;
+mod cluster;
 mod copy_out;
 mod corrections;
 mod crash;

@@ -112,7 +112,11 @@ impl Session {
         let text = encode::fields(&schema, &Format::UnifiedText, options)?;
         let fields: encode::CursorFields = Arc::new(std::sync::Mutex::new(text.clone()));
         let stream = guard
-            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .plan(async move {
+                crate::cluster::run::execute_stream(df)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
             .await?;
         let rows = guard.rows(encode::cursor_rows(stream, fields.clone()));
         Ok((Cursor { schema, fields }, QueryResponse::new(text, rows)))

@@ -245,7 +245,11 @@ impl Session {
         let df = self.in_session_zone(df)?;
         let options = Arc::new(self.vars.format_options());
         let stream = guard
-            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .plan(async move {
+                crate::cluster::run::execute_stream(df)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
             .await?;
         let stream = match fill {
             Some((c, key, reads)) => c.fill(key, reads, stream),

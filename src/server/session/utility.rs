@@ -213,7 +213,11 @@ impl Session {
         let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
         let mut writer = copy_out::Writer::new(options, &names)?;
         let mut batches = guard
-            .plan(async move { df.execute_stream().await.map_err(errors::from_datafusion) })
+            .plan(async move {
+                crate::cluster::run::execute_stream(df)
+                    .await
+                    .map_err(errors::from_datafusion)
+            })
             .await?;
         client
             .send(PgWireBackendMessage::CopyOutResponse(writer.response()))
