@@ -144,24 +144,6 @@ fn rows(batches: &[RecordBatch]) -> Vec<String> {
     out
 }
 
-async fn generated_store(dir: &Path) -> oko::store::Store {
-    let exports = dir.join("exports");
-    let store_dir = dir.join("store");
-    ok(
-        "unused",
-        &[
-            "generate",
-            "--out",
-            &exports.display().to_string(),
-            "--leads",
-            "100000",
-            "--seed",
-            "5",
-        ],
-    );
-    crate::slt::load_fixture(&exports, &store_dir).await
-}
-
 /// Every statement a user can read a report with: each view, each report
 /// function over a year.
 async fn report_statements(ctx: &datafusion::prelude::SessionContext) -> Vec<String> {
@@ -189,7 +171,7 @@ async fn report_statements(ctx: &datafusion::prelude::SessionContext) -> Vec<Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reports_on_a_cluster_equal_the_embedded_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let store = generated_store(dir.path()).await;
+    let store = crate::slt::generated_store(dir.path(), 100_000, 5).await;
     let store_dir = dir.path().join("store");
     let local = start_cluster(&store_dir, 2);
     let cluster = Cluster::new(&local.url, 0).unwrap();
@@ -269,7 +251,7 @@ async fn reports_on_a_cluster_equal_the_embedded_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_on_a_cluster_keeps_tenants_apart_and_survives_a_dead_executor() {
     let dir = tempfile::tempdir().unwrap();
-    generated_store(dir.path()).await;
+    crate::slt::generated_store(dir.path(), 100_000, 5).await;
     let store_dir = dir.path().join("store");
     let mut local = start_cluster(&store_dir, 2);
     let config = users_config(

@@ -31,21 +31,8 @@ async fn duckdb_recomputes_the_main_reports_identically() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let exports = dir.path().join("exports");
     let store_dir = dir.path().join("store");
-    ok(
-        "unused",
-        &[
-            "generate",
-            "--out",
-            &exports.display().to_string(),
-            "--leads",
-            "100000",
-            "--seed",
-            "11",
-        ],
-    );
-    let store = crate::slt::load_fixture(&exports, &store_dir).await;
+    let store = crate::slt::generated_store(dir.path(), 100_000, 11).await;
 
     let ctx = oko::engine::session(&store, &Default::default())
         .await

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_postgres::NoTls;
@@ -38,27 +38,7 @@ async fn webhook(failures: usize) -> Webhook {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
-            let mut buf = Vec::new();
-            let body = loop {
-                let mut chunk = [0u8; 4096];
-                let n = socket.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                    continue;
-                };
-                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map(|v| v.trim().parse().unwrap())
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + length {
-                    break Some(buf[end + 4..end + 4 + length].to_vec());
-                }
-            };
+            let body = read_http_body(&mut socket).await;
             let Some(body) = body else { continue };
             let n = seen.fetch_add(1, Ordering::SeqCst);
             let status = if n < failures {

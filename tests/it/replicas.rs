@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use object_store::ObjectStore;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -298,33 +298,15 @@ async fn webhook() -> (String, mpsc::UnboundedReceiver<Value>) {
         while let Ok((mut socket, _)) = listener.accept().await {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    let mut chunk = [0u8; 4096];
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    if buf.len() >= end + 4 + length {
-                        let _ = socket
-                            .write_all(
-                                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                            )
-                            .await;
-                        let body = &buf[end + 4..end + 4 + length];
-                        let _ = tx.send(serde_json::from_slice(body).unwrap());
-                        return;
-                    }
-                }
+                let Some(body) = read_http_body(&mut socket).await else {
+                    return;
+                };
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tx.send(serde_json::from_slice(&body).unwrap());
             });
         }
     });

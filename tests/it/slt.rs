@@ -24,6 +24,25 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `oko generate --leads LEADS --seed SEED` into `dir/exports`, loaded
+/// into the store at `dir/store`.
+pub async fn generated_store(dir: &Path, leads: u64, seed: u64) -> Store {
+    let exports = dir.join("exports");
+    crate::common::ok(
+        "unused",
+        &[
+            "generate",
+            "--out",
+            &exports.display().to_string(),
+            "--leads",
+            &leads.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ],
+    );
+    load_fixture(&exports, &dir.join("store")).await
+}
+
 /// Loads a folder of `<table>.csv` files into a fresh store.
 pub async fn load_fixture(dir: &Path, store_dir: &Path) -> Store {
     let store = Store::open(&StoreConfig {
