@@ -63,7 +63,7 @@ measure() { # label, extra args...
   echo "# $(date -u +%FT%TZ) $(nproc) cores, $n leads, REPEAT $repeat, $slots slots per executor"
   measure "embedded"
   sched=$(free_port)
-  $oko --config "$tmp/oko.toml" scheduler --listen "127.0.0.1:$sched" > "$tmp/sched.log" 2>&1 &
+  $oko --config "$tmp/oko.toml" --store "$store" scheduler --listen "127.0.0.1:$sched" > "$tmp/sched.log" 2>&1 &
   pids+=($!)
   wait_port "$sched"
   for i in 1 2; do

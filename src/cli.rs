@@ -60,7 +60,7 @@ enum Command {
     Serve(ServeArgs),
     /// Run an Apache Ballista scheduler: `oko serve` and `oko query
     /// --cluster` send it their large statements, it runs them on the
-    /// executors
+    /// executors (`--store`: it opens the plans' files of that store)
     Scheduler(SchedulerArgs),
     /// Run an Apache Ballista executor with OKO's functions, reading the
     /// store (`--store`) by itself
@@ -382,7 +382,8 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Scheduler(args) => {
-            crate::cluster::processes::scheduler(args.listen, &config.cluster).await
+            let store = Store::open(&config.store)?;
+            crate::cluster::processes::scheduler(args.listen, &store, &config.cluster).await
         }
         Command::Executor(args) => {
             let Some(scheduler) = args.scheduler.or(config.cluster.scheduler.clone()) else {

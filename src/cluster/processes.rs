@@ -11,16 +11,20 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 
 use crate::config::ClusterConfig;
 use crate::store::Store;
 
-/// Runs a scheduler on `listen` until the process is stopped.
-pub async fn scheduler(listen: SocketAddr, cluster: &ClusterConfig) -> Result<()> {
+/// Runs a scheduler on `listen` until the process is stopped. The plans
+/// it receives read `store`'s files: it decodes them with the store's
+/// object store (an S3 bucket) registered.
+pub async fn scheduler(listen: SocketAddr, store: &Store, cluster: &ClusterConfig) -> Result<()> {
     // The plans it receives name OKO's functions: it decodes them with a
     // session that has them all.
     super::functions(SessionConfig::new())?;
+    let runtime = super::runtime(store)?;
     let config = SchedulerConfig {
         bind_host: listen.ip().to_string(),
         bind_port: listen.port(),
@@ -31,12 +35,15 @@ pub async fn scheduler(listen: SocketAddr, cluster: &ClusterConfig) -> Result<()
         executor_timeout_seconds: cluster.executor_timeout_s.max(1),
         expire_dead_executor_interval_seconds: (cluster.executor_timeout_s / 3).clamp(1, 15),
         no_executors_grace_period_seconds: cluster.executor_timeout_s.max(1),
-        override_session_builder: Some(Arc::new(|config: SessionConfig| {
-            super::functions(config).map_err(|e| {
+        override_session_builder: Some(Arc::new(move |config: SessionConfig| {
+            let state = super::functions(config).map_err(|e| {
                 datafusion::common::DataFusionError::Configuration(format!(
                     "cannot make a session: {e:#}"
                 ))
-            })
+            })?;
+            Ok(SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(runtime.clone())
+                .build())
         })),
         ..SchedulerConfig::default()
     };

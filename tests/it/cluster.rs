@@ -76,12 +76,14 @@ fn cluster_config(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn start_cluster(store: &Path, executors: usize) -> LocalCluster {
+fn start_cluster(store: &str, env: &[(&str, &str)], executors: usize) -> LocalCluster {
     let dir = tempfile::tempdir().unwrap();
     let config = cluster_config(dir.path());
     let port = free_port();
     let scheduler = oko()
         .args(["--config", &config.display().to_string()])
+        .args(["--store", store])
+        .envs(env.iter().copied())
         .args(["scheduler", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .spawn()
@@ -94,7 +96,8 @@ fn start_cluster(store: &Path, executors: usize) -> LocalCluster {
             let work = dir.path().join(format!("work{i}"));
             let child = oko()
                 .args(["--config", &config.display().to_string()])
-                .args(["--store", &store.display().to_string()])
+                .args(["--store", store])
+                .envs(env.iter().copied())
                 .args(["executor", "--scheduler", &url])
                 .args(["--listen", &format!("127.0.0.1:{flight}")])
                 .args(["--work-dir", &work.display().to_string()])
@@ -168,18 +171,10 @@ async fn report_statements(ctx: &datafusion::prelude::SessionContext) -> Vec<Str
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reports_on_a_cluster_equal_the_embedded_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crate::slt::generated_store(dir.path(), 100_000, 5).await;
-    let store_dir = dir.path().join("store");
-    let local = start_cluster(&store_dir, 2);
-    let cluster = Cluster::new(&local.url, 0).unwrap();
-    let ctx = oko::live::session(&store, &Default::default())
-        .await
-        .unwrap();
-
-    let statements = report_statements(&ctx).await;
+/// Every report statement ([`report_statements`]) returns the same rows
+/// here and on `cluster`, and most of them ran there.
+async fn same_rows_here_and_there(ctx: &datafusion::prelude::SessionContext, cluster: &Cluster) {
+    let statements = report_statements(ctx).await;
     assert!(statements.len() > 25, "{statements:?}");
     let mut on_cluster = 0;
     for sql in &statements {
@@ -202,6 +197,20 @@ async fn reports_on_a_cluster_equal_the_embedded_engine() {
         "only {on_cluster} of {} ran on the cluster",
         statements.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_on_a_cluster_equal_the_embedded_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::slt::generated_store(dir.path(), 100_000, 5).await;
+    let store_dir = dir.path().join("store");
+    let local = start_cluster(&store_dir.display().to_string(), &[], 2);
+    let cluster = Cluster::new(&local.url, 0).unwrap();
+    let ctx = oko::live::session(&store, &Default::default())
+        .await
+        .unwrap();
+
+    same_rows_here_and_there(&ctx, &cluster).await;
 
     // Small statements stay here: `SELECT 1`, and everything under the
     // threshold.
@@ -253,7 +262,7 @@ async fn a_server_on_a_cluster_keeps_tenants_apart_and_survives_a_dead_executor(
     let dir = tempfile::tempdir().unwrap();
     crate::slt::generated_store(dir.path(), 100_000, 5).await;
     let store_dir = dir.path().join("store");
-    let mut local = start_cluster(&store_dir, 2);
+    let mut local = start_cluster(&store_dir.display().to_string(), &[], 2);
     let config = users_config(
         dir.path(),
         &format!(
@@ -401,4 +410,64 @@ async fn a_tenant_plan_lists_only_its_tenant_files(store: &oko::store::Store) {
         files.iter().any(|f| !f.contains("tenant=okna/")),
         "{files:?}"
     );
+}
+
+/// The executors read a store on an S3-compatible server (moto on
+/// loopback) with the `OKO_S3_*` settings, as `oko serve` reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_reads_a_store_on_s3() {
+    let Some(moto) = crate::s3::start_moto() else {
+        return;
+    };
+    crate::s3::create_bucket(moto.port, "oko-cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    ok(
+        "unused",
+        &[
+            "generate",
+            "--out",
+            &exports.display().to_string(),
+            "--leads",
+            "20000",
+            "--seed",
+            "3",
+        ],
+    );
+    let url = "s3://oko-cluster/data";
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let env = [
+        ("OKO_S3_ENDPOINT", endpoint.as_str()),
+        ("OKO_S3_REGION", "us-east-1"),
+        ("OKO_S3_ACCESS_KEY_ID", "test"),
+        ("OKO_S3_SECRET_ACCESS_KEY", "test"),
+        ("OKO_S3_ALLOW_HTTP", "true"),
+    ];
+    let mut load = oko();
+    load.args(["--store", url, "load"]).envs(env);
+    for entry in std::fs::read_dir(&exports).unwrap() {
+        load.arg(entry.unwrap().path());
+    }
+    let out = load.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = oko::store::Store::open(&oko::config::StoreConfig {
+        url: url.into(),
+        s3_endpoint: Some(endpoint.clone()),
+        s3_region: Some("us-east-1".into()),
+        s3_access_key_id: Some("test".into()),
+        s3_secret_access_key: Some("test".into()),
+        s3_allow_http: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
+    let local = start_cluster(url, &env, 2);
+    let cluster = Cluster::new(&local.url, 0).unwrap();
+    let ctx = oko::live::session(&store, &Default::default())
+        .await
+        .unwrap();
+    same_rows_here_and_there(&ctx, &cluster).await;
 }
