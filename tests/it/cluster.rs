@@ -461,7 +461,6 @@ async fn a_cluster_reads_a_store_on_s3() {
         s3_access_key_id: Some("test".into()),
         s3_secret_access_key: Some("test".into()),
         s3_allow_http: Some(true),
-        ..Default::default()
     })
     .unwrap();
     let local = start_cluster(url, &env, 2);
