@@ -145,9 +145,11 @@ impl Cluster {
         )
         .await
         .map_err(|e| match e {
-            DataFusionError::External(e) => {
-                DataFusionError::Execution(format!("the cluster failed the statement: {e}"))
-            }
+            DataFusionError::External(e) => DataFusionError::Execution(format!(
+                "the cluster (scheduler {}) failed the statement: {e}; check that the scheduler \
+                 and its executors are running, or unset [cluster] scheduler to run here",
+                self.scheduler
+            )),
             e => e,
         })
     }
