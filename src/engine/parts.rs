@@ -17,10 +17,10 @@
 //!   when a session turns them off (`SET oko.report_parts = off`, the raw
 //!   path that cross-checks the kept one).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
@@ -130,40 +130,67 @@ pub type Versions = Vec<(String, i64)>;
 pub struct Kept {
     /// Version of each fact table the parts read (by table name).
     pub versions: Versions,
-    /// Rows by grain and tenant.
-    /// Each in batches of at most [`BATCH_ROWS`] rows with buffers of their
-    /// own ([`pack`]): a scan's operators count the memory of the batches
-    /// they hold, and a slice of one large batch counts as all of it.
-    pub rows: HashMap<(Grain, String), Vec<RecordBatch>>,
+    /// Rows by grain and tenant, by local day.
+    pub rows: HashMap<(Grain, String), Days>,
 }
+
+/// One tenant's parts of one grain by the local day of their time column
+/// (a part of 09:00 on 3 March is a row of 3 March), each day's rows one
+/// batch with buffers of its own: a scan reads the days its filters reach
+/// (a month's report, a month of parts, not the year's), a round replaces
+/// the days it recomputed, and an operator holding a day's batch counts
+/// that day's memory, not a larger batch's it were a slice of. Rows
+/// without a time (none today) are kept under [`NaiveDate::MIN`]: no time
+/// filter reaches them, as no such filter passes them.
+pub type Days = BTreeMap<NaiveDate, RecordBatch>;
 
 impl Kept {
     pub fn row_count(&self, grain: Grain) -> usize {
         self.rows
             .iter()
             .filter(|((g, _), _)| *g == grain)
-            .flat_map(|(_, b)| b.iter().map(RecordBatch::num_rows))
+            .flat_map(|(_, days)| days.values().map(RecordBatch::num_rows))
             .sum()
     }
 }
 
-/// Rows per kept batch.
-pub const BATCH_ROWS: usize = 8192;
-
-/// `batches` as batches of at most [`BATCH_ROWS`] rows, each with buffers
-/// of its own (copied, not sliced); no empty batch.
-pub fn pack(batches: &[RecordBatch]) -> datafusion::arrow::error::Result<Vec<RecordBatch>> {
-    use datafusion::arrow::compute::concat_batches;
+/// `batches` (parts of one grain, of one tenant) by local day; no empty
+/// batch.
+pub fn by_day(grain: Grain, batches: &[RecordBatch]) -> datafusion::arrow::error::Result<Days> {
+    use datafusion::arrow::array::{Array, AsArray, UInt32Array};
+    use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
+    use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+    use datafusion::arrow::error::ArrowError;
     let Some(first) = batches.first() else {
-        return Ok(Vec::new());
+        return Ok(Days::new());
     };
     let all = concat_batches(&first.schema(), batches)?;
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < all.num_rows() {
-        let n = BATCH_ROWS.min(all.num_rows() - at);
-        out.push(concat_batches(&all.schema(), [&all.slice(at, n)])?);
-        at += n;
+    let column = all.column_by_name(grain.time_column()).ok_or_else(|| {
+        ArrowError::SchemaError(format!("a part without {}", grain.time_column()))
+    })?;
+    let times = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+    let times = times.as_primitive::<TimestampMicrosecondType>();
+    const DAY_MICROS: i64 = 86_400_000_000;
+    let mut rows: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
+    for i in 0..times.len() {
+        let day = times
+            .is_valid(i)
+            .then(|| times.value(i).div_euclid(DAY_MICROS));
+        let index = u32::try_from(i)
+            .map_err(|_| ArrowError::ComputeError("too many parts in one batch".into()))?;
+        rows.entry(day).or_default().push(index);
+    }
+    let mut out = Days::new();
+    for (day, indices) in rows {
+        let date = day
+            .and_then(|d| chrono::DateTime::from_timestamp(d.checked_mul(86_400)?, 0))
+            .map_or(NaiveDate::MIN, |t| t.date_naive());
+        // `take` copies: the day's batch has buffers of its own.
+        let batch = take_record_batch(&all, &UInt32Array::from(indices))?;
+        match out.remove(&date) {
+            Some(before) => out.insert(date, concat_batches(&all.schema(), [&before, &batch])?),
+            None => out.insert(date, batch),
+        };
     }
     Ok(out)
 }
@@ -262,13 +289,15 @@ impl TableProvider for PartsTable {
         // Tenants every filter allows (and the catalog's own).
         let tenants = query_tenants(self.tenant.clone().map(|t| vec![t]), filters);
         if let Some(kept) = self.kept(state) {
+            // The days the time filters reach, of the tenants they allow.
+            let range = day_range(self.grain, filters);
             let batches: Vec<RecordBatch> = kept
                 .rows
                 .iter()
                 .filter(|((g, t), _)| {
                     *g == self.grain && tenants.as_ref().is_none_or(|list| list.contains(t))
                 })
-                .flat_map(|(_, b)| b.iter())
+                .flat_map(|(_, days)| days_within(days, range))
                 .map(|b| RecordBatch::try_new(self.schema.clone(), b.columns().to_vec()))
                 .collect::<Result<_, _>>()?;
             return Ok(MemorySourceConfig::try_new_exec(
@@ -322,12 +351,22 @@ fn enabled(state: &SessionState) -> bool {
     })
 }
 
-/// The range of local times the filters allow on the grain's time column,
-/// widened to whole parts: `(from, to)` with `to` exclusive.
-fn time_bounds(grain: Grain, filters: &[Expr]) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
-    let mut from: Option<NaiveDateTime> = None;
-    let mut to: Option<NaiveDateTime> = None;
+/// The comparisons of the grain's time column with a constant among the
+/// filters, as `column <op> time`.
+fn time_limits(grain: Grain, filters: &[Expr]) -> Vec<(Operator, NaiveDateTime)> {
+    let mut limits = Vec::new();
     for f in filters {
+        if let Expr::Between(between) = f {
+            if !between.negated && column_name(&between.expr) == Some(grain.time_column()) {
+                if let Some(low) = timestamp(&between.low) {
+                    limits.push((Operator::GtEq, low));
+                }
+                if let Some(high) = timestamp(&between.high) {
+                    limits.push((Operator::LtEq, high));
+                }
+            }
+            continue;
+        }
         let Expr::BinaryExpr(b) = f else { continue };
         let (op, value) = match (column_name(&b.left), column_name(&b.right)) {
             (Some(c), None) if c == grain.time_column() => (b.op, timestamp(&b.right)),
@@ -337,7 +376,19 @@ fn time_bounds(grain: Grain, filters: &[Expr]) -> (Option<NaiveDateTime>, Option
             },
             _ => continue,
         };
-        let Some(t) = value else { continue };
+        if let Some(t) = value {
+            limits.push((op, t));
+        }
+    }
+    limits
+}
+
+/// The range of local times the filters allow on the grain's time column,
+/// widened to whole parts: `(from, to)` with `to` exclusive.
+fn time_bounds(grain: Grain, filters: &[Expr]) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    let mut from: Option<NaiveDateTime> = None;
+    let mut to: Option<NaiveDateTime> = None;
+    for (op, t) in time_limits(grain, filters) {
         match op {
             Operator::Gt | Operator::GtEq => {
                 // A part starts at its day/hour: the one containing `t`.
@@ -357,6 +408,40 @@ fn time_bounds(grain: Grain, filters: &[Expr]) -> (Option<NaiveDateTime>, Option
         }
     }
     (from, to)
+}
+
+/// The kept days ([`Days`]) whose rows can pass the filters on the grain's
+/// time column: `(first, last)`, both included (either side open). A row
+/// of time `v` passes `column >= t` or `column > t` only if its day is not
+/// before `t`'s, `column <= t` or `column < t` only if it is not after.
+fn day_range(grain: Grain, filters: &[Expr]) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let mut first: Option<NaiveDate> = None;
+    let mut last: Option<NaiveDate> = None;
+    for (op, t) in time_limits(grain, filters) {
+        let day = t.date();
+        if matches!(op, Operator::Gt | Operator::GtEq | Operator::Eq) {
+            first = Some(first.map_or(day, |f| f.max(day)));
+        }
+        if matches!(op, Operator::Lt | Operator::LtEq | Operator::Eq) {
+            last = Some(last.map_or(day, |l| l.min(day)));
+        }
+    }
+    (first, last)
+}
+
+/// The batches of `days` within `(first, last)` (both included).
+fn days_within(
+    days: &Days,
+    (first, last): (Option<NaiveDate>, Option<NaiveDate>),
+) -> impl Iterator<Item = &RecordBatch> {
+    use std::ops::Bound;
+    let empty = matches!((first, last), (Some(f), Some(l)) if f > l);
+    let lower = first.map_or(Bound::Unbounded, Bound::Included);
+    let upper = last.map_or(Bound::Unbounded, Bound::Included);
+    (!empty)
+        .then(|| days.range((lower, upper)).map(|(_, b)| b))
+        .into_iter()
+        .flatten()
 }
 
 fn column_name(e: &Expr) -> Option<&str> {
@@ -465,6 +550,112 @@ mod tests {
         assert_eq!(to, Some(at("2026-04-02 00:00")));
         let (from, to) = time_bounds(Grain::Hour, &filters);
         assert_eq!((from, to), (None, None), "another column's filter");
+    }
+
+    #[test]
+    fn time_filters_pick_the_days_of_kept_parts() {
+        let day = |t: &str| Some(at(t).date());
+        let filters = [
+            col("day").gt_eq(ts("2026-03-01 00:00")),
+            ts("2026-04-01 00:00").gt(col("day")),
+            col("tenant").eq(lit("a")),
+        ];
+        assert_eq!(
+            day_range(Grain::Day, &filters),
+            (day("2026-03-01 00:00"), day("2026-04-01 00:00"))
+        );
+        // An hour's part belongs to its day; `>` a time within a day keeps
+        // that day.
+        let filters = [
+            col("period_start").gt(ts("2026-03-01 09:30")),
+            col("period_start").lt_eq(ts("2026-03-03 00:00")),
+        ];
+        assert_eq!(
+            day_range(Grain::Hour, &filters),
+            (day("2026-03-01 00:00"), day("2026-03-03 00:00"))
+        );
+        let between = [col("day").between(ts("2026-03-05 00:00"), ts("2026-03-07 00:00"))];
+        assert_eq!(
+            day_range(Grain::Day, &between),
+            (day("2026-03-05 00:00"), day("2026-03-07 00:00"))
+        );
+        let negated = [col("day").not_between(ts("2026-03-05 00:00"), ts("2026-03-07 00:00"))];
+        assert_eq!(day_range(Grain::Day, &negated), (None, None));
+        let equal = [col("day").eq(ts("2026-03-05 00:00"))];
+        assert_eq!(
+            day_range(Grain::Day, &equal),
+            (day("2026-03-05 00:00"), day("2026-03-05 00:00"))
+        );
+    }
+
+    fn day_parts(times: &[Option<&str>]) -> RecordBatch {
+        use datafusion::arrow::array::{Int64Array, TimestampMicrosecondArray};
+        use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(
+                "day",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                true,
+            ),
+            Field::new("leads", DataType::Int64, false),
+        ]));
+        let days: TimestampMicrosecondArray = times
+            .iter()
+            .map(|t| t.map(|t| at(t).and_utc().timestamp_micros()))
+            .collect();
+        let leads = Int64Array::from_iter_values(0..times.len() as i64);
+        RecordBatch::try_new(schema, vec![Arc::new(days), Arc::new(leads)]).unwrap()
+    }
+
+    #[test]
+    fn kept_parts_split_by_day_and_a_range_reads_only_its_days() {
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        let batches = [
+            day_parts(&[Some("2026-03-02 00:00"), Some("2026-03-01 00:00"), None]),
+            day_parts(&[Some("2026-03-02 00:00"), Some("2026-03-04 00:00")]),
+        ];
+        let days = by_day(Grain::Day, &batches).unwrap();
+        let keys: Vec<_> = days.keys().copied().collect();
+        let d = |t: &str| at(t).date();
+        assert_eq!(
+            keys,
+            vec![
+                NaiveDate::MIN,
+                d("2026-03-01 00:00"),
+                d("2026-03-02 00:00"),
+                d("2026-03-04 00:00")
+            ]
+        );
+        let leads = |b: &RecordBatch| -> Vec<i64> {
+            b.column(1).as_primitive::<Int64Type>().values().to_vec()
+        };
+        // Each row once, in its day, in the order it came.
+        assert_eq!(leads(&days[&d("2026-03-02 00:00")]), vec![0, 0]);
+        assert_eq!(days.values().map(RecordBatch::num_rows).sum::<usize>(), 5);
+        // A day's batch owns its buffers (not a slice of all the rows).
+        let one = days[&d("2026-03-04 00:00")].column(1);
+        assert_eq!(one.to_data().buffers()[0].len(), 8);
+        let within = |first: Option<&str>, last: Option<&str>| -> usize {
+            days_within(&days, (first.map(d), last.map(d)))
+                .map(RecordBatch::num_rows)
+                .sum()
+        };
+        assert_eq!(
+            within(Some("2026-03-02 00:00"), Some("2026-03-03 00:00")),
+            2
+        );
+        assert_eq!(within(Some("2026-03-02 00:00"), None), 3);
+        assert_eq!(
+            within(None, Some("2026-03-01 00:00")),
+            2,
+            "with the rows without a time"
+        );
+        assert_eq!(
+            within(Some("2026-03-05 00:00"), Some("2026-03-01 00:00")),
+            0
+        );
+        assert_eq!(within(None, None), 5);
     }
 
     #[test]

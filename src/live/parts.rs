@@ -27,14 +27,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::LiveTable;
 use crate::config::ReportSettings;
-use crate::engine::parts::{Grain, KeepsParts, Kept, Versions, lead_prefilter, pack};
+use crate::engine::parts::{Days, Grain, KeepsParts, Kept, Versions, by_day, lead_prefilter};
 use crate::model::Table;
 
 /// The fact tables the parts are computed from.
@@ -299,21 +299,32 @@ impl Keeper {
                 }
             };
             for grain in Grain::ALL {
-                let fresh = self.compute(grain, &prefilter, &filter).await?;
+                let fresh = by_day(grain, &self.compute(grain, &prefilter, &filter).await?)?;
                 let key = (grain, tenant.clone());
-                let mut parts: Vec<RecordBatch> = match (days, rows.get(&key)) {
-                    (Some(days), Some(old)) => old
-                        .iter()
-                        .map(|b| without_days(grain, b, days))
-                        .collect::<Result<_>>()?,
-                    _ => Vec::new(),
+                // The tenant's other days stay as they are.
+                let mut kept = match days {
+                    Some(days) => {
+                        let mut kept = rows.remove(&key).unwrap_or_default();
+                        for day in days {
+                            kept.remove(day);
+                        }
+                        kept
+                    }
+                    None => Days::new(),
                 };
-                parts.extend(fresh);
-                let parts = pack(&parts)?;
-                if parts.is_empty() {
+                for (day, batch) in fresh {
+                    // Only the recomputed days come back; were another
+                    // day's row among them, it would join that day's.
+                    let batch = match kept.remove(&day) {
+                        Some(before) => concat_batches(&batch.schema(), [&before, &batch])?,
+                        None => batch,
+                    };
+                    kept.insert(day, batch);
+                }
+                if kept.is_empty() {
                     rows.remove(&key);
                 } else {
-                    rows.insert(key, parts);
+                    rows.insert(key, kept);
                 }
             }
         }
@@ -408,7 +419,9 @@ impl Keeper {
         }
         let rows = rows
             .into_iter()
-            .map(|(k, parts)| Ok((k, pack(&parts)?)))
+            .map(|((grain, tenant), parts): (_, Vec<RecordBatch>)| {
+                Ok(((grain, tenant), by_day(grain, &parts)?))
+            })
             .collect::<Result<HashMap<_, _>>>()?;
         Ok(Kept { versions, rows })
     }
@@ -573,29 +586,6 @@ fn day_filter(days: &BTreeSet<NaiveDate>) -> String {
         "date_trunc('day', f.created_local) IN ({})",
         list.join(", ")
     )
-}
-
-/// `batch` without the rows of `days`.
-fn without_days(
-    grain: Grain,
-    batch: &RecordBatch,
-    days: &BTreeSet<NaiveDate>,
-) -> Result<RecordBatch> {
-    let column = batch
-        .column_by_name(grain.time_column())
-        .context("a part without its time")?;
-    let times = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-    let times = times.as_primitive::<TimestampMicrosecondType>();
-    let keep: BooleanArray = (0..times.len())
-        .map(|i| {
-            Some(
-                times.is_null(i)
-                    || !chrono::DateTime::from_timestamp_micros(times.value(i))
-                        .is_some_and(|t| days.contains(&t.date_naive())),
-            )
-        })
-        .collect();
-    Ok(filter_record_batch(batch, &keep)?)
 }
 
 /// The SQL files and the settings that compute the parts, hashed.

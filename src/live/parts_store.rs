@@ -49,7 +49,7 @@ pub async fn save(store: &Store, kept: &Kept, label: &Label) -> Result<()> {
             .rows
             .iter()
             .filter(|((g, _), _)| *g == grain)
-            .flat_map(|(_, b)| b.iter())
+            .flat_map(|(_, days)| days.values())
             .filter(|b| b.num_rows() > 0)
             .map(to_storage)
             .collect::<Result<_>>()?;
@@ -118,7 +118,12 @@ pub async fn load(
     let Some(label) = label else { return Ok(None) };
     let rows = rows
         .into_iter()
-        .map(|(k, parts): (_, Vec<RecordBatch>)| Ok((k, crate::engine::parts::pack(&parts)?)))
+        .map(|((grain, tenant), parts): (_, Vec<RecordBatch>)| {
+            Ok((
+                (grain, tenant),
+                crate::engine::parts::by_day(grain, &parts)?,
+            ))
+        })
         .collect::<Result<HashMap<_, _>>>()?;
     Ok(Some((
         Kept {
