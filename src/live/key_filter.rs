@@ -15,14 +15,26 @@
 //! filter that the scan can use to skip files, row groups and rows. Weaker
 //! is safe: the join still checks every key, and the filter from above is
 //! reported as not pushed down, so it stays where it was.
+//!
+//! Row groups are coarse: the leads of a month's ratings span whole row
+//! groups of other leads. So [`KeyFilterExec`] also applies the dynamic
+//! filters from above, whole, to the rows the scan returns (the scan's
+//! rows carry the partition columns): a row no filter passes would be
+//! dropped by the join anyway, and now it is dropped before the operators
+//! between the scan and the join (a view's projections, other joins) work
+//! on it. That is what a Parquet scan with row-level filtering does with
+//! the same filter. A filter not yet known (the join still building) passes
+//! every row.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
+use datafusion::common::cast::as_boolean_array;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, Statistics};
@@ -39,25 +51,40 @@ use datafusion::physical_plan::filter_pushdown::{
     ChildFilterDescription, ChildPushdownResult, FilterDescription, FilterPushdownPhase,
     FilterPushdownPropagation,
 };
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
 
 /// A partitioned table's scan, passing its dynamic filters on without the
-/// partition columns (see the module's documentation).
+/// partition columns and applying them to its rows (see the module's
+/// documentation).
 #[derive(Debug)]
 pub struct KeyFilterExec {
     input: Arc<dyn ExecutionPlan>,
     /// The columns the scan cannot filter on: the table's partition columns.
     partitions: &'static [&'static str],
+    /// The dynamic filters from above, applied to the scan's rows.
+    row_filters: Vec<Arc<dyn PhysicalExpr>>,
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl KeyFilterExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, partitions: &'static [&'static str]) -> Self {
-        Self { input, partitions }
+        Self {
+            input,
+            partitions,
+            row_filters: Vec::new(),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
     }
 
     fn wrap(&self, input: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
-        Arc::new(Self::new(input, self.partitions))
+        Arc::new(Self {
+            row_filters: self.row_filters.clone(),
+            ..Self::new(input, self.partitions)
+        })
     }
 }
 
@@ -67,8 +94,32 @@ impl DisplayAs for KeyFilterExec {
             f,
             "KeyFilterExec: partitions=[{}]",
             self.partitions.join(", ")
-        )
+        )?;
+        if !self.row_filters.is_empty() {
+            write!(f, ", row filters={}", self.row_filters.len())?;
+        }
+        Ok(())
     }
+}
+
+/// The rows of `batch` every filter passes (NULL does not pass).
+fn passing(filters: &[Arc<dyn PhysicalExpr>], mut batch: RecordBatch) -> Result<RecordBatch> {
+    for filter in filters {
+        if batch.num_rows() == 0 {
+            break;
+        }
+        let mask = match filter.evaluate(&batch)? {
+            ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))) => continue,
+            ColumnarValue::Scalar(_) => return Ok(batch.slice(0, 0)),
+            ColumnarValue::Array(mask) => mask,
+        };
+        let mask = as_boolean_array(&mask)?;
+        if mask.true_count() == batch.num_rows() {
+            continue;
+        }
+        batch = filter_record_batch(&batch, mask)?;
+    }
+    Ok(batch)
 }
 
 impl ExecutionPlan for KeyFilterExec {
@@ -123,7 +174,27 @@ impl ExecutionPlan for KeyFilterExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        self.input.execute(partition, context)
+        let input = self.input.execute(partition, context)?;
+        if self.row_filters.is_empty() {
+            return Ok(input);
+        }
+        let filters = self.row_filters.clone();
+        let dropped = MetricBuilder::new(&self.metrics).counter("rows_dropped", partition);
+        let schema = input.schema();
+        let rows = input
+            .map(move |batch| {
+                let batch = batch?;
+                let before = batch.num_rows();
+                let kept = passing(&filters, batch)?;
+                dropped.add(before - kept.num_rows());
+                Ok(kept)
+            })
+            .try_filter(|b| futures::future::ready(b.num_rows() > 0));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, rows)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 
     fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
@@ -176,13 +247,36 @@ impl ExecutionPlan for KeyFilterExec {
         Ok(FilterDescription::new().with_child(child))
     }
 
+    /// Keeps the dynamic filters from above, to apply to the rows.
     fn handle_child_pushdown_result(
         &self,
         _phase: FilterPushdownPhase,
         child_pushdown_result: ChildPushdownResult,
         _config: &ConfigOptions,
     ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
-        Ok(FilterPushdownPropagation::if_all(child_pushdown_result))
+        let dynamic: Vec<Arc<dyn PhysicalExpr>> = child_pushdown_result
+            .parent_filters
+            .iter()
+            .map(|f| f.filter.clone())
+            .filter(|f| snapshot_generation(f) != 0)
+            .filter(|f| {
+                !self
+                    .row_filters
+                    .iter()
+                    .any(|kept| kept.as_ref() == f.as_ref())
+            })
+            .collect();
+        let propagation = FilterPushdownPropagation::if_all(child_pushdown_result);
+        if dynamic.is_empty() {
+            return Ok(propagation);
+        }
+        let mut row_filters = self.row_filters.clone();
+        row_filters.extend(dynamic);
+        let updated = Arc::new(Self {
+            row_filters,
+            ..Self::new(self.input.clone(), self.partitions)
+        });
+        Ok(propagation.with_updated_node(updated))
     }
 }
 
