@@ -288,7 +288,7 @@ impl TableProvider for PartsTable {
         };
         // Tenants every filter allows (and the catalog's own).
         let tenants = query_tenants(self.tenant.clone().map(|t| vec![t]), filters);
-        if let Some(kept) = self.kept(state) {
+        if let Some(kept) = kept_parts(state) {
             // The days the time filters reach, of the tenants they allow.
             let range = day_range(self.grain, filters);
             let batches: Vec<RecordBatch> = kept
@@ -313,25 +313,60 @@ impl TableProvider for PartsTable {
             "SELECT * FROM {}",
             self.grain.sql(&self.settings, &prefilter, "TRUE")
         );
-        plan_report(self.grain.table(), state, sql, projection, filters, limit).await
+        plan_report(
+            self.grain.table(),
+            state,
+            sql,
+            None,
+            projection,
+            filters,
+            limit,
+        )
+        .await
     }
 }
 
-impl PartsTable {
-    /// The kept parts, when the session may use them and they are fresh.
-    /// A session planning for a cluster reads none: its executors do not
-    /// have them, they compute from the facts.
-    fn kept(&self, state: &SessionState) -> Option<Arc<Kept>> {
-        let keeper = state.config().get_extension::<PartsKeeper>()?;
-        let plain = state
-            .config()
-            .get_extension::<super::PlainScans>()
-            .is_some();
-        if plain || !enabled(state) {
-            return None;
-        }
-        keeper.0.fresh()
+/// The kept parts, when the session may use them and they are fresh.
+/// A session planning for a cluster reads none: its executors do not
+/// have them, they compute from the facts.
+fn kept_parts(state: &SessionState) -> Option<Arc<Kept>> {
+    let keeper = state.config().get_extension::<PartsKeeper>()?;
+    let plain = state
+        .config()
+        .get_extension::<super::PlainScans>()
+        .is_some();
+    if plain || !enabled(state) {
+        return None;
     }
+    keeper.0.fresh()
+}
+
+/// Kept part rows per partition of a report's plan.
+const KEPT_ROWS_PER_PARTITION: usize = 250_000;
+
+/// How many partitions a report over the local times `[from, to)` of
+/// `tenants` (None: all) should be planned with when the session reads
+/// kept parts: one per [`KEPT_ROWS_PER_PARTITION`] rows those days hold
+/// (of every grain), at least one; `None` when it computes from the facts.
+/// A month of one tenant's parts (tens of thousands of rows) is summed
+/// faster in one partition than split, merged and handed between threads;
+/// and the other cores serve the other panels of the dashboard.
+pub(super) fn kept_partitions(
+    state: &SessionState,
+    tenants: Option<&[String]>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Option<usize> {
+    let kept = kept_parts(state)?;
+    let range = (Some(from.date()), Some(to.date()));
+    let rows: usize = kept
+        .rows
+        .iter()
+        .filter(|((_, t), _)| tenants.is_none_or(|list| list.contains(t)))
+        .flat_map(|(_, days)| days_within(days, range))
+        .map(RecordBatch::num_rows)
+        .sum();
+    Some(rows.div_ceil(KEPT_ROWS_PER_PARTITION).max(1))
 }
 
 /// Whether the session uses kept parts (`oko.report_parts`, on unless

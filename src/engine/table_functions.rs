@@ -271,10 +271,19 @@ impl TableProvider for ReportTable {
         let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{} needs an OKO session", self.function.kind.name());
         };
+        // Over kept parts: as many partitions as the parts it sums need.
+        let period = match (self.args.first(), self.args.get(1)) {
+            (Some(Some(from)), Some(Some(to))) => parse_time(from).ok().zip(parse_time(to).ok()),
+            _ => None,
+        };
+        let partitions = period.and_then(|(from, to)| {
+            super::parts::kept_partitions(state, tenants.as_deref(), from, to)
+        });
         plan_report(
             self.function.kind.name(),
             state,
             sql,
+            partitions,
             projection,
             filters,
             limit,
@@ -297,17 +306,23 @@ pub(super) fn query_tenants(base: Option<Vec<String>>, filters: &[Expr]) -> Opti
 }
 
 /// The physical plan of a report's SQL in the calling session (read the
-/// engine's way, [`report_state`]; its joins' build sides collected once),
-/// wrapped in a [`ReportExec`] named `name`.
+/// engine's way, [`report_state`]; its joins' build sides collected once;
+/// at most `partitions` partitions), wrapped in a [`ReportExec`] named
+/// `name`.
 pub(super) async fn plan_report(
     name: &'static str,
     state: &SessionState,
     sql: String,
+    partitions: Option<usize>,
     projection: Option<&Vec<usize>>,
     filters: &[Expr],
     limit: Option<usize>,
 ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
     let mut state = report_state(state);
+    if let Some(partitions) = partitions {
+        let execution = &mut state.config_mut().options_mut().execution;
+        execution.target_partitions = execution.target_partitions.min(partitions.max(1));
+    }
     let optimizer = &mut state.config_mut().options_mut().optimizer;
     optimizer.hash_join_single_partition_threshold_rows = optimizer
         .hash_join_single_partition_threshold_rows

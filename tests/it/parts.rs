@@ -177,6 +177,27 @@ async fn kept_parts_follow_every_kind_of_change_exactly() {
     // The kept parts are in use (non-empty, both grains).
     let r = rows(&kept, "SELECT day_rows, hour_rows FROM oko_report_parts").await;
     assert!(r[0].iter().all(|v| v.as_deref().unwrap() != "0"), "{r:?}");
+    // A month of one tenant's kept parts is summed in one partition; from
+    // the facts the report is split over the cores. (The report's own plan:
+    // the lines EXPLAIN prints inside its ReportExec.)
+    let month =
+        "EXPLAIN SELECT * FROM summary_report('2025-01-01', '2025-02-01') WHERE tenant = 'okna'";
+    let plan = |r: Vec<Vec<Option<String>>>| -> String {
+        r.into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|line| line.trim_start().starts_with('|'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let over_parts = plan(rows(&kept, month).await);
+    assert!(over_parts.contains("AggregateExec"), "{over_parts}");
+    assert!(!over_parts.contains("RepartitionExec"), "{over_parts}");
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
+        let from_facts = plan(rows(&raw, month).await);
+        assert!(from_facts.contains("RepartitionExec"), "{from_facts}");
+    }
 
     let mut days_before = fresh(&kept).await.2;
     // Each change: applied, the parts catch up by recomputing days (not
