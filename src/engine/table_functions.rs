@@ -177,14 +177,17 @@ impl TableFunctionImpl for ReportFunction {
         let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{} needs an OKO session", self.kind.name());
         };
-        let state = &report_state(state);
         if let Report::SurveyDue = self.kind {
+            let state = &report_state(state);
             let plan = futures::executor::block_on(state.create_logical_plan(&sql))?;
             return Ok(Arc::new(ViewTable::new(plan, Some(sql))));
         }
         let schema = match self.schema.get() {
             Some(schema) => schema.clone(),
             None => {
+                // The report's columns, planned once (a state to plan it in
+                // is not free to make).
+                let state = &report_state(state);
                 let plan = futures::executor::block_on(state.create_logical_plan(&sql))?;
                 // Declared nullable throughout: the plan made at scan time may
                 // derive a column's nullability less tightly (`coalesce`),
