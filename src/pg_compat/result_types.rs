@@ -192,6 +192,50 @@ fn retype(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 Ok(_) => Ok(Transformed::yes(cast(e, DataType::Float64))),
             }
         }
+        // A comparison of numbers of two types: an operand retyped here
+        // (`date_part` of a derived table's column, now `double precision`)
+        // meets a value coerced to its old type (`h = 9`, the literal made
+        // `integer`). Both sides are cast to the type they compare in, as
+        // type coercion would have done.
+        Expr::BinaryExpr(b)
+            if matches!(
+                b.op,
+                Operator::Eq
+                    | Operator::NotEq
+                    | Operator::Lt
+                    | Operator::LtEq
+                    | Operator::Gt
+                    | Operator::GtEq
+                    | Operator::IsDistinctFrom
+                    | Operator::IsNotDistinctFrom
+            ) =>
+        {
+            let (Ok(left), Ok(right)) = (b.left.get_type(schema), b.right.get_type(schema)) else {
+                return Ok(Transformed::no(e));
+            };
+            if left == right || !left.is_numeric() || !right.is_numeric() {
+                return Ok(Transformed::no(e));
+            }
+            let Some(common) =
+                datafusion::logical_expr::type_coercion::binary::comparison_coercion(&left, &right)
+            else {
+                return Ok(Transformed::no(e));
+            };
+            let side = |operand: Box<Expr>, from: &DataType| -> Box<Expr> {
+                match from == &common {
+                    true => operand,
+                    false => Box::new(cast(*operand, common.clone())),
+                }
+            };
+            let b = b.clone();
+            Ok(Transformed::yes(Expr::BinaryExpr(
+                datafusion::logical_expr::BinaryExpr::new(
+                    side(b.left, &left),
+                    b.op,
+                    side(b.right, &right),
+                ),
+            )))
+        }
         // `date + interval`, `date - interval`: a `timestamp`.
         Expr::BinaryExpr(b)
             if matches!(b.op, Operator::Plus | Operator::Minus)

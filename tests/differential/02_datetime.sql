@@ -126,3 +126,8 @@ RESET TIME ZONE;
 SELECT TIMESTAMPTZ '2026-07-01 12:00+00';
 SELECT extract(millennium FROM DATE '2026-07-01'), extract(decade FROM TIMESTAMP '2026-07-01 10:00'), extract(isoyear FROM DATE '2026-12-31'), extract(julian FROM TIMESTAMP '2026-07-01 12:00');
 SELECT extract(century FROM created_at), extract(isoyear FROM created_at::date) FROM leads ORDER BY tenant, lead_id LIMIT 2;
+-- A part of a time named in a derived table or a CTE, then compared with
+-- an integer (a dashboard's hour heatmap, a day's hours).
+SELECT h, count(*) FROM (SELECT date_part('hour', created_at) AS h FROM leads) t WHERE h = 9 GROUP BY h ORDER BY h;
+WITH hours AS (SELECT tenant, date_part('hour', created_at) AS h FROM leads) SELECT tenant, sum(CASE WHEN h = 10 THEN 1 ELSE 0 END) AS at_ten, sum(CASE WHEN h <> 10 THEN 1 ELSE 0 END) AS other FROM hours GROUP BY tenant ORDER BY tenant;
+SELECT count(*) FROM (SELECT EXTRACT(DOW FROM created_at) AS dow FROM leads) t WHERE dow IN (0, 6) OR dow >= 7;

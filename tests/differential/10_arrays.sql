@@ -47,3 +47,4 @@ SELECT 1 < ANY (ARRAY[NULL, 0]), 1 < ALL (ARRAY[2, NULL]), 1 < ALL (ARRAY[0, NUL
 SELECT NULL::int = ALL (ARRAY[1]), 2 >= ALL (ARRAY[1, 2]), 'b' > ANY (ARRAY['a', 'c']), 2 = ANY (NULL::int[]);
 SELECT count(*) FROM leads WHERE channel = ANY (ARRAY['call', 'chat']) AND NOT (source = ALL (ARRAY['avito', 'avito']));
 SELECT count(*) FROM ratings WHERE score = ANY ('{1,5}');
+WITH sized AS (SELECT lead_id, array_length(tags, 1) AS n FROM leads) SELECT count(*) FROM sized WHERE n = 1 OR n > 1;
