@@ -6,14 +6,17 @@
 -- status: valid | moderated | voided | to_moderate.
 -- (tenant, rating_id, moderated_at) is the table's key, so the latest
 -- moderation is one row; an aggregate finds it (a per-rating window is
--- far slower in DataFusion).
+-- far slower in DataFusion). Every moderation has its time (a required
+-- column), so the latest one's is the largest: a plain max, without
+-- sorting, and a report that needs only whether a rating was moderated
+-- (the moderation queue) does not sort the tenant's moderations.
 CREATE VIEW ratings_effective AS
 WITH last_moderation AS (
     SELECT tenant,
            rating_id,
            first_value(new_score ORDER BY moderated_at DESC) AS new_score,
            first_value(moderator ORDER BY moderated_at DESC) AS moderator,
-           first_value(moderated_at ORDER BY moderated_at DESC) AS moderated_at,
+           max(moderated_at) AS moderated_at,
            first_value(reason ORDER BY moderated_at DESC) AS reason
     FROM rating_moderations
     GROUP BY tenant, rating_id

@@ -23,9 +23,11 @@ pub const CATALOG: &str = "oko";
 pub struct EngineCatalog(pub std::sync::Arc<dyn datafusion::catalog::CatalogProvider>);
 
 /// A session config extension: this session plans for a cluster, so its
-/// plans hold only DataFusion's own nodes — live tables are read by plain
-/// Parquet scans ([`crate::live::plain_scan`]), report parts are computed
-/// from the facts. Set by [`crate::cluster`]'s planner only.
+/// plans hold only DataFusion's own nodes — live tables are read by bare
+/// Parquet scans ([`crate::live::plain_scan`], without the
+/// [`crate::live::key_filter::KeyFilterExec`] a local plan puts on top),
+/// report parts are computed from the facts. Set by [`crate::cluster`]'s
+/// planner only.
 #[derive(Debug, Default)]
 pub struct PlainScans;
 

@@ -1,6 +1,7 @@
-//! A live table as DataFusion sees it: scans of the served snapshot (with
-//! the filters that are small enough pushed into the Delta scan, and a
-//! join's keys passed on past the partition columns: [`KeyFilterExec`]), and
+//! A live table as DataFusion sees it: Parquet scans of the served
+//! snapshot's files ([`plain`], with the filters that are small enough
+//! pushed into the scan, and a join's keys passed on past the partition
+//! columns: [`KeyFilterExec`]), and
 //! `INSERT`/`UPDATE`/`DELETE` plans that end in the table's sinks.
 
 use std::sync::Arc;
@@ -37,7 +38,9 @@ impl TableProvider for LiveTable {
         TableType::Base
     }
 
-    /// Filters too big for the Delta scan ([`pushable`]) stay above it.
+    /// Filters too big for the scan ([`pushable`]) stay above it; the others
+    /// are answered as Delta's provider answers them (exact on partition
+    /// columns, which the scan keeps by leaving out files).
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
@@ -136,36 +139,33 @@ impl TableProvider for LiveTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let small: Vec<Expr> = filters.iter().filter(|f| pushable(f)).cloned().collect();
-        if state.config().get_extension::<PlainScans>().is_some() {
-            return plain(
-                state,
-                &self.schema,
-                self.table.partition_columns(),
-                &self.files(),
-                projection,
-                &small,
-                limit,
-            );
+        let partitions = self.table.partition_columns();
+        let scan = plain(
+            state,
+            &self.schema,
+            partitions,
+            &self.files(),
+            projection,
+            &small,
+            limit,
+        )?;
+        // A cluster ships the plan as it is; DataFusion's own scan there
+        // takes the parts of a join's filter it can use.
+        if state.config().get_extension::<PlainScans>().is_some() || partitions.is_empty() {
+            return Ok(scan);
         }
-        let scan = self
-            .provider()
-            .scan(state, projection, &small, limit)
-            .await?;
-        Ok(match self.table.partition_columns() {
-            [] => scan,
-            partitions => Arc::new(KeyFilterExec::new(scan, partitions)),
-        })
+        Ok(Arc::new(KeyFilterExec::new(scan, partitions)))
     }
 }
 
-/// The most expression nodes a filter handed to the Delta scan may have.
-/// The scan converts a filter to a predicate of its own recursively (an
-/// `IN` list of 200,000 values became a chain that overflowed the stack when
-/// it was dropped); a bigger filter is applied by DataFusion above the scan
-/// instead (a hash set for `IN` lists), with the same rows as the result.
+/// The most expression nodes a filter handed to the scan may have. Row
+/// group pruning rewrites a filter recursively (an `IN` list of 200,000
+/// values became a chain that overflowed the stack when it was dropped); a
+/// bigger filter is applied by DataFusion above the scan instead (a hash
+/// set for `IN` lists), with the same rows as the result.
 const MAX_PUSHED_NODES: usize = 1_000;
 
-/// Whether `filter` is small enough to hand to the Delta scan.
+/// Whether `filter` is small enough to hand to the scan.
 fn pushable(filter: &Expr) -> bool {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     let mut nodes = 0usize;
