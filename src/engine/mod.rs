@@ -3,6 +3,7 @@
 
 pub mod parts;
 pub mod reports;
+pub mod shared;
 pub mod sql;
 pub mod table_functions;
 

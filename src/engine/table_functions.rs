@@ -14,16 +14,22 @@ use datafusion::catalog::{
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
+use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion::prelude::SessionContext;
 
+use super::PlainScans;
 use super::parts::{Grain, lead_prefilter, tenant_condition};
 use super::reports::*;
+use super::shared::{Claim, Fill, SharedReports};
 use crate::config::ReportSettings;
 
 /// Registers the parametrised reports (table functions) in `ctx`; they plan
@@ -282,16 +288,52 @@ impl TableProvider for ReportTable {
         let partitions = period.and_then(|(from, to)| {
             super::parts::kept_partitions(state, tenants.as_deref(), from, to)
         });
-        plan_report(
-            self.function.kind.name(),
-            state,
-            sql,
-            partitions,
-            projection,
-            filters,
-            limit,
-        )
-        .await
+        let name = self.function.kind.name();
+        let claim = match state.config().get_extension::<SharedReports>() {
+            // A cluster's plan holds only DataFusion's nodes; a limit makes
+            // the result a part of the report.
+            Some(shared)
+                if state.config().get_extension::<PlainScans>().is_none() && limit.is_none() =>
+            {
+                shared.0.claim(state, name, &sql).await
+            }
+            _ => Claim::Alone,
+        };
+        match claim {
+            Claim::Alone => {
+                plan_report(name, state, sql, partitions, projection, filters, limit).await
+            }
+            Claim::Done(schema, batches) => Ok(MemorySourceConfig::try_new_exec(
+                &[batches],
+                schema,
+                projection.cloned(),
+            )?),
+            Claim::Compute(fill) => {
+                let report = plan_report(name, state, sql, partitions, None, filters, None).await?;
+                let report = report
+                    .downcast_ref::<ReportExec>()
+                    .map(|r| r.with_fill(fill))
+                    .ok_or_else(|| {
+                        DataFusionError::Internal("a report plans as ReportExec".into())
+                    })?;
+                let report: Arc<dyn ExecutionPlan> = Arc::new(report);
+                Ok(match projection {
+                    None => report,
+                    Some(columns) => {
+                        let schema = report.schema();
+                        let exprs = columns
+                            .iter()
+                            .map(|&i| {
+                                let name = schema.field(i).name().clone();
+                                let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(&name, i));
+                                ProjectionExpr::new(column, name)
+                            })
+                            .collect::<Vec<_>>();
+                        Arc::new(ProjectionExec::try_new(exprs, report)?)
+                    }
+                })
+            }
+        }
     }
 }
 
@@ -350,6 +392,8 @@ pub struct ReportExec {
     name: &'static str,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
+    /// Where the whole result is kept for other calls ([`super::shared`]).
+    fill: Option<Arc<dyn Fill>>,
 }
 
 impl ReportExec {
@@ -364,6 +408,20 @@ impl ReportExec {
             name,
             properties: input.properties().clone(),
             input,
+            fill: None,
+        }
+    }
+
+    /// The report with its whole result gathered in one partition and
+    /// handed to `fill` on its way up.
+    fn with_fill(&self, fill: Arc<dyn Fill>) -> ReportExec {
+        let input: Arc<dyn ExecutionPlan> = match self.properties.partitioning.partition_count() {
+            1 => self.input.clone(),
+            _ => Arc::new(CoalescePartitionsExec::new(self.input.clone())),
+        };
+        ReportExec {
+            fill: Some(fill),
+            ..ReportExec::new(self.name, input)
         }
     }
 }
@@ -371,6 +429,12 @@ impl ReportExec {
 impl DisplayAs for ReportExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "ReportExec: {}, planned separately:", self.name)?;
+        if self.fill.is_some() {
+            write!(
+                f,
+                " (its rows kept for the same call from other statements)"
+            )?;
+        }
         let verbose = matches!(t, DisplayFormatType::Verbose);
         let inner = DisplayableExecutionPlan::with_metrics(self.input.as_ref())
             .indent(verbose)
@@ -418,7 +482,11 @@ impl ExecutionPlan for ReportExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> datafusion::common::Result<SendableRecordBatchStream> {
-        self.input.execute(partition, context)
+        let stream = self.input.execute(partition, context)?;
+        Ok(match &self.fill {
+            Some(fill) => fill.fill(stream),
+            None => stream,
+        })
     }
 }
 

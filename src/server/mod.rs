@@ -40,6 +40,7 @@ pub mod numeric;
 pub mod result_cache;
 pub mod serve;
 pub mod session;
+pub mod shared_reports;
 pub mod startup;
 pub mod timetz;
 pub mod value_limits;
@@ -100,6 +101,8 @@ pub struct Shared {
     statement_timeout: Option<Duration>,
     /// Statement results kept across sessions (`[server] result_cache_mb`).
     cache: Arc<result_cache::ResultCache>,
+    /// Report calls shared between statements, kept in `cache`.
+    reports: crate::engine::shared::SharedReports,
     /// A session built once per catalog (`None`: every tenant's) that every
     /// connection's session is cloned from ([`Shared::session`]).
     templates: std::sync::Mutex<HashMap<Option<String>, SessionState>>,
@@ -168,6 +171,9 @@ impl Shared {
             access,
             tenant_catalogs: tokio::sync::Mutex::default(),
             statement_timeout: None,
+            reports: crate::engine::shared::SharedReports(Arc::new(
+                shared_reports::ReportShare::new(cache.clone()),
+            )),
             cache,
             parts,
             templates: std::sync::Mutex::default(),
@@ -297,6 +303,7 @@ impl Shared {
             .with_extension(vars.clone())
             .with_extension(Arc::new(crate::engine::EngineCatalog(self.catalog.clone())))
             .with_extension(self.cache.clone())
+            .with_extension(Arc::new(self.reports.clone()))
             .with_extension(self.parts_extension());
         if let Some(cluster) = &self.cluster {
             config = config.with_extension(cluster.clone());

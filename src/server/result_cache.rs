@@ -40,6 +40,11 @@
 //! them), so cached results and running queries share one limit. One entry
 //! takes at most a quarter of the budget. `SET oko.result_cache = off`
 //! bypasses it for one session (the raw path, to cross-check).
+//!
+//! The whole results of report calls are kept here too, under keys of their
+//! own, so panels that call one report share it
+//! ([`super::shared_reports`]); `oko_cache_stats` counts them with the
+//! statements.
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
@@ -291,6 +296,17 @@ impl ResultCache {
         let tables = reads(plan, &self.tables)?;
         self.misses.fetch_add(1, Ordering::Relaxed);
         Some(tables)
+    }
+
+    /// Every live table with its generation now, for a result that may
+    /// depend on any of them (a report call, [`super::shared_reports`]);
+    /// counts a miss.
+    pub fn reads_now(&self) -> Reads {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.tables
+            .iter()
+            .map(|t| (t.clone(), t.generation()))
+            .collect()
     }
 
     /// `stream`, whose batches are stored under `key` once it has been read

@@ -367,6 +367,92 @@ async fn the_result_cache_recomputes_after_a_commit_and_never_crosses_tenants() 
     server.stop();
 }
 
+/// Panels that call the same report with the same arguments: one call
+/// computes it and the others take its rows, also when they arrive
+/// together; a commit, another tenant or the cache switched off computes
+/// again, and every answer is the one computed from scratch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panels_calling_the_same_report_share_one_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = users_config(
+        dir.path(),
+        "",
+        &[
+            ("admin", "admin", None),
+            ("okna_viewer", "viewer", Some("okna")),
+        ],
+    );
+    let server = start(&["--demo", "--config", &cfg.display().to_string()]);
+    let raw = login_as(server.port, "admin").await;
+    raw.batch_execute("SET oko.result_cache = off")
+        .await
+        .unwrap();
+    let call = "summary_report('2026-06-01', '2026-08-01', 'all', NULL, NULL)";
+    let panel = |column: &str, filter: &str| {
+        format!(
+            "SELECT channel, {column} FROM {call} WHERE tenant = 'okna' AND channel {filter} \
+             ORDER BY channel"
+        )
+    };
+    let panels: Vec<String> = ["leads", "requested", "rated"]
+        .iter()
+        .flat_map(|c| [panel(c, "<> 'all'"), panel(c, "= 'all'")])
+        .collect();
+    let mut expected = Vec::new();
+    for p in &panels {
+        expected.push(one(&raw, p).await);
+    }
+    assert!(expected[0].len() > 2, "{:?}", expected[0]);
+
+    // Six panels at once, each its own statement: the report is computed
+    // once (one miss of its own), the other five calls take its rows.
+    let (h0, m0, _) = stats(&raw).await;
+    let mut clients = Vec::new();
+    for _ in &panels {
+        clients.push(login_as(server.port, "admin").await);
+    }
+    let answers =
+        futures::future::join_all(clients.iter().zip(&panels).map(|(c, p)| one(c, p))).await;
+    assert_eq!(answers, expected);
+    let (h1, m1, _) = stats(&raw).await;
+    assert_eq!(
+        (h1 - h0, m1 - m0),
+        (5, 6 + 1),
+        "six statements missed; the report was computed once and shared five times"
+    );
+
+    // Another statement on the same call, later: a hit, no computation.
+    let other = format!("SELECT sum(leads) AS n FROM {call} WHERE tenant = 'okna'");
+    let total = one(&raw, &other).await;
+    assert_eq!(one(&clients[0], &other).await, total);
+    let (h2, m2, _) = stats(&raw).await;
+    assert_eq!((h2 - h1, m2 - m1), (1, 1));
+
+    // A commit: the next call computes again and counts the new lead.
+    clients[0]
+        .batch_execute(
+            "INSERT INTO leads (tenant, lead_id, channel, direction, class, manager_id, \
+             created_at, answered_at, ended_at) VALUES ('okna', 'shared-1', 'call', 'in', \
+             'Продажа', 'm101', '2026-07-03 10:00:00+00', '2026-07-03 10:00:10+00', \
+             '2026-07-03 10:04:00+00')",
+        )
+        .await
+        .unwrap();
+    let after = one(&raw, &other).await;
+    assert_ne!(after, total, "the new lead is counted from scratch");
+    assert_eq!(one(&clients[1], &other).await, after);
+    for (c, p) in clients.iter().zip(&panels) {
+        assert_eq!(one(c, p).await, one(&raw, p).await, "{p}");
+    }
+
+    // A tenant-bound viewer never gets the rows computed for an admin.
+    let viewer = login_as(server.port, "okna_viewer").await;
+    let everyone = format!("SELECT count(DISTINCT tenant) AS n FROM {call}");
+    assert_ne!(one(&clients[2], &everyone).await, ["1"]);
+    assert_eq!(one(&viewer, &everyone).await, ["1"]);
+    server.stop();
+}
+
 #[test]
 fn result_cache_mb_zero_turns_the_cache_off() {
     let dir = tempfile::tempdir().unwrap();
