@@ -111,6 +111,11 @@ impl AnalyzerRule for IntegerLiterals {
             }
             let names = NamePreserver::new(&node);
             let changed = node.map_expressions(|e| {
+                // Naming an expression formats it whole: only for one
+                // that has a constant to retype.
+                if !retypable(&e)? {
+                    return Ok(Transformed::no(e));
+                }
                 let name = names.save(&e);
                 let e = retype(e)?;
                 Ok(if e.transformed {
@@ -287,6 +292,36 @@ fn as_int4(e: &Expr, wanted: &DataType) -> Option<Expr> {
 }
 
 /// `expr` with its own integer constants as `integer`.
+/// Whether [`retype`] would change `expr` (the same walk, read only).
+fn retypable(expr: &Expr) -> Result<bool> {
+    let mut found = false;
+    expr.apply(|e| {
+        Ok(match e {
+            Expr::Literal(ScalarValue::Int64(Some(v)), meta)
+                if i32::try_from(*v).is_ok() && written(meta) =>
+            {
+                found = true;
+                TreeNodeRecursion::Stop
+            }
+            Expr::ScalarFunction(f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
+                TreeNodeRecursion::Jump
+            }
+            Expr::AggregateFunction(f) if VALUE_AGGREGATES.contains(&f.func.name()) => {
+                TreeNodeRecursion::Continue
+            }
+            Expr::Cast(_)
+            | Expr::TryCast(_)
+            | Expr::AggregateFunction(_)
+            | Expr::WindowFunction(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists(_)
+            | Expr::InSubquery(_) => TreeNodeRecursion::Jump,
+            _ => TreeNodeRecursion::Continue,
+        })
+    })?;
+    Ok(found)
+}
+
 fn retype(expr: Expr) -> Result<Transformed<Expr>> {
     expr.transform_down(|e| match e {
         Expr::Literal(ScalarValue::Int64(Some(v)), meta)
