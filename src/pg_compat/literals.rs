@@ -291,62 +291,64 @@ fn as_int4(e: &Expr, wanted: &DataType) -> Option<Expr> {
     }
 }
 
-/// `expr` with its own integer constants as `integer`.
-/// Whether [`retype`] would change `expr` (the same walk, read only).
-fn retypable(expr: &Expr) -> Result<bool> {
-    let mut found = false;
-    expr.apply(|e| {
-        Ok(match e {
-            Expr::Literal(ScalarValue::Int64(Some(v)), meta)
-                if i32::try_from(*v).is_ok() && written(meta) =>
-            {
-                found = true;
-                TreeNodeRecursion::Stop
-            }
-            Expr::ScalarFunction(f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
-                TreeNodeRecursion::Jump
-            }
-            Expr::AggregateFunction(f) if VALUE_AGGREGATES.contains(&f.func.name()) => {
-                TreeNodeRecursion::Continue
-            }
-            Expr::Cast(_)
-            | Expr::TryCast(_)
-            | Expr::AggregateFunction(_)
-            | Expr::WindowFunction(_)
-            | Expr::ScalarSubquery(_)
-            | Expr::Exists(_)
-            | Expr::InSubquery(_) => TreeNodeRecursion::Jump,
-            _ => TreeNodeRecursion::Continue,
-        })
-    })?;
-    Ok(found)
+/// What the walk of [`retype`] does at an expression.
+enum Step {
+    /// An integer constant written in the statement that fits `integer`.
+    Retype(i32),
+    /// Not into it: its operands keep their types (a cast's operand has
+    /// the cast's type: `1::bigint` stays `bigint`).
+    Jump,
+    Continue,
 }
 
-fn retype(expr: Expr) -> Result<Transformed<Expr>> {
-    expr.transform_down(|e| match e {
-        Expr::Literal(ScalarValue::Int64(Some(v)), meta)
-            if i32::try_from(v).is_ok() && written(&meta) =>
-        {
-            Ok(Transformed::new(
-                Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta),
-                true,
-                TreeNodeRecursion::Jump,
-            ))
+fn step(e: &Expr) -> Step {
+    match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), meta) if written(meta) => {
+            match i32::try_from(*v) {
+                Ok(v) => Step::Retype(v),
+                Err(_) => Step::Continue,
+            }
         }
-        Expr::ScalarFunction(ref f) if !VALUE_FUNCTIONS.contains(&f.name()) => {
-            Ok(Transformed::new(e, false, TreeNodeRecursion::Jump))
-        }
-        Expr::AggregateFunction(ref f) if VALUE_AGGREGATES.contains(&f.func.name()) => {
-            Ok(Transformed::no(e))
-        }
-        // (A cast's operand has the cast's type: `1::bigint` stays `bigint`.)
+        Expr::ScalarFunction(f) if !VALUE_FUNCTIONS.contains(&f.name()) => Step::Jump,
+        Expr::AggregateFunction(f) if VALUE_AGGREGATES.contains(&f.func.name()) => Step::Continue,
         Expr::Cast(_)
         | Expr::TryCast(_)
         | Expr::AggregateFunction(_)
         | Expr::WindowFunction(_)
         | Expr::ScalarSubquery(_)
         | Expr::Exists(_)
-        | Expr::InSubquery(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
-        other => Ok(Transformed::no(other)),
+        | Expr::InSubquery(_) => Step::Jump,
+        _ => Step::Continue,
+    }
+}
+
+/// Whether [`retype`] would change `expr` (the same walk, read only).
+fn retypable(expr: &Expr) -> Result<bool> {
+    let mut found = false;
+    expr.apply(|e| {
+        Ok(match step(e) {
+            Step::Retype(_) => {
+                found = true;
+                TreeNodeRecursion::Stop
+            }
+            Step::Jump => TreeNodeRecursion::Jump,
+            Step::Continue => TreeNodeRecursion::Continue,
+        })
+    })?;
+    Ok(found)
+}
+
+/// `expr` with its own integer constants as `integer`.
+fn retype(expr: Expr) -> Result<Transformed<Expr>> {
+    expr.transform_down(|e| {
+        Ok(match (step(&e), e) {
+            (Step::Retype(v), Expr::Literal(_, meta)) => Transformed::new(
+                Expr::Literal(ScalarValue::Int32(Some(v)), meta),
+                true,
+                TreeNodeRecursion::Jump,
+            ),
+            (Step::Jump, e) => Transformed::new(e, false, TreeNodeRecursion::Jump),
+            (_, e) => Transformed::no(e),
+        })
     })
 }
