@@ -201,7 +201,9 @@ struct ExecutorArgs {
     /// processes fetch from this executor
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: std::net::SocketAddr,
-    /// Port of the executor's task service [default: the --listen port + 1]
+    /// Port the executor announces for Ballista's task service, which only
+    /// push scheduling uses; OKO's executors ask the scheduler for tasks, so
+    /// nothing listens on it [default: the --listen port + 1]
     #[arg(long)]
     grpc_port: Option<u16>,
     /// Tasks run at once [default: [cluster] executor_slots, or one per core]

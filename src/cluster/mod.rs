@@ -19,6 +19,7 @@
 //! answers from the session ([`session_bound`]): [`run::place`] decides and
 //! says why.
 
+pub mod job;
 pub mod processes;
 pub mod run;
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -20,6 +21,18 @@ use crate::store::Store;
 /// Runs a scheduler on `listen` until the process is stopped. The plans
 /// it receives read `store`'s files: it decodes them with the store's
 /// object store (an S3 bucket) registered.
+/// Executors ask the scheduler for work, saying how many task slots they
+/// have free (Ballista's pull-staged scheduling), instead of the scheduler
+/// keeping the count and pushing tasks. In Ballista 55 the scheduler's count
+/// leaks when an executor dies: the tasks of a stage rolled back to
+/// "unresolved" that were running on the executors left are aborted, and
+/// their slots are never given back (the abort's status update is ignored
+/// for a stage in that state). With two slots per executor, one death could
+/// leave the cluster with none, every following job queued for good. An
+/// executor's own count cannot leak; a stage waits at most one poll (50 ms
+/// when idle) to be picked up, which large statements do not notice.
+const SCHEDULING: TaskSchedulingPolicy = TaskSchedulingPolicy::PullStaged;
+
 pub async fn scheduler(listen: SocketAddr, store: &Store, cluster: &ClusterConfig) -> Result<()> {
     // The plans it receives name OKO's functions: it decodes them with a
     // session that has them all.
@@ -35,6 +48,7 @@ pub async fn scheduler(listen: SocketAddr, store: &Store, cluster: &ClusterConfi
         executor_timeout_seconds: cluster.executor_timeout_s.max(1),
         expire_dead_executor_interval_seconds: (cluster.executor_timeout_s / 3).clamp(1, 15),
         no_executors_grace_period_seconds: cluster.executor_timeout_s.max(1),
+        scheduling_policy: SCHEDULING,
         override_session_builder: Some(Arc::new(move |config: SessionConfig| {
             let state = super::functions(config).map_err(|e| {
                 datafusion::common::DataFusionError::Configuration(format!(
@@ -90,6 +104,7 @@ pub async fn executor(
         scheduler_connect_timeout_seconds: 30,
         work_dir: cluster.work_dir.as_ref().map(|d| d.display().to_string()),
         executor_heartbeat_interval_seconds: cluster.heartbeat_s.max(1),
+        task_scheduling_policy: SCHEDULING,
         print_thread_info: false,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&functions))),
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -21,6 +20,7 @@ use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec};
 use datafusion_proto::physical_plan::AsExecutionPlan;
 use datafusion_proto::protobuf::PhysicalPlanNode;
+use prost::Message;
 
 use crate::config::ClusterConfig;
 use crate::engine::PlainScans;
@@ -127,21 +127,20 @@ impl Cluster {
             "the plan sent to the cluster"
         );
         let codec = BallistaPhysicalExtensionCodec::default();
-        // Checked here so that a plan the codec cannot write down is an
-        // error that says so (Ballista's says "internal").
-        PhysicalPlanNode::try_from_physical_plan(physical.clone(), &codec).map_err(|e| {
-            DataFusionError::Plan(format!(
-                "this statement cannot run on the cluster (its plan cannot be sent: {e})"
-            ))
-        })?;
-        let ballista = config.ballista_config();
-        execute_physical_plan::<PhysicalPlanNode>(
-            self.scheduler.clone(),
-            &ballista,
-            physical,
-            &codec,
+        let plan = PhysicalPlanNode::try_from_physical_plan(physical.clone(), &codec)
+            .map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "this statement cannot run on the cluster (its plan cannot be sent: {e})"
+                ))
+            })?
+            .encode_to_vec();
+        super::job::run(
+            &self.scheduler,
+            plan,
+            physical.schema(),
             uuid::Uuid::new_v4().to_string(),
-            config,
+            &config,
+            &config.ballista_config(),
         )
         .await
         .map_err(|e| match e {
