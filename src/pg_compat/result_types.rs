@@ -44,38 +44,11 @@ pub struct PgResultTypes;
 
 impl AnalyzerRule for PgResultTypes {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        // Once a type changed, every node visited after it recomputes its
-        // schema from its inputs (the nodes above must see the new type).
-        let mut changed = false;
-        plan.transform_up_with_subqueries(|node| {
-            if node.inputs().is_empty() {
-                return Ok(Transformed::no(node));
-            }
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&node);
-            let node = node.map_expressions(|e| {
-                let name = names.save(&e);
-                let e = e.transform_up(|e| retype(e, &schema))?;
-                Ok(e.update_data(|e| name.restore(e)))
-            })?;
-            changed |= node.transformed;
-            let node = if changed {
-                let transformed = node.transformed;
-                Transformed::new_transformed(recomputed(node.data), transformed)
-            } else {
-                node
-            };
-            let node = node
-                .transform_data(ranks_as_integers)?
+        rewrite_nodes(plan, false, retype, |node| {
+            node.transform_data(ranks_as_integers)?
                 .transform_data(real_sums)?
-                .transform_data(names_marked)?;
-            changed |= node.transformed;
-            Ok(node)
+                .transform_data(names_marked)
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
@@ -94,9 +67,22 @@ pub(crate) fn rewrite_expressions(
     plan: LogicalPlan,
     rewrite: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
+    rewrite_nodes(plan, true, rewrite, Ok)
+}
+
+/// The walk of [`rewrite_expressions`], with `then` applied to each node
+/// after its expressions (a change it makes counts as one); `VALUES` nodes
+/// are rewritten only when `values` says so (nodes without inputs are
+/// otherwise left alone).
+fn rewrite_nodes(
+    plan: LogicalPlan,
+    values: bool,
+    rewrite: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+    then: impl Fn(Transformed<LogicalPlan>) -> Result<Transformed<LogicalPlan>>,
+) -> Result<LogicalPlan> {
     let mut changed = false;
     plan.transform_up_with_subqueries(|node| {
-        if node.inputs().is_empty() && !matches!(node, LogicalPlan::Values(_)) {
+        if node.inputs().is_empty() && !(values && matches!(node, LogicalPlan::Values(_))) {
             return Ok(Transformed::no(node));
         }
         let mut schema = DFSchema::empty();
@@ -110,12 +96,15 @@ pub(crate) fn rewrite_expressions(
             Ok(e.update_data(|e| name.restore(e)))
         })?;
         changed |= node.transformed;
-        Ok(if changed {
+        let node = if changed {
             let transformed = node.transformed;
             Transformed::new_transformed(recomputed(node.data), transformed)
         } else {
             node
-        })
+        };
+        let node = then(node)?;
+        changed |= node.transformed;
+        Ok(node)
     })
     .map(|t| t.data)
 }
