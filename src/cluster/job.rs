@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballista_core::client::BallistaClient;
-use ballista_core::config::BallistaConfig;
+use ballista_core::extension::SessionConfigExt;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{
     CancelJobParams, ExecuteQueryParams, GetJobStatusParams, KeyValuePair, PartitionLocation,
@@ -66,22 +66,32 @@ impl Drop for Running {
 /// Runs the encoded physical plan `plan` (of result schema `schema`) on the
 /// scheduler at `scheduler_url` (`http://HOST:PORT`) with the settings of
 /// `config`. Returns once the scheduler has accepted the job; the stream
-/// waits for the job to end, then reads its rows.
+/// waits for the job to end, then reads its rows. Every error, here or in
+/// the stream, names the scheduler and says what to check.
 pub async fn run(
     scheduler_url: &str,
     plan: Vec<u8>,
     schema: SchemaRef,
-    session_id: String,
     config: &SessionConfig,
-    ballista: &BallistaConfig,
 ) -> Result<SendableRecordBatchStream> {
-    let external = |e: &dyn std::fmt::Display| DataFusionError::External(e.to_string().into());
-    let grpc = GrpcClientConfig::from(ballista);
-    let channel = create_grpc_client_endpoint(scheduler_url.to_string(), Some(&grpc))
-        .map_err(|e| external(&e))?
+    let scheduler_url = scheduler_url.to_string();
+    let failed = {
+        let scheduler_url = scheduler_url.clone();
+        move |e: &dyn std::fmt::Display| {
+            DataFusionError::Execution(format!(
+                "the cluster (scheduler {scheduler_url}) failed the statement: {e}; check that \
+                 the scheduler and its executors are running, or unset [cluster] scheduler to \
+                 run here"
+            ))
+        }
+    };
+    let ballista = config.ballista_config();
+    let grpc = GrpcClientConfig::from(&ballista);
+    let channel = create_grpc_client_endpoint(scheduler_url, Some(&grpc))
+        .map_err(|e| failed(&e))?
         .connect()
         .await
-        .map_err(|e| external(&e))?;
+        .map_err(|e| failed(&e))?;
     let max_message = ballista.grpc_client_max_message_size();
     let mut scheduler = SchedulerGrpcClient::new(channel)
         .max_encoding_message_size(max_message)
@@ -99,20 +109,20 @@ pub async fn run(
     let mut request = tonic::Request::new(ExecuteQueryParams {
         query: Some(Query::PhysicalPlan(plan)),
         settings,
-        session_id,
+        session_id: uuid::Uuid::new_v4().to_string(),
         operation_id: uuid::Uuid::new_v4().to_string(),
     });
     ballista_core::version::insert_version_header(request.metadata_mut());
     let response = scheduler
         .execute_query(request)
         .await
-        .map_err(|e| external(&e.message()))?;
+        .map_err(|e| failed(&e.message()))?;
     let job_id = match response.into_inner().result {
         Some(execute_query_result::Result::Success(ok)) => ok.job_id,
         Some(execute_query_result::Result::Failure(failure)) => {
-            return Err(external(&format_args!("it refused the job: {failure:?}")));
+            return Err(failed(&format_args!("it refused the job: {failure:?}")));
         }
-        None => return Err(external(&"it answered the job submission with nothing")),
+        None => return Err(failed(&"it answered the job submission with nothing")),
     };
     let job = Running {
         scheduler,
@@ -129,26 +139,29 @@ pub async fn run(
     // while it runs drops the stream (and with it the job, cancelled).
     let rows = async move {
         let locations = job.finished().await?;
-        Ok::<_, DataFusionError>(
+        Ok::<_, String>(
             futures::stream::iter(locations)
                 .map(move |location| {
                     let fetch = fetch.clone();
                     futures::stream::once(async move { fetch.partition(location).await })
                         .try_flatten()
+                        .map_err(|e| e.to_string())
                 })
                 .flatten(),
         )
     };
     Ok(Box::pin(RecordBatchStreamAdapter::new(
         schema,
-        futures::stream::once(rows).try_flatten(),
+        futures::stream::once(rows)
+            .try_flatten()
+            .map_err(move |e| failed(&e)),
     )))
 }
 
 impl Running {
     /// Waits for the job to end; the locations of its result partitions
     /// when it succeeded.
-    async fn finished(mut self) -> Result<Vec<PartitionLocation>> {
+    async fn finished(mut self) -> std::result::Result<Vec<PartitionLocation>, String> {
         loop {
             let status = self
                 .scheduler
@@ -156,7 +169,7 @@ impl Running {
                     job_id: self.job_id.clone(),
                 })
                 .await
-                .map_err(|e| DataFusionError::External(e.message().into()))?
+                .map_err(|e| e.message().to_string())?
                 .into_inner()
                 .status
                 .and_then(|s| s.status);
@@ -169,9 +182,7 @@ impl Running {
                 }
                 Some(job_status::Status::Failed(failed)) => {
                     self.ended = true;
-                    return Err(DataFusionError::External(
-                        format!("job {} failed: {}", self.job_id, failed.error).into(),
-                    ));
+                    return Err(format!("job {} failed: {}", self.job_id, failed.error));
                 }
                 None | Some(_) => tokio::time::sleep(POLL).await,
             }

@@ -18,9 +18,6 @@ use datafusion::prelude::SessionConfig;
 use crate::config::ClusterConfig;
 use crate::store::Store;
 
-/// Runs a scheduler on `listen` until the process is stopped. The plans
-/// it receives read `store`'s files: it decodes them with the store's
-/// object store (an S3 bucket) registered.
 /// Executors ask the scheduler for work, saying how many task slots they
 /// have free (Ballista's pull-staged scheduling), instead of the scheduler
 /// keeping the count and pushing tasks. In Ballista 55 the scheduler's count
@@ -33,6 +30,9 @@ use crate::store::Store;
 /// when idle) to be picked up, which large statements do not notice.
 const SCHEDULING: TaskSchedulingPolicy = TaskSchedulingPolicy::PullStaged;
 
+/// Runs a scheduler on `listen` until the process is stopped. The plans
+/// it receives read `store`'s files: it decodes them with the store's
+/// object store (an S3 bucket) registered.
 pub async fn scheduler(listen: SocketAddr, store: &Store, cluster: &ClusterConfig) -> Result<()> {
     // The plans it receives name OKO's functions: it decodes them with a
     // session that has them all.

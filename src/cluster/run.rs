@@ -134,23 +134,7 @@ impl Cluster {
                 ))
             })?
             .encode_to_vec();
-        super::job::run(
-            &self.scheduler,
-            plan,
-            physical.schema(),
-            uuid::Uuid::new_v4().to_string(),
-            &config,
-            &config.ballista_config(),
-        )
-        .await
-        .map_err(|e| match e {
-            DataFusionError::External(e) => DataFusionError::Execution(format!(
-                "the cluster (scheduler {}) failed the statement: {e}; check that the scheduler \
-                 and its executors are running, or unset [cluster] scheduler to run here",
-                self.scheduler
-            )),
-            e => e,
-        })
+        super::job::run(&self.scheduler, plan, physical.schema(), &config).await
     }
 }
 
