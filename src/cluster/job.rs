@@ -32,6 +32,31 @@ use tonic::transport::Channel;
 /// How often the job's status is asked for while it runs.
 const POLL: Duration = Duration::from_millis(50);
 
+/// What went wrong with a statement on the cluster.
+enum Trouble {
+    /// The scheduler or an executor could not be reached or answered
+    /// nonsense: the cluster is the matter, not the statement.
+    Cluster(String),
+    /// The job ran and failed (an error in the statement's data, or the
+    /// executors gave up): the statement's own error.
+    Job(String),
+}
+
+impl Trouble {
+    fn error(self, scheduler_url: &str) -> DataFusionError {
+        DataFusionError::Execution(match self {
+            Trouble::Cluster(e) => format!(
+                "the cluster (scheduler {scheduler_url}) failed the statement: {e}; check that \
+                 the scheduler and its executors are running, or unset [cluster] scheduler to \
+                 run here"
+            ),
+            Trouble::Job(e) => {
+                format!("the statement failed on the cluster (scheduler {scheduler_url}): {e}")
+            }
+        })
+    }
+}
+
 /// A job the scheduler has accepted and that has not ended yet.
 struct Running {
     scheduler: SchedulerGrpcClient<Channel>,
@@ -67,7 +92,8 @@ impl Drop for Running {
 /// scheduler at `scheduler_url` (`http://HOST:PORT`) with the settings of
 /// `config`. Returns once the scheduler has accepted the job; the stream
 /// waits for the job to end, then reads its rows. Every error, here or in
-/// the stream, names the scheduler and says what to check.
+/// the stream, names the scheduler; one of the cluster's own says what to
+/// check.
 pub async fn run(
     scheduler_url: &str,
     plan: Vec<u8>,
@@ -75,19 +101,10 @@ pub async fn run(
     config: &SessionConfig,
 ) -> Result<SendableRecordBatchStream> {
     let scheduler_url = scheduler_url.to_string();
-    let failed = {
-        let scheduler_url = scheduler_url.clone();
-        move |e: &dyn std::fmt::Display| {
-            DataFusionError::Execution(format!(
-                "the cluster (scheduler {scheduler_url}) failed the statement: {e}; check that \
-                 the scheduler and its executors are running, or unset [cluster] scheduler to \
-                 run here"
-            ))
-        }
-    };
+    let failed = |e: &dyn std::fmt::Display| Trouble::Cluster(e.to_string()).error(&scheduler_url);
     let ballista = config.ballista_config();
     let grpc = GrpcClientConfig::from(&ballista);
-    let channel = create_grpc_client_endpoint(scheduler_url, Some(&grpc))
+    let channel = create_grpc_client_endpoint(scheduler_url.clone(), Some(&grpc))
         .map_err(|e| failed(&e))?
         .connect()
         .await
@@ -139,13 +156,13 @@ pub async fn run(
     // while it runs drops the stream (and with it the job, cancelled).
     let rows = async move {
         let locations = job.finished().await?;
-        Ok::<_, String>(
+        Ok::<_, Trouble>(
             futures::stream::iter(locations)
                 .map(move |location| {
                     let fetch = fetch.clone();
                     futures::stream::once(async move { fetch.partition(location).await })
                         .try_flatten()
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| Trouble::Cluster(e.to_string()))
                 })
                 .flatten(),
         )
@@ -154,14 +171,14 @@ pub async fn run(
         schema,
         futures::stream::once(rows)
             .try_flatten()
-            .map_err(move |e| failed(&e)),
+            .map_err(move |e| e.error(&scheduler_url)),
     )))
 }
 
 impl Running {
     /// Waits for the job to end; the locations of its result partitions
     /// when it succeeded.
-    async fn finished(mut self) -> std::result::Result<Vec<PartitionLocation>, String> {
+    async fn finished(mut self) -> std::result::Result<Vec<PartitionLocation>, Trouble> {
         loop {
             let status = self
                 .scheduler
@@ -169,7 +186,7 @@ impl Running {
                     job_id: self.job_id.clone(),
                 })
                 .await
-                .map_err(|e| e.message().to_string())?
+                .map_err(|e| Trouble::Cluster(e.message().to_string()))?
                 .into_inner()
                 .status
                 .and_then(|s| s.status);
@@ -182,7 +199,10 @@ impl Running {
                 }
                 Some(job_status::Status::Failed(failed)) => {
                     self.ended = true;
-                    return Err(format!("job {} failed: {}", self.job_id, failed.error));
+                    return Err(Trouble::Job(format!(
+                        "job {}: {}",
+                        self.job_id, failed.error
+                    )));
                 }
                 None | Some(_) => tokio::time::sleep(POLL).await,
             }

@@ -249,6 +249,45 @@ async fn reports_on_a_cluster_equal_the_embedded_engine() {
         .unwrap();
     assert!(matches!(place, Place::Here(_)), "{place}");
 
+    // A statement whose rows fail on the executors gets its own error, not
+    // advice about a cluster that is up.
+    let (stream, place) = cluster
+        .stream(
+            ctx.sql("SELECT CAST(channel AS INT) FROM leads")
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(place, Place::Cluster { .. }), "{place}");
+    let e = datafusion::physical_plan::common::collect(stream)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the statement failed on the cluster")
+            && e.to_lowercase().contains("cast")
+            && !e.contains("check that the scheduler"),
+        "{e}"
+    );
+    // One that cannot reach it says what to check.
+    let nowhere = Cluster::new(&format!("df://127.0.0.1:{}", free_port()), 0).unwrap();
+    let e = match nowhere
+        .stream(
+            ctx.sql("SELECT channel, count(*) FROM leads GROUP BY channel")
+                .await
+                .unwrap(),
+        )
+        .await
+    {
+        Ok(_) => panic!("a cluster nobody listens for ran a statement"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("failed the statement") && e.contains("check that the scheduler"),
+        "{e}"
+    );
+
     a_tenant_plan_lists_only_its_tenant_files(&store).await;
 
     // `oko query --cluster` says where it ran.
